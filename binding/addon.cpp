@@ -1,0 +1,353 @@
+// The N-API surface of rnnblas. Declared for TypeScript in src/native/binding.ts;
+// argument order there and here must match.
+#include <napi.h>
+
+#include <cblas.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../native/blas_runtime.h"
+#include "../native/rnn_layer.h"
+#include "args.h"
+
+namespace rnnblas::binding {
+namespace {
+
+// Arguments of one call, unpacked and checked, plus the JS handles whose
+// memory the kernel borrows (kept alive while an async call runs).
+struct Prepared {
+  std::function<void()> run;
+  std::vector<napi_value> handles;
+};
+
+template <typename T>
+void keep(Prepared& p, const View<T>& v) {
+  if (v.handle != nullptr) p.handles.push_back(v.handle);
+}
+
+Activation activation(const Napi::CallbackInfo& info, size_t i) {
+  const double a = number(info, i, "activation");
+  if (a == 0) return Activation::Tanh;
+  if (a == 1) return Activation::Relu;
+  throw_range(info.Env(), "expected activation 0 (tanh) or 1 (relu)");
+}
+
+void check_lengths(Napi::Env env, const View<int32_t>& lengths, int64_t T,
+                   int64_t B) {
+  if (lengths.data == nullptr) return;
+  require_length(env, lengths, "lengths", B, "B");
+  for (int64_t b = 0; b < B; ++b) {
+    if (lengths.data[b] < 1 || lengths.data[b] > T) {
+      throw_range(env, "lengths[" + std::to_string(b) + "] is " +
+                           std::to_string(lengths.data[b]) + ", expected 1.." +
+                           std::to_string(T));
+    }
+  }
+}
+
+int64_t strided_size(Napi::Env env, int64_t rows, int64_t ld, int64_t width) {
+  return mul(env, rows - 1, ld) + width;
+}
+
+template <typename O, typename... In>
+void require_disjoint(Napi::Env env, const View<O>& out, const char* name,
+                      const In&... inputs) {
+  if ((overlaps(out, inputs) || ...)) {
+    throw_range(env, std::string(name) + " shares memory with another argument");
+  }
+}
+
+// forward(x, h0, wIh, wHh, bIh, bHh, lengths, y, hN, T, B, I, H, ld, act, reverse)
+Prepared prepare_forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 16) throw_type(env, "forward expects 16 arguments");
+  auto x = f32(info, 0, "x");
+  auto h0 = f32(info, 1, "h0", true);
+  auto w_ih = f32(info, 2, "wIh");
+  auto w_hh = f32(info, 3, "wHh");
+  auto b_ih = f32(info, 4, "bIh", true);
+  auto b_hh = f32(info, 5, "bHh", true);
+  auto lengths = i32(info, 6, "lengths", true);
+  auto y = f32(info, 7, "y");
+  auto hN = f32(info, 8, "hN");
+  RnnShape s{dim(info, 9, "T"), dim(info, 10, "B"), dim(info, 11, "I"),
+             dim(info, 12, "H")};
+  const int64_t ld = dim(info, 13, "ld");
+  const Activation act = activation(info, 14);
+  const bool reverse = flag(info, 15, "reverse");
+
+  const int64_t TB = mul(env, s.T, s.B);
+  if (TB > INT32_MAX) throw_range(env, "T*B must be below 2^31");
+  if (ld < s.H) throw_range(env, "ld must be at least H");
+  if ((b_ih.data == nullptr) != (b_hh.data == nullptr)) {
+    throw_type(env, "bIh and bHh must both be given or both be null");
+  }
+  require_length(env, x, "x", mul(env, TB, s.I), "T*B*I");
+  require_length(env, h0, "h0", mul(env, s.B, s.H), "B*H");
+  require_length(env, w_ih, "wIh", mul(env, s.H, s.I), "H*I");
+  require_length(env, w_hh, "wHh", mul(env, s.H, s.H), "H*H");
+  require_length(env, b_ih, "bIh", s.H, "H");
+  require_length(env, b_hh, "bHh", s.H, "H");
+  require_at_least(env, y, "y", strided_size(env, TB, ld, s.H), "(T*B-1)*ld+H");
+  require_length(env, hN, "hN", mul(env, s.B, s.H), "B*H");
+  check_lengths(env, lengths, s.T, s.B);
+  require_disjoint(env, y, "y", x, h0, w_ih, w_hh, b_ih, b_hh, lengths, hN);
+  require_disjoint(env, hN, "hN", x, h0, w_ih, w_hh, b_ih, b_hh, lengths);
+
+  RnnForwardArgs a;
+  a.y = y.data;
+  a.hN = hN.data;
+  a.x = x.data;
+  a.h0 = h0.data;
+  a.w_ih = w_ih.data;
+  a.w_hh = w_hh.data;
+  a.b_ih = b_ih.data;
+  a.b_hh = b_hh.data;
+  a.lengths = lengths.data;
+  a.shape = s;
+  a.ld = ld;
+  a.act = act;
+  a.reverse = reverse;
+
+  Prepared p;
+  p.run = [a] { rnn_forward(a); };
+  keep(p, x); keep(p, h0); keep(p, w_ih); keep(p, w_hh); keep(p, b_ih);
+  keep(p, b_hh); keep(p, lengths); keep(p, y); keep(p, hN);
+  return p;
+}
+
+// backward(dx, dh0, dwIh, dwHh, dbIh, dbHh, y, h0, dy, dhN, x, wIh, wHh,
+//          lengths, work, T, B, I, H, ld, act, reverse)
+Prepared prepare_backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 22) throw_type(env, "backward expects 22 arguments");
+  auto dx = f32(info, 0, "dx", true);
+  auto dh0 = f32(info, 1, "dh0", true);
+  auto dw_ih = f32(info, 2, "dwIh");
+  auto dw_hh = f32(info, 3, "dwHh");
+  auto db_ih = f32(info, 4, "dbIh", true);
+  auto db_hh = f32(info, 5, "dbHh", true);
+  auto y = f32(info, 6, "y");
+  auto h0 = f32(info, 7, "h0", true);
+  auto dy = f32(info, 8, "dy", true);
+  auto dhN = f32(info, 9, "dhN", true);
+  auto x = f32(info, 10, "x");
+  auto w_ih = f32(info, 11, "wIh");
+  auto w_hh = f32(info, 12, "wHh");
+  auto lengths = i32(info, 13, "lengths", true);
+  auto work = f32(info, 14, "work");
+  RnnShape s{dim(info, 15, "T"), dim(info, 16, "B"), dim(info, 17, "I"),
+             dim(info, 18, "H")};
+  const int64_t ld = dim(info, 19, "ld");
+  const Activation act = activation(info, 20);
+  const bool reverse = flag(info, 21, "reverse");
+
+  const int64_t TB = mul(env, s.T, s.B);
+  if (TB > INT32_MAX) throw_range(env, "T*B must be below 2^31");
+  if (ld < s.H) throw_range(env, "ld must be at least H");
+  if ((db_ih.data == nullptr) != (db_hh.data == nullptr)) {
+    throw_type(env, "dbIh and dbHh must both be given or both be null");
+  }
+  const int64_t strided = strided_size(env, TB, ld, s.H);
+  require_length(env, dx, "dx", mul(env, TB, s.I), "T*B*I");
+  require_length(env, dh0, "dh0", mul(env, s.B, s.H), "B*H");
+  require_length(env, dw_ih, "dwIh", mul(env, s.H, s.I), "H*I");
+  require_length(env, dw_hh, "dwHh", mul(env, s.H, s.H), "H*H");
+  require_length(env, db_ih, "dbIh", s.H, "H");
+  require_length(env, db_hh, "dbHh", s.H, "H");
+  require_at_least(env, y, "y", strided, "(T*B-1)*ld+H");
+  require_length(env, h0, "h0", mul(env, s.B, s.H), "B*H");
+  require_at_least(env, dy, "dy", strided, "(T*B-1)*ld+H");
+  require_length(env, dhN, "dhN", mul(env, s.B, s.H), "B*H");
+  require_length(env, x, "x", mul(env, TB, s.I), "T*B*I");
+  require_length(env, w_ih, "wIh", mul(env, s.H, s.I), "H*I");
+  require_length(env, w_hh, "wHh", mul(env, s.H, s.H), "H*H");
+  const int64_t need = mul(env, TB, s.H) + 2 * mul(env, s.B, s.H) + s.H;
+  require_at_least(env, work, "work", need, "T*B*H + 2*B*H + H");
+  check_lengths(env, lengths, s.T, s.B);
+  require_disjoint(env, dx, "dx", dh0, dw_ih, dw_hh, db_ih, db_hh, y, h0, dy,
+                   dhN, x, w_ih, w_hh, lengths, work);
+  require_disjoint(env, dh0, "dh0", dw_ih, dw_hh, db_ih, db_hh, y, h0, dy, dhN,
+                   x, w_ih, w_hh, lengths, work);
+  require_disjoint(env, dw_ih, "dwIh", dw_hh, db_ih, db_hh, y, h0, dy, dhN, x,
+                   w_ih, w_hh, lengths, work);
+  require_disjoint(env, dw_hh, "dwHh", db_ih, db_hh, y, h0, dy, dhN, x, w_ih,
+                   w_hh, lengths, work);
+  require_disjoint(env, db_ih, "dbIh", db_hh, y, h0, dy, dhN, x, w_ih, w_hh,
+                   lengths, work);
+  require_disjoint(env, db_hh, "dbHh", y, h0, dy, dhN, x, w_ih, w_hh, lengths,
+                   work);
+  require_disjoint(env, work, "work", y, h0, dy, dhN, x, w_ih, w_hh, lengths);
+
+  RnnBackwardArgs a;
+  a.dx = dx.data;
+  a.dh0 = dh0.data;
+  a.dw_ih = dw_ih.data;
+  a.dw_hh = dw_hh.data;
+  a.db_ih = db_ih.data;
+  a.db_hh = db_hh.data;
+  a.y = y.data;
+  a.h0 = h0.data;
+  a.dy = dy.data;
+  a.dhN = dhN.data;
+  a.x = x.data;
+  a.w_ih = w_ih.data;
+  a.w_hh = w_hh.data;
+  a.lengths = lengths.data;
+  a.work = work.data;
+  a.shape = s;
+  a.ld = ld;
+  a.act = act;
+  a.reverse = reverse;
+
+  Prepared p;
+  p.run = [a] { rnn_backward(a); };
+  for (napi_value h : {dx.handle, dh0.handle, dw_ih.handle, dw_hh.handle,
+                       db_ih.handle, db_hh.handle, y.handle, h0.handle,
+                       dy.handle, dhN.handle, x.handle, w_ih.handle,
+                       w_hh.handle, lengths.handle, work.handle}) {
+    if (h != nullptr) p.handles.push_back(h);
+  }
+  return p;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+// row-major C = alpha op(A) op(B) + beta C.
+Prepared prepare_sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) throw_type(env, "sgemm expects 13 arguments");
+  const bool ta = flag(info, 0, "transA");
+  const bool tb = flag(info, 1, "transB");
+  const int64_t M = dim(info, 2, "M"), N = dim(info, 3, "N"), K = dim(info, 4, "K");
+  const float alpha = static_cast<float>(number(info, 5, "alpha"));
+  auto A = f32(info, 6, "A");
+  const int64_t lda = dim(info, 7, "lda");
+  auto Bm = f32(info, 8, "B");
+  const int64_t ldb = dim(info, 9, "ldb");
+  const float beta = static_cast<float>(number(info, 10, "beta"));
+  auto C = f32(info, 11, "C");
+  const int64_t ldc = dim(info, 12, "ldc");
+  // Row-major op(A) is M x K; stored as rows x cols with leading dimension lda.
+  const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K;
+  const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N;
+  if (lda < a_cols) throw_range(env, "lda is smaller than A's row length");
+  if (ldb < b_cols) throw_range(env, "ldb is smaller than B's row length");
+  if (ldc < N) throw_range(env, "ldc is smaller than N");
+  require_at_least(env, A, "A", strided_size(env, a_rows, lda, a_cols), "rows*lda");
+  require_at_least(env, Bm, "B", strided_size(env, b_rows, ldb, b_cols), "rows*ldb");
+  require_at_least(env, C, "C", strided_size(env, M, ldc, N), "M*ldc");
+  require_disjoint(env, C, "C", A, Bm);
+  Prepared p;
+  float* a = A.data;
+  float* b = Bm.data;
+  float* c = C.data;
+  p.run = [=] {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+                static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta,
+                c, static_cast<blasint>(ldc));
+  };
+  keep(p, A); keep(p, Bm); keep(p, C);
+  return p;
+}
+
+// Runs prepared work on the libuv pool; the typed arrays it borrows are
+// referenced until the promise settles.
+class KernelWorker : public Napi::AsyncWorker {
+ public:
+  KernelWorker(Napi::Env env, Prepared p)
+      : Napi::AsyncWorker(env, "rnnblas"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        run_(std::move(p.run)) {
+    for (napi_value h : p.handles) {
+      refs_.push_back(Napi::Persistent(Napi::Value(env, h).As<Napi::Object>()));
+    }
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { run_(); }
+  void OnOK() override {
+    refs_.clear();
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    refs_.clear();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> run_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+template <Prepared (*Prepare)(const Napi::CallbackInfo&)>
+Napi::Value sync_call(const Napi::CallbackInfo& info) {
+  Prepare(info).run();
+  return info.Env().Undefined();
+}
+
+template <Prepared (*Prepare)(const Napi::CallbackInfo&)>
+Napi::Value async_call(const Napi::CallbackInfo& info) {
+  auto* worker = new KernelWorker(info.Env(), Prepare(info));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
+  const BlasInfo b = blas_info();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("version", b.version);
+  o.Set("config", b.config);
+  o.Set("core", b.core);
+  o.Set("numThreads", b.num_threads);
+  o.Set("numProcs", b.num_procs);
+  o.Set("parallel", b.parallel);
+  return o;
+}
+
+Napi::Value set_num_threads_js(const Napi::CallbackInfo& info) {
+  const int64_t n = dim(info, 0, "n");
+  if (n > 1024) throw_range(info.Env(), "expected at most 1024 threads");
+  set_blas_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), blas_threads());
+}
+
+Napi::Value workspace_size_js(const Napi::CallbackInfo& info) {
+  RnnShape s{dim(info, 0, "T"), dim(info, 1, "B"), dim(info, 2, "I"),
+             dim(info, 3, "H")};
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(backward_workspace_size(s)));
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("forward", Napi::Function::New<sync_call<prepare_forward>>(env, "forward"));
+  exports.Set("forwardAsync", Napi::Function::New<async_call<prepare_forward>>(env, "forwardAsync"));
+  exports.Set("backward", Napi::Function::New<sync_call<prepare_backward>>(env, "backward"));
+  exports.Set("backwardAsync", Napi::Function::New<async_call<prepare_backward>>(env, "backwardAsync"));
+  exports.Set("sgemm", Napi::Function::New<sync_call<prepare_sgemm>>(env, "sgemm"));
+  exports.Set("sgemmAsync", Napi::Function::New<async_call<prepare_sgemm>>(env, "sgemmAsync"));
+  exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));
+  exports.Set("setNumThreads", Napi::Function::New<set_num_threads_js>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<get_num_threads_js>(env, "getNumThreads"));
+  exports.Set("backwardWorkspaceSize", Napi::Function::New<workspace_size_js>(env, "backwardWorkspaceSize"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace rnnblas::binding
+
+static Napi::Object InitRnnblas(Napi::Env env, Napi::Object exports) {
+  return rnnblas::binding::init(env, exports);
+}
+
+NODE_API_MODULE(rnnblas, InitRnnblas)

@@ -1,0 +1,152 @@
+#include "activation.h"
+
+#include <cstring>
+
+// target_clones gives an AVX2/FMA version next to the baseline one and picks
+// at load time; GCC only vectorises the clamped tanh with no trapping math.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define RNNBLAS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define RNNBLAS_CLONES
+#endif
+
+namespace rnnblas {
+namespace {
+
+// Rational approximation of tanh on [-c, c] (the same polynomial Eigen uses
+// for float); outside the clamp tanh rounds to +-1 in float anyway.
+inline float tanh_approx(float x) {
+  constexpr float kClamp = 7.90531110763549805f;
+  constexpr float kTiny = 0.0004f;
+  const float ax = x < 0.0f ? -x : x;
+  float c = x < -kClamp ? -kClamp : x;
+  c = c > kClamp ? kClamp : c;
+  const float x2 = c * c;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * c;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  const float r = p / q;
+  return ax < kTiny ? x : r;
+}
+
+}  // namespace
+
+float fast_tanh(float x) { return tanh_approx(x); }
+
+RNNBLAS_CLONES
+static void tanh_row(float* __restrict row, float* __restrict state,
+                     const float* __restrict b_ih, const float* __restrict b_hh,
+                     int64_t H) {
+  if (b_ih != nullptr && b_hh != nullptr) {
+    for (int64_t j = 0; j < H; ++j) {
+      const float v = tanh_approx(row[j] + b_ih[j] + b_hh[j]);
+      row[j] = v;
+      state[j] = v;
+    }
+  } else {
+    for (int64_t j = 0; j < H; ++j) {
+      const float v = tanh_approx(row[j]);
+      row[j] = v;
+      state[j] = v;
+    }
+  }
+}
+
+RNNBLAS_CLONES
+static void relu_row(float* __restrict row, float* __restrict state,
+                     const float* __restrict b_ih, const float* __restrict b_hh,
+                     int64_t H) {
+  if (b_ih != nullptr && b_hh != nullptr) {
+    for (int64_t j = 0; j < H; ++j) {
+      const float a = row[j] + b_ih[j] + b_hh[j];
+      const float v = a > 0.0f ? a : 0.0f;
+      row[j] = v;
+      state[j] = v;
+    }
+  } else {
+    for (int64_t j = 0; j < H; ++j) {
+      const float a = row[j];
+      const float v = a > 0.0f ? a : 0.0f;
+      row[j] = v;
+      state[j] = v;
+    }
+  }
+}
+
+void bias_activate_row(float* row, float* state, const float* b_ih,
+                       const float* b_hh, int64_t H, Activation act) {
+  if (act == Activation::Tanh) {
+    tanh_row(row, state, b_ih, b_hh, H);
+  } else {
+    relu_row(row, state, b_ih, b_hh, H);
+  }
+}
+
+// g = dy + carry, with either side possibly absent; the branches sit outside
+// the loops so each loop vectorises.
+template <bool kHasDy, bool kHasCarry>
+inline float incoming(const float* __restrict dy, const float* __restrict carry,
+                      int64_t j) {
+  float g = 0.0f;
+  if (kHasDy) g += dy[j];
+  if (kHasCarry) g += carry[j];
+  return g;
+}
+
+template <bool kHasDy, bool kHasCarry>
+RNNBLAS_CLONES static void tanh_backward_row(float* __restrict dA,
+                                             const float* __restrict dy,
+                                             const float* __restrict carry,
+                                             const float* __restrict y,
+                                             int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    dA[j] = incoming<kHasDy, kHasCarry>(dy, carry, j) * (1.0f - y[j] * y[j]);
+  }
+}
+
+template <bool kHasDy, bool kHasCarry>
+RNNBLAS_CLONES static void relu_backward_row(float* __restrict dA,
+                                             const float* __restrict dy,
+                                             const float* __restrict carry,
+                                             const float* __restrict y,
+                                             int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const float g = incoming<kHasDy, kHasCarry>(dy, carry, j);
+    dA[j] = y[j] > 0.0f ? g : 0.0f;
+  }
+}
+
+template <bool kHasDy, bool kHasCarry>
+static void backward_row(float* dA, const float* dy, const float* carry,
+                         const float* y, int64_t H, Activation act) {
+  if (act == Activation::Tanh) {
+    tanh_backward_row<kHasDy, kHasCarry>(dA, dy, carry, y, H);
+  } else {
+    relu_backward_row<kHasDy, kHasCarry>(dA, dy, carry, y, H);
+  }
+}
+
+void activation_backward_row(float* dA, const float* dy, const float* carry,
+                             const float* y, int64_t H, Activation act) {
+  if (dy != nullptr && carry != nullptr) {
+    backward_row<true, true>(dA, dy, carry, y, H, act);
+  } else if (dy != nullptr) {
+    backward_row<true, false>(dA, dy, carry, y, H, act);
+  } else if (carry != nullptr) {
+    backward_row<false, true>(dA, dy, carry, y, H, act);
+  } else {
+    backward_row<false, false>(dA, dy, carry, y, H, act);
+  }
+}
+
+}  // namespace rnnblas

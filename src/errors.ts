@@ -1,0 +1,31 @@
+/**
+ * The one place that builds rnnblas' error messages, so they read alike:
+ * "Expected <what> for <name> but received <value>".
+ */
+
+/** Short printable form of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return `${value}`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'boolean' || typeof value === 'bigint') return `${value}`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) {
+    const name = value.constructor.name;
+    const len = (value as unknown as { length?: number }).length;
+    return len === undefined ? `a ${name}` : `a ${name} of length ${len}`;
+  }
+  if (typeof value === 'function') return 'a function';
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+}
+
+/** A TypeError for an argument of the wrong kind. */
+export function typeError(name: string, expected: string, actual: unknown): TypeError {
+  return new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+}
+
+/** A RangeError for an argument of the right kind but a bad value or size. */
+export function rangeError(name: string, expected: string, actual: unknown): RangeError {
+  return new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+}
