@@ -1,0 +1,22 @@
+/**
+ * rnnblas: Elman recurrent neural networks for Node.js, with the math in C++
+ * on OpenBLAS.
+ */
+export { tensor, zeros, numel, type Tensor, type Parameter } from './tensor.js';
+export { Rng, type RngState } from './random.js';
+export { blasInfo, setNumThreads, getNumThreads, type BlasInfo } from './blas.js';
+export { RNN, type RnnCallOptions, type RnnOutput } from './nn/rnn.js';
+export { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './nn/rnn_config.js';
+export {
+  rnnForward,
+  rnnForwardAsync,
+  rnnBackward,
+  rnnBackwardAsync,
+  type RnnWeights,
+  type RnnForwardOptions,
+  type RnnForwardResult,
+  type RnnOutputGrads,
+  type RnnBackwardOptions,
+  type RnnBackwardResult,
+  type RnnTape,
+} from './nn/rnn_functional.js';

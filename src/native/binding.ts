@@ -1,0 +1,67 @@
+/**
+ * The whole native surface of rnnblas as one TypeScript interface. The
+ * argument order mirrors binding/addon.cpp; the addon re-checks every size.
+ * Callers outside src/ never see this module: src/ validates first.
+ */
+import { loadAddon } from './load.js';
+
+/** Activation code understood by the kernels. */
+export const NativeActivation = { Tanh: 0, Relu: 1 } as const;
+/** Activation code type. */
+export type NativeActivation = (typeof NativeActivation)[keyof typeof NativeActivation];
+
+/** What the linked OpenBLAS reports about itself. */
+export interface NativeBlasInfo {
+  version: string;
+  config: string;
+  core: string;
+  numThreads: number;
+  numProcs: number;
+  parallel: boolean;
+}
+
+type F32 = Float32Array;
+type F32OrNull = Float32Array | null;
+
+/** Arguments of one layer-direction forward pass, in addon order. */
+export type ForwardArgs = [
+  x: F32, h0: F32OrNull, wIh: F32, wHh: F32, bIh: F32OrNull, bHh: F32OrNull,
+  lengths: Int32Array | null, y: F32, hN: F32,
+  T: number, B: number, I: number, H: number, ld: number, act: NativeActivation, reverse: boolean,
+];
+
+/** Arguments of one layer-direction BPTT pass, in addon order. */
+export type BackwardArgs = [
+  dx: F32OrNull, dh0: F32OrNull, dwIh: F32, dwHh: F32, dbIh: F32OrNull, dbHh: F32OrNull,
+  y: F32, h0: F32OrNull, dy: F32OrNull, dhN: F32OrNull, x: F32, wIh: F32, wHh: F32,
+  lengths: Int32Array | null, work: F32,
+  T: number, B: number, I: number, H: number, ld: number, act: NativeActivation, reverse: boolean,
+];
+
+/** Row-major `C = alpha op(A) op(B) + beta C`, in addon order. */
+export type SgemmArgs = [
+  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  A: F32, lda: number, B: F32, ldb: number, beta: number, C: F32, ldc: number,
+];
+
+/** The addon's exports. */
+export interface NativeBinding {
+  /** y[T,B,ld] (this direction's H columns; pass a subarray for the second direction) and hN[B,H]. */
+  forward(...args: ForwardArgs): void;
+  /** As forward, on the libuv pool; the arrays must not be touched until it settles. */
+  forwardAsync(...args: ForwardArgs): Promise<void>;
+  /** dx, dw*, db* accumulate; dh0 is overwritten. */
+  backward(...args: BackwardArgs): void;
+  /** As backward, on the libuv pool. */
+  backwardAsync(...args: BackwardArgs): Promise<void>;
+  sgemm(...args: SgemmArgs): void;
+  sgemmAsync(...args: SgemmArgs): Promise<void>;
+  blasInfo(): NativeBlasInfo;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Floats of scratch backward needs for this shape. */
+  backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
+}
+
+/** The loaded addon (loaded once per process or worker). */
+export const native: NativeBinding = loadAddon() as NativeBinding;

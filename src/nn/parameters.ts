@@ -1,0 +1,91 @@
+/**
+ * Parameter storage: all values of a module in one Float32Array and all
+ * gradients in another, with named views into them (as llm.c does), so
+ * optimizers and checkpoints can treat a module's parameters as one block.
+ */
+import { rangeError, typeError } from '../errors.js';
+import { checkTensor, numel, type Parameter, type Tensor } from '../tensor.js';
+
+/** Named parameters backed by two contiguous arenas. */
+export class ParameterStore {
+  /** Every value, in declaration order. */
+  readonly values: Float32Array;
+  /** Every gradient, same layout as values. */
+  readonly grads: Float32Array;
+  /** The parameters, in declaration order. */
+  readonly list: readonly Parameter[];
+  private readonly byName: Map<string, Parameter>;
+
+  /** Lays out the given names and shapes. */
+  constructor(shapes: ReadonlyArray<readonly [string, readonly number[]]>) {
+    const total = shapes.reduce((n, [, s]) => n + numel(s), 0);
+    this.values = new Float32Array(total);
+    this.grads = new Float32Array(total);
+    const list: Parameter[] = [];
+    let offset = 0;
+    for (const [name, shape] of shapes) {
+      const n = numel(shape);
+      list.push(Object.freeze({
+        name,
+        shape: Object.freeze([...shape]),
+        data: this.values.subarray(offset, offset + n),
+        grad: this.grads.subarray(offset, offset + n),
+      }));
+      offset += n;
+    }
+    this.list = Object.freeze(list);
+    this.byName = new Map(list.map((p) => [p.name, p]));
+  }
+
+  /** The parameter called name (throws if there is none). */
+  get(name: string): Parameter {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`rnnblas: no parameter named '${name}'`);
+    return p;
+  }
+
+  /** Values by name, as tensors sharing this store's memory. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const p of this.list) out[p.name] = { data: p.data, shape: p.shape };
+    return out;
+  }
+
+  /** Gradients by name, as tensors sharing this store's memory. */
+  gradStateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const p of this.list) out[p.name] = { data: p.grad, shape: p.shape };
+    return out;
+  }
+
+  /** Gradient buffers by name. */
+  gradBuffers(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const p of this.list) out[p.name] = p.grad;
+    return out;
+  }
+
+  /** Zeroes every gradient. */
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  /**
+   * Copies a state dict in. Everything is checked first (missing, extra and
+   * mis-shaped keys), so a failed load changes nothing.
+   */
+  load(sd: unknown, what = 'stateDict'): void {
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(what, 'a record of Tensors keyed by name', sd);
+    const record = sd as Record<string, unknown>;
+    const missing = this.list.filter((p) => !(p.name in record)).map((p) => p.name);
+    const extra = Object.keys(record).filter((k) => !this.byName.has(k));
+    if (missing.length > 0 || extra.length > 0) {
+      const parts = [];
+      if (missing.length > 0) parts.push(`missing keys: ${missing.join(', ')}`);
+      if (extra.length > 0) parts.push(`unexpected keys: ${extra.join(', ')}`);
+      throw rangeError(what, `exactly the keys ${this.list.map((p) => p.name).join(', ')}`, parts.join('; '));
+    }
+    const checked = this.list.map((p) => [p, checkTensor(`${what}.${p.name}`, record[p.name], p.shape)] as const);
+    for (const [p, t] of checked) p.data.set(t.data);
+  }
+}

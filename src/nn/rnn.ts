@@ -1,0 +1,166 @@
+/**
+ * `RNN`: torch.nn.RNN for Node. Owns its weights and gradients; forward and
+ * backward run natively over whole sequences.
+ */
+import { Rng } from '../random.js';
+import { checkOptions } from '../validate.js';
+import type { Parameter, Tensor } from '../tensor.js';
+import { ParameterStore } from './parameters.js';
+import { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
+import {
+  rnnBackward,
+  rnnBackwardAsync,
+  rnnForward,
+  rnnForwardAsync,
+  type RnnBackwardOptions,
+  type RnnBackwardResult,
+  type RnnOutputGrads,
+  type RnnTape,
+} from './rnn_functional.js';
+
+/** Options of `RNN.forward`. */
+export interface RnnCallOptions {
+  /** Initial state [L*D, B, H] (default zeros). */
+  h0?: Tensor;
+  /** Per-batch sequence lengths in 1..T. */
+  seqLengths?: ArrayLike<number>;
+}
+
+/** Outputs of `RNN.forward`. */
+export interface RnnOutput {
+  /** Output sequence [T,B,D*H] ([B,T,D*H] if batchFirst), forward direction first on the last axis. */
+  y: Tensor;
+  /** Final state of every layer and direction, [L*D,B,H], row layer*D + direction. */
+  hN: Tensor;
+}
+
+/**
+ * An Elman RNN with torch.nn.RNN's semantics, names and initialisation.
+ *
+ * `forward` keeps what `backward` needs; `backward` accumulates into the
+ * parameters' `grad`. Do not modify `y` or the inputs between the two.
+ */
+export class RNN {
+  /** The validated configuration. */
+  readonly config: RnnConfig;
+  /** True in training mode (dropout active). */
+  training = true;
+  private readonly store: ParameterStore;
+  private readonly rng: Rng;
+  private tape: RnnTape | null = null;
+  private busy = false;
+
+  /** Creates an RNN with weights drawn from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does. */
+  constructor(options: RnnOptions) {
+    this.config = rnnConfig(options);
+    this.store = new ParameterStore(rnnParameterShapes(this.config));
+    this.rng = new Rng(options.seed);
+    const k = 1 / Math.sqrt(this.config.hiddenSize);
+    const v = this.store.values;
+    for (let i = 0; i < v.length; i++) v[i] = this.rng.range(-k, k);
+  }
+
+  /** Runs the whole sequence; see RnnCallOptions. */
+  forward(x: Tensor, options?: RnnCallOptions): RnnOutput {
+    this.assertIdle();
+    const r = rnnForward(this.config, this.store.stateDict(), x, this.forwardOptions(options));
+    this.tape = r.tape;
+    return { y: r.y, hN: r.hN };
+  }
+
+  /** As forward, with the native work off the main thread. One async call per module at a time. */
+  async forwardAsync(x: Tensor, options?: RnnCallOptions): Promise<RnnOutput> {
+    this.assertIdle();
+    this.busy = true;
+    try {
+      const r = await rnnForwardAsync(this.config, this.store.stateDict(), x, this.forwardOptions(options));
+      this.tape = r.tape;
+      return { y: r.y, hN: r.hN };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Backpropagates the last forward's outputs' gradients (each may be omitted:
+   * zero). Returns the input and initial-state gradients; parameter gradients
+   * accumulate into `parameters()[i].grad`.
+   */
+  backward(grads?: RnnOutputGrads, options?: RnnBackwardOptions): RnnBackwardResult {
+    this.assertIdle();
+    const tape = this.requireTape();
+    const r = rnnBackward(tape, grads, this.store.gradBuffers(), options);
+    this.tape = null;
+    return r;
+  }
+
+  /** As backward, off the main thread. */
+  async backwardAsync(grads?: RnnOutputGrads, options?: RnnBackwardOptions): Promise<RnnBackwardResult> {
+    this.assertIdle();
+    const tape = this.requireTape();
+    this.busy = true;
+    try {
+      const r = await rnnBackwardAsync(tape, grads, this.store.gradBuffers(), options);
+      this.tape = null;
+      return r;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Parameters in PyTorch's order with their names: weight_ih_l0, weight_hh_l0, bias_ih_l0, ... */
+  parameters(): Parameter[] {
+    return [...this.store.list];
+  }
+
+  /** Weights by PyTorch name (sharing this module's memory). */
+  stateDict(): Record<string, Tensor> {
+    return this.store.stateDict();
+  }
+
+  /** Gradients by PyTorch name (sharing this module's memory). */
+  gradStateDict(): Record<string, Tensor> {
+    return this.store.gradStateDict();
+  }
+
+  /** Copies weights in; checks every key and shape first, so a failed load changes nothing. */
+  loadStateDict(stateDict: Record<string, Tensor>): void {
+    this.assertIdle();
+    this.store.load(stateDict);
+  }
+
+  /** Zeroes every parameter's gradient. */
+  zeroGrad(): void {
+    this.store.zeroGrad();
+  }
+
+  /** Sets training mode (dropout on) or evaluation mode. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: no dropout. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The generator used for dropout (checkpointed with the model). */
+  get generator(): Rng {
+    return this.rng;
+  }
+
+  private forwardOptions(options: RnnCallOptions | undefined) {
+    const o = checkOptions<RnnCallOptions>('options', options, ['h0', 'seqLengths']);
+    return { h0: o.h0, seqLengths: o.seqLengths, training: this.training, rng: this.rng };
+  }
+
+  private requireTape(): RnnTape {
+    if (!this.tape) throw new Error('RNN.backward called before forward (or twice for one forward): call forward first');
+    return this.tape;
+  }
+
+  private assertIdle(): void {
+    if (this.busy) throw new Error('RNN is busy with an async call: await it before calling the module again');
+  }
+}

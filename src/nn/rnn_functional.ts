@@ -1,0 +1,340 @@
+/**
+ * The stateless functional form of the RNN: weights in, outputs and a tape
+ * out; the tape and output gradients in, input and weight gradients out.
+ * The RNN module is a thin owner of weights around these functions.
+ *
+ * Each pass is planned as a sequence of native calls (one per
+ * layer-direction); the sync and async drivers run the same plan, the async
+ * one running the two directions of a layer concurrently.
+ */
+import { rangeError, typeError } from '../errors.js';
+import { native, NativeActivation, type BackwardArgs, type ForwardArgs } from '../native/binding.js';
+import type { Rng } from '../random.js';
+import { checkTensor, type Tensor } from '../tensor.js';
+import { layerInputSize, layerSuffix, numDirections, rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
+
+/** Weights by PyTorch state-dict name. */
+export type RnnWeights = Readonly<Record<string, Tensor>>;
+
+/** Options of a forward pass. */
+export interface RnnForwardOptions {
+  /** Initial state [L*D, B, H] (default zeros). */
+  h0?: Tensor;
+  /** Per-batch sequence lengths in 1..T (packed-sequence semantics). */
+  seqLengths?: ArrayLike<number>;
+  /** Training mode: applies dropout between layers (default false). */
+  training?: boolean;
+  /** Generator for dropout masks (required when training with dropout > 0). */
+  rng?: Rng;
+}
+
+/** Everything a backward pass needs from its forward pass. Treat as opaque. */
+export interface RnnTape {
+  readonly cfg: RnnConfig;
+  readonly T: number;
+  readonly B: number;
+  readonly h0: Float32Array | null;
+  readonly lengths: Int32Array | null;
+  readonly weights: Readonly<Record<string, Float32Array>>;
+  /** Input of each layer, time-major. */
+  readonly inputs: Float32Array[];
+  /** Output of each layer, time-major [T,B,D*H] (the BPTT cache). */
+  readonly outputs: Float32Array[];
+  /** Dropout mask applied to layer k's output (scaled keep mask), or null. */
+  readonly masks: Array<Float32Array | null>;
+}
+
+/** Result of a forward pass. */
+export interface RnnForwardResult {
+  /** Output sequence [T,B,D*H] ([B,T,D*H] if batchFirst). */
+  y: Tensor;
+  /** Final states [L*D,B,H]. */
+  hN: Tensor;
+  /** What backward needs. */
+  tape: RnnTape;
+}
+
+/** Gradients flowing into a backward pass; omitted ones are zero. */
+export interface RnnOutputGrads {
+  /** d loss / d y, same shape as y. */
+  gy?: Tensor | null;
+  /** d loss / d hN, [L*D,B,H]. */
+  ghN?: Tensor | null;
+}
+
+/** Options of a backward pass. */
+export interface RnnBackwardOptions {
+  /** Compute the gradient of the input x (default true; skip it when x is data). */
+  inputGrad?: boolean;
+}
+
+/** Result of a backward pass (parameter gradients accumulate into the buffers given). */
+export interface RnnBackwardResult {
+  /** d loss / d x (null when inputGrad is false). */
+  gx: Tensor | null;
+  /** d loss / d h0, [L*D,B,H]. */
+  gh0: Tensor;
+}
+
+type NativeCall = { kind: 'forward'; args: ForwardArgs } | { kind: 'backward'; args: BackwardArgs };
+/** A plan: groups of independent native calls, run group after group. */
+type Plan<R> = Generator<NativeCall[], R, void>;
+
+function runSync<R>(plan: Plan<R>): R {
+  for (;;) {
+    const step = plan.next();
+    if (step.done) return step.value;
+    for (const call of step.value) {
+      if (call.kind === 'forward') native.forward(...call.args);
+      else native.backward(...call.args);
+    }
+  }
+}
+
+async function runAsync<R>(plan: Plan<R>): Promise<R> {
+  for (;;) {
+    const step = plan.next();
+    if (step.done) return step.value;
+    await Promise.all(
+      step.value.map((call) => (call.kind === 'forward' ? native.forwardAsync(...call.args) : native.backwardAsync(...call.args))),
+    );
+  }
+}
+
+/** [A,B,F] -> [B,A,F] copy (batch-first <-> time-major). */
+export function swapLeadingAxes(src: Float32Array, A: number, B: number, F: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) {
+      out.set(src.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
+    }
+  }
+  return out;
+}
+
+/** Checks the weights against the configuration; returns their buffers by name. */
+export function checkRnnWeights(cfg: RnnConfig, weights: unknown, name = 'weights'): Record<string, Float32Array> {
+  if (weights === null || typeof weights !== 'object') throw typeError(name, 'a record of Tensors keyed by state-dict name', weights);
+  const out: Record<string, Float32Array> = {};
+  const shapes = rnnParameterShapes(cfg);
+  for (const [key, shape] of shapes) {
+    const t = (weights as Record<string, unknown>)[key];
+    if (t === undefined) throw rangeError(name, `a tensor named '${key}'`, 'none');
+    out[key] = checkTensor(`${name}.${key}`, t, shape).data;
+  }
+  return out;
+}
+
+/** Validates seqLengths (count B, each 1..T) into an Int32Array, or null when all are T. */
+function checkLengths(value: ArrayLike<number> | undefined, T: number, B: number): Int32Array | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || typeof (value as ArrayLike<number>).length !== 'number') {
+    throw typeError('seqLengths', `an array of ${B} integers in 1..${T}`, value);
+  }
+  if (value.length !== B) throw rangeError('seqLengths', `${B} entries (one per batch element)`, `${value.length} entries`);
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const v = value[b];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > T) {
+      throw rangeError(`seqLengths[${b}]`, `an integer in 1..${T} (T)`, v);
+    }
+    out[b] = v;
+  }
+  return out;
+}
+
+function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions): Plan<RnnForwardResult> {
+  const { hiddenSize: H, numLayers: L } = cfg;
+  const D = numDirections(cfg);
+  const [T, B] = cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
+  const xt = cfg.batchFirst ? swapLeadingAxes(x.data, B, T, cfg.inputSize) : x.data;
+  const h0 = opts.h0 ? opts.h0.data : null;
+  const lengths = checkLengths(opts.seqLengths, T, B);
+  const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
+  const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
+  if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
+
+  const hN = new Float32Array(L * D * B * H);
+  const inputs: Float32Array[] = [];
+  const outputs: Float32Array[] = [];
+  const masks: Array<Float32Array | null> = [];
+  let input = xt;
+  for (let k = 0; k < L; k++) {
+    const I = layerInputSize(cfg, k);
+    const out = new Float32Array(T * B * D * H);
+    const calls: NativeCall[] = [];
+    for (let d = 0; d < D; d++) {
+      const s = layerSuffix(k, d);
+      const row = (k * D + d) * B * H;
+      calls.push({
+        kind: 'forward',
+        args: [
+          input, h0 ? h0.subarray(row, row + B * H) : null,
+          weights[`weight_ih_${s}`], weights[`weight_hh_${s}`],
+          cfg.bias ? weights[`bias_ih_${s}`] : null, cfg.bias ? weights[`bias_hh_${s}`] : null,
+          lengths, out.subarray(d * H), hN.subarray(row, row + B * H),
+          T, B, I, H, D * H, act, d === 1,
+        ],
+      });
+    }
+    inputs.push(input);
+    yield calls;
+    outputs.push(out);
+    let mask: Float32Array | null = null;
+    if (dropping && k < L - 1) {
+      mask = dropoutMask(out.length, cfg.dropout, opts.rng as Rng);
+      const dropped = new Float32Array(out.length);
+      for (let i = 0; i < out.length; i++) dropped[i] = out[i] * mask[i];
+      input = dropped;
+    } else {
+      input = out;
+    }
+    masks.push(mask);
+  }
+  const last = outputs[L - 1];
+  const y = cfg.batchFirst ? swapLeadingAxes(last, T, B, D * H) : last;
+  return {
+    y: { data: y, shape: cfg.batchFirst ? [B, T, D * H] : [T, B, D * H] },
+    hN: { data: hN, shape: [L * D, B, H] },
+    tape: { cfg, T, B, h0, lengths, weights: { ...weights }, inputs, outputs, masks },
+  };
+}
+
+function dropoutMask(n: number, p: number, rng: Rng): Float32Array {
+  const mask = new Float32Array(n);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = rng.uniform() < p ? 0 : keep;
+  return mask;
+}
+
+function* backwardPlan(
+  tape: RnnTape,
+  grads: RnnOutputGrads,
+  paramGrads: Record<string, Float32Array>,
+  opts: RnnBackwardOptions,
+): Plan<RnnBackwardResult> {
+  const { cfg, T, B } = tape;
+  const { hiddenSize: H, numLayers: L } = cfg;
+  const D = numDirections(cfg);
+  const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
+  const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
+  const ghN = grads.ghN ? grads.ghN.data : null;
+  const gh0 = new Float32Array(L * D * B * H);
+  const workSize = native.backwardWorkspaceSize(T, B, 1, H);
+  const work = Array.from({ length: D }, () => new Float32Array(workSize));
+  const inputGrad = opts.inputGrad !== false;
+
+  let dOut: Float32Array | null = gy;
+  let dx: Float32Array | null = null;
+  for (let k = L - 1; k >= 0; k--) {
+    const I = layerInputSize(cfg, k);
+    dx = k > 0 || inputGrad ? new Float32Array(T * B * I) : null;
+    const calls: NativeCall[] = [];
+    for (let d = 0; d < D; d++) {
+      const s = layerSuffix(k, d);
+      const row = (k * D + d) * B * H;
+      calls.push({
+        kind: 'backward',
+        args: [
+          dx, gh0.subarray(row, row + B * H),
+          paramGrads[`weight_ih_${s}`], paramGrads[`weight_hh_${s}`],
+          cfg.bias ? paramGrads[`bias_ih_${s}`] : null, cfg.bias ? paramGrads[`bias_hh_${s}`] : null,
+          tape.outputs[k].subarray(d * H), tape.h0 ? tape.h0.subarray(row, row + B * H) : null,
+          dOut ? dOut.subarray(d * H) : null, ghN ? ghN.subarray(row, row + B * H) : null,
+          tape.inputs[k], tape.weights[`weight_ih_${s}`], tape.weights[`weight_hh_${s}`],
+          tape.lengths, work[d],
+          T, B, I, H, D * H, act, d === 1,
+        ],
+      });
+    }
+    yield calls;
+    if (k > 0) {
+      const mask = tape.masks[k - 1];
+      if (mask && dx) for (let i = 0; i < dx.length; i++) dx[i] *= mask[i];
+      dOut = dx;
+    }
+  }
+  let gx: Tensor | null = null;
+  if (dx) {
+    gx = cfg.batchFirst
+      ? { data: swapLeadingAxes(dx, T, B, cfg.inputSize), shape: [B, T, cfg.inputSize] }
+      : { data: dx, shape: [T, B, cfg.inputSize] };
+  }
+  return { gx, gh0: { data: gh0, shape: [L * D, B, H] } };
+}
+
+/** Checks x, h0 and the forward options against the configuration. */
+function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions | undefined): RnnForwardOptions {
+  const o = opts ?? {};
+  if (typeof o !== 'object') throw typeError('options', 'an options object', o);
+  for (const key of Object.keys(o)) {
+    if (!['h0', 'seqLengths', 'training', 'rng'].includes(key)) throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng'", `an unknown option '${key}'`);
+  }
+  const layout = cfg.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
+  const t = checkTensor('x', x, [-1, -1, cfg.inputSize], `${layout} with inputSize ${cfg.inputSize}`);
+  if (t.shape[0] < 1 || t.shape[1] < 1) throw rangeError('x.shape', `${layout} with T >= 1 and B >= 1`, `[${t.shape.join(', ')}]`);
+  const B = cfg.batchFirst ? t.shape[0] : t.shape[1];
+  if (o.h0 !== undefined && o.h0 !== null) {
+    const LD = cfg.numLayers * numDirections(cfg);
+    checkTensor('h0', o.h0, [LD, B, cfg.hiddenSize], `numLayers*numDirections = ${LD}, batch ${B}, hiddenSize ${cfg.hiddenSize}`);
+  }
+  return o;
+}
+
+function checkBackwardInputs(tape: RnnTape, grads: RnnOutputGrads | undefined): RnnOutputGrads {
+  const g = grads ?? {};
+  if (typeof g !== 'object') throw typeError('grads', 'an object { gy?, ghN? }', g);
+  const { cfg, T, B } = tape;
+  const D = numDirections(cfg);
+  if (g.gy !== undefined && g.gy !== null) {
+    checkTensor('gy', g.gy, cfg.batchFirst ? [B, T, D * cfg.hiddenSize] : [T, B, D * cfg.hiddenSize], 'the shape of y');
+  }
+  if (g.ghN !== undefined && g.ghN !== null) {
+    checkTensor('ghN', g.ghN, [cfg.numLayers * D, B, cfg.hiddenSize], 'the shape of hN');
+  }
+  return g;
+}
+
+function checkParamGrads(cfg: RnnConfig, paramGrads: unknown): Record<string, Float32Array> {
+  if (paramGrads === null || typeof paramGrads !== 'object') throw typeError('paramGrads', 'a record of Float32Array gradients', paramGrads);
+  const out: Record<string, Float32Array> = {};
+  for (const [key, shape] of rnnParameterShapes(cfg)) {
+    const g = (paramGrads as Record<string, unknown>)[key];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(g instanceof Float32Array)) throw typeError(`paramGrads.${key}`, 'a Float32Array', g);
+    if (g.length !== n) throw rangeError(`paramGrads.${key}`, `${n} elements`, `${g.length} elements`);
+    out[key] = g;
+  }
+  return out;
+}
+
+/** Runs the RNN forward over whole sequences (synchronously, on the calling thread). */
+export function rnnForward(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
+  const cfg = rnnConfig(config);
+  const w = checkRnnWeights(cfg, weights);
+  const o = checkForwardInputs(cfg, x, opts);
+  return runSync(forwardPlan(cfg, w, x, o));
+}
+
+/** As rnnForward, with the native work on the libuv thread pool. Do not modify the inputs until it settles. */
+export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
+  const cfg = rnnConfig(config);
+  const w = checkRnnWeights(cfg, weights);
+  const o = checkForwardInputs(cfg, x, opts);
+  return runAsync(forwardPlan(cfg, w, x, o));
+}
+
+/**
+ * Backpropagation through time. Parameter gradients are accumulated (+=) into
+ * `paramGrads` (keyed by state-dict name), as PyTorch accumulates `.grad`.
+ */
+export function rnnBackward(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): RnnBackwardResult {
+  const g = checkBackwardInputs(tape, grads);
+  return runSync(backwardPlan(tape, g, checkParamGrads(tape.cfg, paramGrads), opts));
+}
+
+/** As rnnBackward, with the native work on the libuv thread pool. */
+export async function rnnBackwardAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
+  const g = checkBackwardInputs(tape, grads);
+  return runAsync(backwardPlan(tape, g, checkParamGrads(tape.cfg, paramGrads), opts));
+}
