@@ -20,12 +20,20 @@ export function describe(value: unknown): string {
   return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
 
-/** A TypeError for an argument of the wrong kind. */
+/** A TypeError for an argument of the wrong kind; `actual` is the value received. */
 export function typeError(name: string, expected: string, actual: unknown): TypeError {
   return new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
 }
 
-/** A RangeError for an argument of the right kind but a bad value or size. */
+/**
+ * A RangeError for an argument of the right kind but a bad value or size.
+ * `actual` is the value received, or a string that already describes it (used
+ * as is: pass user strings through `describe` to have them quoted).
+ */
 export function rangeError(name: string, expected: string, actual: unknown): RangeError {
-  return new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+  return new RangeError(`Expected ${expected} for ${name} but received ${received(actual)}`);
+}
+
+function received(actual: unknown): string {
+  return typeof actual === 'string' ? actual : describe(actual);
 }

@@ -2,7 +2,7 @@
  * Argument predicates and checks used at the public boundary. Everything that
  * reaches `src/native/` has passed through here first.
  */
-import { rangeError, typeError } from './errors.js';
+import { describe, rangeError, typeError } from './errors.js';
 
 /** Largest element count rnnblas accepts for one buffer (V8's typed-array limit is near 2^32). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
@@ -37,7 +37,7 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     const list = allowed.map((a) => `'${a}'`).join(', ');
     if (typeof value !== 'string') throw typeError(name, `one of ${list}`, value);
-    throw rangeError(name, `one of ${list}`, value);
+    throw rangeError(name, `one of ${list}`, describe(value));
   }
   return value as T;
 }

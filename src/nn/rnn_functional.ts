@@ -7,7 +7,7 @@
  * layer-direction); the sync and async drivers run the same plan, the async
  * one running the two directions of a layer concurrently.
  */
-import { rangeError, typeError } from '../errors.js';
+import { describe, rangeError, typeError } from '../errors.js';
 import { native, NativeActivation, type BackwardArgs, type ForwardArgs } from '../native/binding.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
@@ -136,7 +136,7 @@ function checkLengths(value: ArrayLike<number> | undefined, T: number, B: number
   for (let b = 0; b < B; b++) {
     const v = value[b];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > T) {
-      throw rangeError(`seqLengths[${b}]`, `an integer in 1..${T} (T)`, v);
+      throw rangeError(`seqLengths[${b}]`, `an integer in 1..${T} (T)`, describe(v));
     }
     out[b] = v;
   }

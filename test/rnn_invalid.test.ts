@@ -1,0 +1,136 @@
+// Invalid parameters: one bad input per test, asserting the error class and
+// message; a failed call leaves the module as it was.
+import { describe, expect, it } from 'vitest';
+import { RNN, tensor, type Tensor } from '../src/index.js';
+import { native } from '../src/native/binding.js';
+
+const x3 = (T: number, B: number, I: number): Tensor => tensor(new Float32Array(T * B * I).fill(0.5), [T, B, I]);
+const make = () => new RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 });
+
+describe('RNN constructor: invalid parameters', () => {
+  it('missing options', () => expect(() => new RNN(undefined as never)).toThrow(TypeError));
+  it('inputSize NaN', () => expect(() => new RNN({ inputSize: NaN, hiddenSize: 2 })).toThrow(/Expected an integer in 1\.\.\d+ for inputSize but received NaN/));
+  it('hiddenSize negative', () => expect(() => new RNN({ inputSize: 2, hiddenSize: -3 })).toThrow(RangeError));
+  it('hiddenSize fractional', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2.5 })).toThrow(/hiddenSize but received 2.5/));
+  it('hiddenSize a string', () => expect(() => new RNN({ inputSize: 2, hiddenSize: '4' as never })).toThrow(TypeError));
+  it('huge hiddenSize', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2 ** 40 })).toThrow(RangeError));
+  it('numLayers 0', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2, numLayers: 0 })).toThrow(/numLayers/));
+  it('unknown nonlinearity', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2, nonlinearity: 'gelu' as never })).toThrow(/one of 'tanh', 'relu' for nonlinearity/));
+  it('dropout 1', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2, dropout: 1 })).toThrow(/dropout/));
+  it('unknown option', () => expect(() => new RNN({ inputSize: 2, hiddenSize: 2, hidden_size: 3 } as never)).toThrow(/unknown option 'hidden_size'/));
+});
+
+describe('RNN.forward: invalid parameters', () => {
+  it('wrong data length', () => {
+    const bad = { data: new Float32Array(5), shape: [2, 1, 3] };
+    expect(() => make().forward(bad)).toThrow(/Expected 6 elements for shape \[2, 1, 3\] for x.data but received 5 elements/);
+  });
+  it('wrong input width', () => expect(() => make().forward(x3(2, 1, 5))).toThrow(/Expected shape \[\*, \*, 3\]/));
+  it('wrong rank', () => expect(() => make().forward(tensor(new Float32Array(6), [2, 3]))).toThrow(RangeError));
+  it('a Float64Array', () => expect(() => make().forward({ data: new Float64Array(6) as never, shape: [2, 1, 3] })).toThrow(/Expected a Float32Array for x.data/));
+  it('a plain array', () => expect(() => make().forward({ data: [1, 2, 3] as never, shape: [1, 1, 3] })).toThrow(TypeError));
+  it('zero-length sequence', () => expect(() => make().forward({ data: new Float32Array(0), shape: [0, 1, 3] })).toThrow(/T >= 1/));
+  it('h0 of the wrong shape', () => {
+    expect(() => make().forward(x3(2, 1, 3), { h0: tensor(new Float32Array(8), [2, 1, 4]) })).toThrow(/shape \[4, 1, 4\] \(numLayers\*numDirections = 4.*for h0.shape but received \[2, 1, 4\]/);
+  });
+  it('seqLengths containing 0', () => expect(() => make().forward(x3(3, 2, 3), { seqLengths: [0, 3] })).toThrow(/seqLengths\[0\] but received 0/));
+  it('seqLengths greater than T', () => expect(() => make().forward(x3(3, 2, 3), { seqLengths: [4, 3] })).toThrow(/an integer in 1\.\.3 \(T\)/));
+  it('seqLengths of the wrong count', () => expect(() => make().forward(x3(3, 2, 3), { seqLengths: [3] })).toThrow(/2 entries/));
+  it('seqLengths fractional', () => expect(() => make().forward(x3(3, 2, 3), { seqLengths: [1.5, 3] })).toThrow(RangeError));
+  it('unknown option', () => expect(() => make().forward(x3(3, 2, 3), { lengths: [3, 3] } as never)).toThrow(/unknown option 'lengths'/));
+  it('options not an object', () => expect(() => make().forward(x3(3, 2, 3), 5 as never)).toThrow(TypeError));
+});
+
+describe('RNN.backward and loadStateDict: invalid parameters', () => {
+  it('backward before forward', () => expect(() => make().backward()).toThrow(/before forward/));
+  it('backward twice for one forward', () => {
+    const rnn = make();
+    rnn.forward(x3(2, 1, 3));
+    rnn.backward();
+    expect(() => rnn.backward()).toThrow(/before forward \(or twice/);
+  });
+  it('gy of the wrong shape leaves gradients untouched', () => {
+    const rnn = make();
+    rnn.forward(x3(2, 1, 3));
+    expect(() => rnn.backward({ gy: tensor(new Float32Array(8), [2, 1, 4]) })).toThrow(/gy.shape/);
+    expect(rnn.parameters().every((p) => p.grad.every((v) => v === 0))).toBe(true);
+    rnn.backward(); // the tape is still there
+  });
+  it('ghN of the wrong shape', () => {
+    const rnn = make();
+    rnn.forward(x3(2, 1, 3));
+    expect(() => rnn.backward({ ghN: tensor(new Float32Array(4), [1, 1, 4]) })).toThrow(/ghN.shape/);
+  });
+  const sd = () => Object.fromEntries(Object.entries(make().stateDict()).map(([k, v]) => [k, { data: v.data.slice(), shape: v.shape }]));
+  it('loadStateDict with a missing key', () => {
+    const s = sd();
+    delete s.weight_hh_l1_reverse;
+    const rnn = make();
+    const before = rnn.parameters().map((p) => p.data.slice());
+    expect(() => rnn.loadStateDict(s)).toThrow(/missing keys: weight_hh_l1_reverse/);
+    rnn.parameters().forEach((p, i) => expect(p.data).toEqual(before[i]));
+  });
+  it('loadStateDict with an extra key', () => {
+    const s = { ...sd(), weight_ih_l2: tensor([1], [1]) };
+    expect(() => make().loadStateDict(s)).toThrow(/unexpected keys: weight_ih_l2/);
+  });
+  it('loadStateDict with a mis-shaped key changes nothing', () => {
+    const s = sd();
+    s.bias_hh_l1 = tensor([1, 2, 3], [3]);
+    s.weight_ih_l0 = { data: new Float32Array(12).fill(7), shape: [4, 3] };
+    const rnn = make();
+    const before = rnn.parameters().map((p) => p.data.slice());
+    expect(() => rnn.loadStateDict(s)).toThrow(/bias_hh_l1.shape/);
+    rnn.parameters().forEach((p, i) => expect(p.data).toEqual(before[i]));
+  });
+  it('async call while one is running is refused', async () => {
+    const rnn = make();
+    const p = rnn.forwardAsync(x3(5, 2, 3));
+    expect(() => rnn.forward(x3(5, 2, 3))).toThrow(/busy/);
+    await p;
+    rnn.forward(x3(5, 2, 3));
+  });
+});
+
+describe('binding: re-checks sizes itself', () => {
+  const ok = () => ({
+    x: new Float32Array(6), wIh: new Float32Array(12), wHh: new Float32Array(16),
+    y: new Float32Array(8), hN: new Float32Array(4),
+  });
+  it('x too short', () => {
+    const a = ok();
+    expect(() => native.forward(a.x.subarray(1), null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 4, 0, false))
+      .toThrow(/x has 5 elements, expected 6/);
+  });
+  it('y too short for its stride', () => {
+    const a = ok();
+    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 8, 0, false)).toThrow(RangeError);
+  });
+  it('non-integer size', () => {
+    const a = ok();
+    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2.5, 1, 3, 4, 4, 0, false)).toThrow(/integer/);
+  });
+  it('size beyond int32', () => {
+    const a = ok();
+    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2 ** 31, 2 ** 31, 3, 4, 4, 0, false)).toThrow(RangeError);
+  });
+  it('wrong typed array kind', () => {
+    const a = ok();
+    expect(() => native.forward(new Float64Array(6) as never, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(TypeError);
+  });
+  it('lengths out of range', () => {
+    const a = ok();
+    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, new Int32Array([3]), a.y, a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(/lengths\[0\] is 3/);
+  });
+  it('output aliasing an input', () => {
+    const a = ok();
+    const shared = new Float32Array(16);
+    expect(() => native.forward(a.x, null, a.wIh, shared, null, null, null, shared.subarray(0, 8), a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(/shares memory/);
+  });
+  it('workspace too small', () => {
+    const a = ok();
+    expect(() => native.backward(null, null, new Float32Array(12), new Float32Array(16), null, null, a.y, null, null, null, a.x, a.wIh, a.wHh, null, new Float32Array(3), 2, 1, 3, 4, 4, 0, false))
+      .toThrow(/work has 3 elements, expected at least/);
+  });
+  it('wrong argument count', () => expect(() => (native.forward as (...a: unknown[]) => void)(1, 2)).toThrow(/16 arguments/));
+});

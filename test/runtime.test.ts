@@ -1,0 +1,77 @@
+// The addon as a runtime: BLAS info and threads, the event loop during async
+// calls, and loading in worker_threads (context-aware addon).
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { blasInfo, getNumThreads, RNN, setNumThreads, tensor } from '../src/index.js';
+import { addonCandidates } from '../src/native/load.js';
+import { existsSync } from 'node:fs';
+
+describe('BLAS runtime', () => {
+  it('blasInfo reports OpenBLAS, its core and threads', () => {
+    const info = blasInfo();
+    expect(info.version).toMatch(/^OpenBLAS \d+\.\d+\.\d+/);
+    expect(info.core.length).toBeGreaterThan(0);
+    expect(info.numProcs).toBeGreaterThanOrEqual(1);
+    expect(info.numThreads).toBeGreaterThanOrEqual(1);
+  });
+  it('setNumThreads changes the thread count and rejects bad values', () => {
+    const before = getNumThreads();
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    setNumThreads(before);
+    expect(() => setNumThreads(0)).toThrow(RangeError);
+    expect(() => setNumThreads(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('event loop', () => {
+  it('keeps turning while an async forward/backward runs', async () => {
+    const rnn = new RNN({ inputSize: 256, hiddenSize: 512, seed: 1 });
+    const T = 200;
+    const B = 32;
+    const x = tensor(new Float32Array(T * B * 256).fill(0.01), [T, B, 256]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const start = Date.now();
+    await rnn.forwardAsync(x);
+    await rnn.backwardAsync();
+    const elapsed = Date.now() - start;
+    clearInterval(timer);
+    // The work takes tens of milliseconds; a blocked loop would see ~0 ticks.
+    expect(elapsed).toBeGreaterThan(5);
+    expect(ticks).toBeGreaterThan(Math.min(3, elapsed / 4));
+  });
+});
+
+describe('worker_threads', () => {
+  const addon = addonCandidates().find((p) => existsSync(p)) as string;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.addon);
+    const T = 3, B = 2, I = 2, H = 3;
+    const x = Float32Array.from({ length: T * B * I }, (_, i) => Math.sin(i));
+    const wIh = Float32Array.from({ length: H * I }, (_, i) => Math.cos(i) * 0.5);
+    const wHh = Float32Array.from({ length: H * H }, (_, i) => Math.sin(i + 1) * 0.3);
+    const y = new Float32Array(T * B * H), hN = new Float32Array(B * H);
+    a.forward(x, null, wIh, wHh, null, null, null, y, hN, T, B, I, H, H, 0, false);
+    a.forwardAsync(x, null, wIh, wHh, null, null, null, new Float32Array(T * B * H), new Float32Array(B * H), T, B, I, H, H, 0, false)
+      .then(() => parentPort.postMessage(Array.from(y)));
+  `;
+  const run = () => new Promise<number[]>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { addon } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+
+  it('the addon loads and computes in several workers at once, matching the main thread', async () => {
+    const results = await Promise.all([run(), run(), run()]);
+    // Same computation on the main thread through the public API.
+    const rnn = new RNN({ inputSize: 2, hiddenSize: 3, bias: false });
+    rnn.loadStateDict({
+      weight_ih_l0: tensor(Array.from({ length: 6 }, (_, i) => Math.cos(i) * 0.5), [3, 2]),
+      weight_hh_l0: tensor(Array.from({ length: 9 }, (_, i) => Math.sin(i + 1) * 0.3), [3, 3]),
+    });
+    const { y } = rnn.forward(tensor(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [3, 2, 2]));
+    for (const r of results) expect(Float32Array.from(r)).toEqual(y.data);
+  });
+});
