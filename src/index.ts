@@ -20,3 +20,10 @@ export {
   type RnnBackwardResult,
   type RnnTape,
 } from './nn/rnn_functional.js';
+export { Linear, type LinearOptions } from './nn/linear.js';
+export { Embedding, type EmbeddingOptions } from './nn/embedding.js';
+export { LastStep, type LastStepOptions } from './nn/last_step.js';
+export { MergeDirections, splitDirections, type MergeMode } from './nn/merge.js';
+export { Sequential, type SequentialForwardOptions } from './nn/sequential.js';
+export { RnnStream } from './nn/stream.js';
+export type { IntTensor, Layer, LayerContext } from './nn/layer.js';

@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { rangeError, typeError } from '../errors.js';
+import { describe, rangeError, typeError } from '../errors.js';
 import { type Tensor, checkShape, numel } from '../tensor.js';
 import { checkOptions } from '../validate.js';
 
@@ -139,7 +139,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   const names = Object.keys(record).sort(compareCodePoints);
   const checked: Tensor[] = names.map((name) => {
     if (name === METADATA_KEY) {
-      throw rangeError('tensors', `tensor names other than '${METADATA_KEY}' (reserved for metadata)`, name);
+      throw rangeError('tensors', `tensor names other than '${METADATA_KEY}' (reserved for metadata)`, describe(name));
     }
     return checkEncodable(`tensors[${JSON.stringify(name)}]`, record[name]);
   });
@@ -478,7 +478,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 
   const target = await resolveTarget(path);
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(target).slice(0, 200)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: FileHandle | undefined;
   let created = false;
   try {

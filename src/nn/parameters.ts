@@ -75,17 +75,26 @@ export class ParameterStore {
    * mis-shaped keys), so a failed load changes nothing.
    */
   load(sd: unknown, what = 'stateDict'): void {
-    if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(what, 'a record of Tensors keyed by name', sd);
-    const record = sd as Record<string, unknown>;
-    const missing = this.list.filter((p) => !(p.name in record)).map((p) => p.name);
-    const extra = Object.keys(record).filter((k) => !this.byName.has(k));
-    if (missing.length > 0 || extra.length > 0) {
-      const parts = [];
-      if (missing.length > 0) parts.push(`missing keys: ${missing.join(', ')}`);
-      if (extra.length > 0) parts.push(`unexpected keys: ${extra.join(', ')}`);
-      throw rangeError(what, `exactly the keys ${this.list.map((p) => p.name).join(', ')}`, parts.join('; '));
-    }
-    const checked = this.list.map((p) => [p, checkTensor(`${what}.${p.name}`, record[p.name], p.shape)] as const);
-    for (const [p, t] of checked) p.data.set(t.data);
+    loadParameters(this.list, sd, what);
   }
+}
+
+/**
+ * Copies `sd` into named parameters after checking every key and shape, so a
+ * failed load changes nothing.
+ */
+export function loadParameters(params: readonly Parameter[], sd: unknown, what = 'stateDict'): void {
+  if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(what, 'a record of Tensors keyed by name', sd);
+  const record = sd as Record<string, unknown>;
+  const names = new Set(params.map((p) => p.name));
+  const missing = params.filter((p) => !(p.name in record)).map((p) => p.name);
+  const extra = Object.keys(record).filter((k) => !names.has(k));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [];
+    if (missing.length > 0) parts.push(`missing keys: ${missing.join(', ')}`);
+    if (extra.length > 0) parts.push(`unexpected keys: ${extra.join(', ')}`);
+    throw rangeError(what, `exactly the keys ${params.map((p) => p.name).join(', ')}`, parts.join('; '));
+  }
+  const checked = params.map((p) => [p, checkTensor(`${what}.${p.name}`, record[p.name], p.shape)] as const);
+  for (const [p, t] of checked) p.data.set(t.data);
 }

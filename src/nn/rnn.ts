@@ -5,6 +5,7 @@
 import { Rng } from '../random.js';
 import { checkOptions } from '../validate.js';
 import type { Parameter, Tensor } from '../tensor.js';
+import type { IntTensor, Layer, LayerContext } from './layer.js';
 import { ParameterStore } from './parameters.js';
 import { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
 import {
@@ -40,7 +41,7 @@ export interface RnnOutput {
  * `forward` keeps what `backward` needs; `backward` accumulates into the
  * parameters' `grad`. Do not modify `y` or the inputs between the two.
  */
-export class RNN {
+export class RNN implements Layer {
   /** The validated configuration. */
   readonly config: RnnConfig;
   /** True in training mode (dropout active). */
@@ -106,6 +107,18 @@ export class RNN {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** @internal Sequential's entry: forward with the context's lengths and state. */
+  forwardLayer(x: Tensor | IntTensor, ctx: LayerContext): Tensor {
+    const { y, hN } = this.forward(x as Tensor, { seqLengths: ctx.seqLengths ?? undefined, h0: ctx.h0?.get(this) });
+    ctx.hN?.set(this, hN);
+    return y;
+  }
+
+  /** @internal Sequential's entry. */
+  backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null {
+    return this.backward({ gy }, { inputGrad: ctx.inputGrad }).gx;
   }
 
   /** Parameters in PyTorch's order with their names: weight_ih_l0, weight_hh_l0, bias_ih_l0, ... */

@@ -1,0 +1,129 @@
+/**
+ * `Embedding`: integer ids [T,B] -> vectors [T,B,E] (torch.nn.Embedding,
+ * weight initialised from N(0, 1)). Backward scatters into the weight gradient.
+ */
+import { rangeError, typeError } from '../errors.js';
+import { Rng } from '../random.js';
+import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkInt, checkOptions } from '../validate.js';
+import type { IntTensor, Layer } from './layer.js';
+import { ParameterStore } from './parameters.js';
+
+/** Options of `new Embedding(...)`. */
+export interface EmbeddingOptions {
+  /** Vocabulary size. */
+  numEmbeddings: number;
+  /** Vector width E. */
+  embeddingDim: number;
+  /** Seed for initialisation (default random). */
+  seed?: number;
+}
+
+/** A lookup table of learned vectors. */
+export class Embedding implements Layer {
+  /** Vocabulary size. */
+  readonly numEmbeddings: number;
+  /** Vector width. */
+  readonly embeddingDim: number;
+  private readonly store: ParameterStore;
+  private lastIds: IntTensor | null = null;
+
+  /** Creates the table with weights from N(0, 1), as PyTorch does. */
+  constructor(options: EmbeddingOptions) {
+    const o = checkOptions<EmbeddingOptions>('options', options, ['numEmbeddings', 'embeddingDim', 'seed']);
+    this.numEmbeddings = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
+    this.embeddingDim = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
+    this.store = new ParameterStore([['weight', [this.numEmbeddings, this.embeddingDim]]]);
+    const rng = new Rng(o.seed);
+    const v = this.store.values;
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+  }
+
+  /** ids [...] (Int32Array) -> [..., E]. An id outside 0..numEmbeddings-1 is a RangeError naming it and its position. */
+  forward(ids: IntTensor): Tensor {
+    const t = this.checkIds(ids);
+    const E = this.embeddingDim;
+    const w = this.store.get('weight').data;
+    const out = new Float32Array(t.data.length * E);
+    for (let i = 0; i < t.data.length; i++) out.set(w.subarray(t.data[i] * E, (t.data[i] + 1) * E), i * E);
+    this.lastIds = t;
+    return { data: out, shape: [...t.shape, E] };
+  }
+
+  /** Scatters gy [..., E] into the weight gradient; ids have no gradient. */
+  backward(gy: Tensor): null {
+    const ids = this.lastIds;
+    if (!ids) throw new Error('Embedding.backward called before forward: call forward first');
+    const E = this.embeddingDim;
+    checkTensor('gy', gy, [...ids.shape, E], 'the shape of the output');
+    const g = this.store.get('weight').grad;
+    for (let i = 0; i < ids.data.length; i++) {
+      const row = ids.data[i] * E;
+      const src = i * E;
+      for (let j = 0; j < E; j++) g[row + j] += gy.data[src + j];
+    }
+    this.lastIds = null;
+    return null;
+  }
+
+  /** @internal Sequential's entry. */
+  forwardLayer(x: Tensor | IntTensor): Tensor {
+    return this.forward(x as IntTensor);
+  }
+
+  /** @internal Sequential's entry. */
+  backwardLayer(gy: Tensor): Tensor | null {
+    return this.backward(gy);
+  }
+
+  /** `weight` [numEmbeddings, embeddingDim]. */
+  parameters(): Parameter[] {
+    return [...this.store.list];
+  }
+
+  /** Weights by name (sharing memory). */
+  stateDict(): Record<string, Tensor> {
+    return this.store.stateDict();
+  }
+
+  /** Copies weights in (checked first). */
+  loadStateDict(sd: Record<string, Tensor>): void {
+    this.store.load(sd);
+  }
+
+  /** Zeroes the gradient. */
+  zeroGrad(): void {
+    this.store.zeroGrad();
+  }
+
+  /** No mode-dependent behaviour. */
+  train(_mode = true): this {
+    return this;
+  }
+
+  private checkIds(ids: unknown): IntTensor {
+    if (ids === null || typeof ids !== 'object') throw typeError('ids', 'an IntTensor { data: Int32Array, shape }', ids);
+    const t = ids as IntTensor;
+    if (!(t.data instanceof Int32Array)) throw typeError('ids.data', 'an Int32Array', t.data);
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw typeError('ids.shape', 'an array of non-negative integers', t.shape);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw rangeError('ids.data', `${n} elements for shape [${t.shape.join(', ')}]`, `${t.data.length} elements`);
+    for (let i = 0; i < t.data.length; i++) {
+      const id = t.data[i];
+      if (id < 0 || id >= this.numEmbeddings) {
+        throw rangeError(`ids[${i}]`, `an id in 0..${this.numEmbeddings - 1}`, `${id} at position ${i} (${position(t.shape, i)})`);
+      }
+    }
+    return t;
+  }
+}
+
+/** Multi-index of flat position i in shape, e.g. "t=3, b=1". */
+function position(shape: readonly number[], i: number): string {
+  const idx: number[] = [];
+  for (let a = shape.length - 1; a >= 0; a--) {
+    idx.unshift(i % shape[a]);
+    i = Math.floor(i / shape[a]);
+  }
+  return `index [${idx.join(', ')}]`;
+}

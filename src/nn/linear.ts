@@ -1,0 +1,131 @@
+/**
+ * `Linear`: y = x W^T + b on the last axis of [..., in] (every time step of
+ * [T,B,F], or [B,F]), with torch.nn.Linear's names and initialisation. Its
+ * GEMMs run natively.
+ */
+import { rangeError } from '../errors.js';
+import { native } from '../native/binding.js';
+import { Rng } from '../random.js';
+import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkBool, checkInt, checkOptions } from '../validate.js';
+import type { IntTensor, Layer, LayerContext } from './layer.js';
+import { ParameterStore } from './parameters.js';
+
+/** Options of `new Linear(...)`. */
+export interface LinearOptions {
+  /** Input features. */
+  inFeatures: number;
+  /** Output features. */
+  outFeatures: number;
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+  /** Seed for initialisation (default random). */
+  seed?: number;
+}
+
+/** A fully connected layer applied to the last axis. */
+export class Linear implements Layer {
+  /** Input features. */
+  readonly inFeatures: number;
+  /** Output features. */
+  readonly outFeatures: number;
+  /** Whether there is a bias. */
+  readonly hasBias: boolean;
+  private readonly store: ParameterStore;
+  private lastInput: Tensor | null = null;
+
+  /** Initialises weight and bias from U(-1/sqrt(in), 1/sqrt(in)) as PyTorch does. */
+  constructor(options: LinearOptions) {
+    const o = checkOptions<LinearOptions>('options', options, ['inFeatures', 'outFeatures', 'bias', 'seed']);
+    this.inFeatures = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
+    this.outFeatures = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
+    this.hasBias = checkBool('bias', o.bias ?? true);
+    this.store = new ParameterStore([
+      ['weight', [this.outFeatures, this.inFeatures]],
+      ...(this.hasBias ? ([['bias', [this.outFeatures]]] as const) : []),
+    ]);
+    const rng = new Rng(o.seed);
+    const k = 1 / Math.sqrt(this.inFeatures);
+    const v = this.store.values;
+    for (let i = 0; i < v.length; i++) v[i] = rng.range(-k, k);
+  }
+
+  /** y[..., out] = x[..., in] W^T + b. */
+  forward(x: Tensor): Tensor {
+    const t = this.checkInput(x);
+    const rows = t.data.length / this.inFeatures;
+    const y = new Float32Array(rows * this.outFeatures);
+    const w = this.store.get('weight').data;
+    if (this.hasBias) {
+      const b = this.store.get('bias').data;
+      for (let r = 0; r < rows; r++) y.set(b, r * this.outFeatures);
+    }
+    native.sgemm(false, true, rows, this.outFeatures, this.inFeatures, 1, t.data, this.inFeatures, w, this.inFeatures, this.hasBias ? 1 : 0, y, this.outFeatures);
+    this.lastInput = t;
+    return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
+  }
+
+  /** Accumulates dW += gy^T x and db += sum(gy); returns dx = gy W (or null when inputGrad is false). */
+  backward(gy: Tensor, inputGrad = true): Tensor | null {
+    const x = this.lastInput;
+    if (!x) throw new Error('Linear.backward called before forward: call forward first');
+    const rows = x.data.length / this.inFeatures;
+    checkTensor('gy', gy, [...x.shape.slice(0, -1), this.outFeatures], 'the shape of the output');
+    const out = this.outFeatures;
+    native.sgemm(true, false, out, this.inFeatures, rows, 1, gy.data, out, x.data, this.inFeatures, 1, this.store.get('weight').grad, this.inFeatures);
+    if (this.hasBias) {
+      const db = this.store.get('bias').grad;
+      const g = gy.data;
+      for (let r = 0; r < rows; r++) {
+        const o = r * out;
+        for (let j = 0; j < out; j++) db[j] += g[o + j];
+      }
+    }
+    this.lastInput = null;
+    if (!inputGrad) return null;
+    const dx = new Float32Array(rows * this.inFeatures);
+    native.sgemm(false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
+    return { data: dx, shape: x.shape };
+  }
+
+  /** @internal Sequential's entry. */
+  forwardLayer(x: Tensor | IntTensor): Tensor {
+    return this.forward(x as Tensor);
+  }
+
+  /** @internal Sequential's entry. */
+  backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null {
+    return this.backward(gy, ctx.inputGrad);
+  }
+
+  /** `weight` [out,in] and `bias` [out]. */
+  parameters(): Parameter[] {
+    return [...this.store.list];
+  }
+
+  /** Weights by name (sharing memory). */
+  stateDict(): Record<string, Tensor> {
+    return this.store.stateDict();
+  }
+
+  /** Copies weights in (all checked first). */
+  loadStateDict(sd: Record<string, Tensor>): void {
+    this.store.load(sd);
+  }
+
+  /** Zeroes the gradients. */
+  zeroGrad(): void {
+    this.store.zeroGrad();
+  }
+
+  /** No mode-dependent behaviour; for the Layer interface. */
+  train(_mode = true): this {
+    return this;
+  }
+
+  private checkInput(x: unknown): Tensor {
+    const rank = x !== null && typeof x === 'object' && Array.isArray((x as Tensor).shape) ? (x as Tensor).shape.length : 0;
+    if (rank < 1) throw rangeError('x', `a Tensor of shape [..., ${this.inFeatures}]`, x === null || typeof x !== 'object' ? String(x) : 'a tensor of rank 0');
+    return checkTensor('x', x, [...new Array<number>(rank - 1).fill(-1), this.inFeatures], `[..., inFeatures = ${this.inFeatures}]`);
+  }
+}

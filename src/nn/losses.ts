@@ -1,0 +1,164 @@
+/**
+ * Loss functions returning the loss value and its gradient with respect to the input, as
+ * `torch.nn.functional.cross_entropy` and `mse_loss`, with an optional padding mask.
+ * Everything is computed in float64; the gradient is returned as float32.
+ */
+import { rangeError, typeError } from '../errors.js';
+import { type Tensor, checkTensor } from '../tensor.js';
+import { checkInt, checkOneOf, checkOptions } from '../validate.js';
+
+/** How per-element losses are combined. */
+export type Reduction = 'mean' | 'sum';
+
+/** A loss value and d(loss)/d(input), shaped like the input. */
+export interface LossResult {
+  /** The reduced loss (float64). */
+  loss: number;
+  /** The gradient of `loss` with respect to the input, same shape as the input. */
+  grad: Tensor;
+}
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Target value that contributes nothing and is not counted by 'mean' (default -100). */
+  ignoreIndex?: number;
+  /** 'mean' (default): divide by the number of counted targets; 'sum': add them up. */
+  reduction?: Reduction;
+  /** One byte per row of the logits; 0 marks padding, which contributes nothing (its target is not checked). */
+  mask?: Uint8Array;
+}
+
+/** Options of {@link mseLoss}. */
+export interface MseLossOptions {
+  /** 'mean' (default): divide by the number of unmasked elements; 'sum': add them up. */
+  reduction?: Reduction;
+  /**
+   * One byte per row of the last axis (length = numel / lastDim, the product of the leading
+   * dimensions); 0 marks padding, whose elements contribute nothing.
+   */
+  mask?: Uint8Array;
+}
+
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum'];
+
+function checkMask(name: string, mask: unknown, length: number, what: string): Uint8Array | null {
+  if (mask === undefined) return null;
+  if (!(mask instanceof Uint8Array)) throw typeError(name, 'a Uint8Array', mask);
+  if (mask.length !== length) throw rangeError(name, `${length} entries (${what})`, mask);
+  return mask;
+}
+
+/**
+ * Softmax cross-entropy of `logits` `[N, C]` against class indices `targets` `[N]`, as
+ * `torch.nn.functional.cross_entropy` (no class weights, no label smoothing). Uses
+ * log-sum-exp with the row maximum subtracted, so large logits stay finite.
+ *
+ * 'mean' divides by the number of rows that are neither ignored nor masked; if there are
+ * none the loss is NaN and the gradient zero, as in PyTorch.
+ *
+ * @param logits - Unnormalised scores, shape `[N, C]`.
+ * @param targets - N class indices in `0..C-1`, or `ignoreIndex`.
+ * @param options - `ignoreIndex`, `reduction`, `mask`.
+ * @returns The loss and d(loss)/d(logits) `[N, C]`.
+ * @throws RangeError naming the position for a target outside `0..C-1` (other than
+ * `ignoreIndex`) or for a non-integer target; TypeError / RangeError for other bad arguments.
+ */
+export function crossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<number>, options: CrossEntropyOptions = {}): LossResult {
+  const x = checkTensor('logits', logits, [-1, -1]);
+  const [N, C] = x.shape;
+  const o = checkOptions<CrossEntropyOptions>('options', options, ['ignoreIndex', 'reduction', 'mask']);
+  const ignoreIndex = checkInt('options.ignoreIndex', o.ignoreIndex ?? -100, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const reduction = checkOneOf('options.reduction', o.reduction ?? 'mean', REDUCTIONS);
+  const mask = checkMask('options.mask', o.mask, N, 'one per row of logits');
+  if (targets === null || typeof targets !== 'object' || typeof (targets as { length?: unknown }).length !== 'number') {
+    throw typeError('targets', 'an Int32Array or an array of class indices', targets);
+  }
+  if (targets.length !== N) throw rangeError('targets', `${N} class indices (one per row of logits)`, targets);
+
+  // Validate every target before computing anything.
+  let count = 0;
+  for (let n = 0; n < N; n++) {
+    if (mask !== null && mask[n] === 0) continue;
+    const t: unknown = targets[n];
+    if (typeof t !== 'number') throw typeError(`targets[${n}]`, 'a class index (a number)', t);
+    if (t === ignoreIndex) continue;
+    if (!Number.isInteger(t) || t < 0 || t >= C) {
+      throw rangeError(`targets[${n}]`, `a class index in 0..${C - 1} (or ignoreIndex ${ignoreIndex})`, t);
+    }
+    count++;
+  }
+
+  const xd = x.data;
+  const grad = new Float32Array(N * C);
+  const e = new Float64Array(C);
+  const scale = reduction === 'mean' ? 1 / count : 1;
+  let total = 0;
+  for (let n = 0; n < N; n++) {
+    if (mask !== null && mask[n] === 0) continue;
+    const t = targets[n];
+    if (t === ignoreIndex) continue;
+    const base = n * C;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) {
+      const v = xd[base + c];
+      if (v > m || v !== v) m = v;
+    }
+    let s = 0;
+    for (let c = 0; c < C; c++) {
+      const v = Math.exp(xd[base + c] - m);
+      e[c] = v;
+      s += v;
+    }
+    total += m + Math.log(s) - xd[base + t];
+    const inv = 1 / s;
+    for (let c = 0; c < C; c++) grad[base + c] = (e[c] * inv - (c === t ? 1 : 0)) * scale;
+  }
+  const loss = reduction === 'mean' ? total / count : total;
+  return { loss, grad: { data: grad, shape: Object.freeze([N, C]) } };
+}
+
+/**
+ * Mean squared error `(pred − target)²`, as `torch.nn.functional.mse_loss` (shapes must be
+ * equal; no broadcasting). 'mean' divides by the number of unmasked elements; with none the
+ * loss is NaN (as PyTorch on an empty tensor) and the gradient zero.
+ *
+ * @param pred - Predictions, any shape.
+ * @param target - Targets, the shape of `pred`.
+ * @param options - `reduction`, `mask` (one entry per row of the last axis).
+ * @returns The loss and d(loss)/d(pred), shaped like `pred`.
+ * @throws TypeError / RangeError for bad arguments.
+ */
+export function mseLoss(pred: Tensor, target: Tensor, options: MseLossOptions = {}): LossResult {
+  const anyShape = (v: unknown): number[] => {
+    const s = v !== null && typeof v === 'object' ? (v as { shape?: unknown }).shape : undefined;
+    return Array.isArray(s) ? s.map(() => -1) : [];
+  };
+  const p = checkTensor('pred', pred, anyShape(pred));
+  const t = checkTensor('target', target, p.shape);
+  const o = checkOptions<MseLossOptions>('options', options, ['reduction', 'mask']);
+  const reduction = checkOneOf('options.reduction', o.reduction ?? 'mean', REDUCTIONS);
+  const nd = p.shape.length;
+  const inner = nd === 0 ? 1 : p.shape[nd - 1];
+  let rows = 1;
+  for (let i = 0; i < nd - 1; i++) rows *= p.shape[i];
+  const mask = checkMask('options.mask', o.mask, rows, `one per row of the last axis of shape [${p.shape.join(', ')}]`);
+
+  let count = 0;
+  for (let r = 0; r < rows; r++) if (mask === null || mask[r] !== 0) count += inner;
+  const scale = reduction === 'mean' ? 2 / count : 2;
+  const pd = p.data;
+  const td = t.data;
+  const grad = new Float32Array(pd.length);
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    if (mask !== null && mask[r] === 0) continue;
+    const end = (r + 1) * inner;
+    for (let i = r * inner; i < end; i++) {
+      const d = pd[i] - td[i];
+      total += d * d;
+      grad[i] = scale * d;
+    }
+  }
+  const loss = reduction === 'mean' ? total / count : total;
+  return { loss, grad: { data: grad, shape: Object.freeze([...p.shape]) } };
+}
