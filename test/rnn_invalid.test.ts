@@ -61,7 +61,7 @@ describe('RNN.backward and loadStateDict: invalid parameters', () => {
     rnn.forward(x3(2, 1, 3));
     expect(() => rnn.backward({ ghN: tensor(new Float32Array(4), [1, 1, 4]) })).toThrow(/ghN.shape/);
   });
-  const sd = () => Object.fromEntries(Object.entries(make().stateDict()).map(([k, v]) => [k, { data: v.data.slice(), shape: v.shape }]));
+  const sd = (): Record<string, Tensor> => Object.fromEntries(Object.entries(make().stateDict()).map(([k, v]) => [k, { data: v.data.slice(), shape: v.shape }]));
   it('loadStateDict with a missing key', () => {
     const s = sd();
     delete s.weight_hh_l1_reverse;
