@@ -30,6 +30,10 @@ export interface Layer {
   forwardLayer(x: Tensor | IntTensor, ctx: LayerContext): Tensor;
   /** Backward of the last forwardLayer; returns the input gradient (null when not asked or not defined). */
   backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null;
+  /** Optional off-main-thread forward (layers with heavy native work). */
+  forwardLayerAsync?(x: Tensor | IntTensor, ctx: LayerContext): Promise<Tensor>;
+  /** Optional off-main-thread backward. */
+  backwardLayerAsync?(gy: Tensor, ctx: LayerContext): Promise<Tensor | null>;
   /** Parameters with local names (e.g. `weight`, `weight_ih_l0`). */
   parameters(): Parameter[];
   /** Training or evaluation mode. */

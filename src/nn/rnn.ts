@@ -121,6 +121,18 @@ export class RNN implements Layer {
     return this.backward({ gy }, { inputGrad: ctx.inputGrad }).gx;
   }
 
+  /** @internal Sequential's async entry. */
+  async forwardLayerAsync(x: Tensor | IntTensor, ctx: LayerContext): Promise<Tensor> {
+    const { y, hN } = await this.forwardAsync(x as Tensor, { seqLengths: ctx.seqLengths ?? undefined, h0: ctx.h0?.get(this) });
+    ctx.hN?.set(this, hN);
+    return y;
+  }
+
+  /** @internal Sequential's async entry. */
+  async backwardLayerAsync(gy: Tensor, ctx: LayerContext): Promise<Tensor | null> {
+    return (await this.backwardAsync({ gy }, { inputGrad: ctx.inputGrad })).gx;
+  }
+
   /** Parameters in PyTorch's order with their names: weight_ih_l0, weight_hh_l0, bias_ih_l0, ... */
   parameters(): Parameter[] {
     return [...this.store.list];

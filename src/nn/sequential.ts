@@ -45,6 +45,26 @@ export class Sequential {
 
   /** Runs every layer; keeps what backward needs. */
   forward(x: Tensor | IntTensor, options?: SequentialForwardOptions): Tensor {
+    const { ctxFor, finish } = this.begin(options);
+    let out: Tensor | IntTensor = x;
+    for (let i = 0; i < this.layers.length; i++) out = this.layers[i].forwardLayer(out, ctxFor(i));
+    finish();
+    return out as Tensor;
+  }
+
+  /** As forward, with recurrent layers' native work off the main thread. */
+  async forwardAsync(x: Tensor | IntTensor, options?: SequentialForwardOptions): Promise<Tensor> {
+    const { ctxFor, finish } = this.begin(options);
+    let out: Tensor | IntTensor = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      out = layer.forwardLayerAsync ? await layer.forwardLayerAsync(out, ctxFor(i)) : layer.forwardLayer(out, ctxFor(i));
+    }
+    finish();
+    return out as Tensor;
+  }
+
+  private begin(options: SequentialForwardOptions | undefined): { ctxFor: (i: number) => LayerContext; finish: () => void } {
     const o = checkOptions<SequentialForwardOptions>('options', options, ['seqLengths', 'h0']);
     const rnns = this.recurrentLayers();
     const h0 = new Map<Layer, Tensor>();
@@ -57,14 +77,14 @@ export class Sequential {
     }
     const lengths = o.seqLengths === undefined ? null : Int32Array.from(o.seqLengths as ArrayLike<number>);
     const hN = new Map<Layer, Tensor>();
-    let out: Tensor | IntTensor = x;
     this.lastCtx = null;
-    for (let i = 0; i < this.layers.length; i++) {
-      out = this.layers[i].forwardLayer(out, { seqLengths: lengths, inputGrad: i > 0, h0, hN });
-    }
-    this.states = rnns.map((r) => hN.get(r) as Tensor);
-    this.lastCtx = { seqLengths: lengths, inputGrad: false };
-    return out as Tensor;
+    return {
+      ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN }),
+      finish: () => {
+        this.states = rnns.map((r) => hN.get(r) as Tensor);
+        this.lastCtx = { seqLengths: lengths, inputGrad: false };
+      },
+    };
   }
 
   /** Final state of each RNN layer after the last forward (for carrying state). */
@@ -81,6 +101,19 @@ export class Sequential {
       g = this.layers[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0 });
     }
     this.lastCtx = null;
+  }
+
+  /** As backward, with recurrent layers' native work off the main thread. */
+  async backwardAsync(gy: Tensor): Promise<void> {
+    const ctx = this.lastCtx;
+    if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
+    this.lastCtx = null;
+    let g: Tensor | null = gy;
+    for (let i = this.layers.length - 1; i >= 0 && g; i--) {
+      const layer = this.layers[i];
+      const c = { seqLengths: ctx.seqLengths, inputGrad: i > 0 };
+      g = layer.backwardLayerAsync ? await layer.backwardLayerAsync(g, c) : layer.backwardLayer(g, c);
+    }
   }
 
   /** Every parameter, named `<layer index>.<name>` as PyTorch's nn.Sequential. */
