@@ -1,5 +1,7 @@
 #include "rnn_layer.h"
 
+#include "small_gemv.h"
+
 #include <cassert>
 #include <cstring>
 
@@ -36,6 +38,14 @@ inline int64_t first_step(const int32_t* lengths, int64_t b, int64_t T,
 void recurrent_product(const float* in, int64_t ld_in, const float* w_hh,
                        bool transpose_w, float beta, float* out, int64_t ld_out,
                        int64_t B, int64_t H) {
+  if (B == 1 && H <= kSmallGemvMax) {
+    if (transpose_w) {
+      gemv_rows(w_hh, in, beta, out, H, H);  // out = W h
+    } else {
+      gemv_cols(w_hh, in, beta, out, H, H);  // out = dA W
+    }
+    return;
+  }
   if (B == 1) {
     // Row vector times W^T is W times the column vector.
     cblas_sgemv(CblasRowMajor, transpose_w ? CblasNoTrans : CblasTrans,
