@@ -92,7 +92,7 @@ inline int64_t mul(Napi::Env env, int64_t a, int64_t b) {
 template <typename T>
 inline void require_length(Napi::Env env, const View<T>& v, const char* name,
                            int64_t expected, const std::string& derivation) {
-  if (v.data != nullptr && v.length != expected) {
+  if (v.handle != nullptr && v.length != expected) {
     throw_range(env, std::string(name) + " has " + std::to_string(v.length) +
                          " elements, expected " + std::to_string(expected) +
                          " (" + derivation + ")");
@@ -102,13 +102,15 @@ inline void require_length(Napi::Env env, const View<T>& v, const char* name,
 template <typename T>
 inline void require_at_least(Napi::Env env, const View<T>& v, const char* name,
                              int64_t expected, const std::string& derivation) {
-  if (v.data != nullptr && v.length < expected) {
+  if (v.handle != nullptr && v.length < expected) {
     throw_range(env, std::string(name) + " has " + std::to_string(v.length) +
                          " elements, expected at least " +
                          std::to_string(expected) + " (" + derivation + ")");
   }
 }
 
+// A detached buffer arrives with data == nullptr and length 0: the length
+// checks above key on the handle, so it fails them instead of being skipped.
 // Outputs must not share memory with any other argument.
 template <typename A, typename B>
 inline bool overlaps(const View<A>& a, const View<B>& b) {

@@ -1,0 +1,80 @@
+// Seeded fuzzing of the binding and the RNN module: thousands of random calls
+// with wrong shapes, lengths, dtypes, views and sizes. Every call either works
+// or throws a JS Error; the process survives and the module still works.
+import { describe, expect, it } from 'vitest';
+import { RNN, tensor } from '../src/index.js';
+import { native } from '../src/native/binding.js';
+import { makeRng } from './helpers/random.js';
+
+const rng = makeRng(424242);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.uniform() * xs.length)];
+const sizes = [0, 1, 2, 3, 4, 7, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 32 + 1, 2 ** 53, -(2 ** 31)];
+
+function randomArray(n: number): unknown {
+  const len = Math.max(0, Math.min(64, Math.floor(n)));
+  switch (Math.floor(rng.uniform() * 9)) {
+    case 0: return new Float64Array(len);
+    case 1: return new Int32Array(len);
+    case 2: return Array.from({ length: len }, () => 1);
+    case 3: return null;
+    case 4: return new Float32Array(new SharedArrayBuffer(4 * len));
+    case 5: { const b = new Float32Array(len + 3); return b.subarray(1 + Math.floor(rng.uniform() * 2), 1 + len); }
+    case 6: { const buf = new ArrayBuffer(4 * len + 4); return new Float32Array(buf, 4, len); }
+    case 7: { const a = new Float32Array(len); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; } // detached
+    default: return new Float32Array(len).fill(rng.uniform() < 0.1 ? NaN : 0.5);
+  }
+}
+
+describe('fuzz: binding', () => {
+  it('5000 random forward/backward/sgemm calls never crash', () => {
+    let threw = 0;
+    let ran = 0;
+    for (let i = 0; i < 5000; i++) {
+      const dims = Array.from({ length: 5 }, () => (rng.uniform() < 0.8 ? 1 + Math.floor(rng.uniform() * 4) : pick(sizes)));
+      const [T, B, I, H, ld] = dims;
+      const n = (k: number) => (rng.uniform() < 0.7 ? k : k + pick([-1, 1, 5]));
+      const arr = (k: number) => (rng.uniform() < 0.8 ? new Float32Array(Math.max(0, Math.min(4096, Number.isFinite(n(k)) ? n(k) : 0))) : randomArray(n(k)));
+      const TBn = T * B;
+      try {
+        const which = rng.uniform();
+        if (which < 0.45) {
+          native.forward(arr(TBn * I) as Float32Array, rng.uniform() < 0.5 ? null : (arr(B * H) as Float32Array), arr(H * I) as Float32Array, arr(H * H) as Float32Array,
+            null, null, rng.uniform() < 0.8 ? null : new Int32Array(Math.max(0, Math.min(8, B))).fill(pick([0, 1, 2, 9])),
+            arr(TBn * ld) as Float32Array, arr(B * H) as Float32Array, T, B, I, H, ld, pick([0, 1, 2, 0.5]) as 0, pick([true, false, 1 as never]));
+        } else if (which < 0.9) {
+          native.backward(arr(TBn * I) as Float32Array, arr(B * H) as Float32Array, arr(H * I) as Float32Array, arr(H * H) as Float32Array, null, null,
+            arr(TBn * ld) as Float32Array, null, arr(TBn * ld) as Float32Array, null, arr(TBn * I) as Float32Array, arr(H * I) as Float32Array, arr(H * H) as Float32Array,
+            null, arr(TBn * H + 2 * B * H + H) as Float32Array, T, B, I, H, ld, 0, rng.uniform() < 0.5);
+        } else {
+          native.sgemm(rng.uniform() < 0.5, rng.uniform() < 0.5, T, B, I, 1, arr(T * I) as Float32Array, pick([I, T, ld]), arr(I * B) as Float32Array, pick([B, I, ld]), 0, arr(T * B) as Float32Array, pick([B, ld]));
+        }
+        ran++;
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        threw++;
+      }
+    }
+    expect(ran).toBeGreaterThan(50);
+    expect(threw).toBeGreaterThan(1000);
+  });
+});
+
+describe('fuzz: RNN module', () => {
+  it('2000 random forward calls with bad inputs either work or throw, and the module keeps working', () => {
+    const rnn = new RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 5 });
+    const good = tensor(new Float32Array(2 * 3 * 3).fill(0.1), [2, 3, 3]);
+    const reference = rnn.forward(good).y.data.slice();
+    for (let i = 0; i < 2000; i++) {
+      const shape = Array.from({ length: pick([1, 2, 3, 4]) }, () => pick([...sizes.slice(0, 7), 3, 3, 3]));
+      const len = shape.reduce((a, b) => a * (Number.isFinite(b) && b > 0 ? b : 1), 1);
+      const x = { data: randomArray(rng.uniform() < 0.7 ? len : len + 1), shape };
+      const opts = rng.uniform() < 0.5 ? undefined : pick([{ seqLengths: [1, 2, 3] }, { seqLengths: [0] }, { h0: x }, { foo: 1 }, null, 7]);
+      try {
+        rnn.forward(x as never, opts as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+      }
+    }
+    expect(rnn.forward(good).y.data).toEqual(reference);
+  });
+});
