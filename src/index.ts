@@ -27,3 +27,7 @@ export { MergeDirections, splitDirections, type MergeMode } from './nn/merge.js'
 export { Sequential, type SequentialForwardOptions } from './nn/sequential.js';
 export { RnnStream } from './nn/stream.js';
 export type { IntTensor, Layer, LayerContext } from './nn/layer.js';
+export * from './optim/index.js';
+export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntropyOptions, type MseLossOptions } from './nn/losses.js';
+export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError } from './io/safetensors.js';
+export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList } from './interop/keras.js';
