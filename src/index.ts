@@ -31,3 +31,4 @@ export * from './optim/index.js';
 export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntropyOptions, type MseLossOptions } from './nn/losses.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError } from './io/safetensors.js';
 export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList } from './interop/keras.js';
+export * from './onnx/index.js';

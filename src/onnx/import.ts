@@ -1,0 +1,381 @@
+/**
+ * Loading ONNX models and running them with a small interpreter: the graph's
+ * nodes in topological order, RNN on the native core where it can, the rest
+ * in TypeScript.
+ */
+import { readFile } from 'node:fs/promises';
+import { rangeError, typeError } from '../errors.js';
+import { RNN } from '../nn/rnn.js';
+import type { Tensor } from '../tensor.js';
+import { nodeLabel } from './attributes.js';
+import { OPERATORS, type Kernel, type NodeInfo } from './ops.js';
+import {
+  dataTypeName,
+  decodeModelProto,
+  dtypeOf,
+  tensorFromProto,
+  toNumber,
+  type INodeProto,
+  type IValueInfoProto,
+  type ModelProto,
+  type OnnxDType,
+  type OnnxTensor,
+} from './proto.js';
+import { compileRnn, rnnAttributes } from './rnn_op.js';
+
+/** Oldest and newest ai.onnx opsets the interpreter accepts. */
+export const MIN_IMPORT_OPSET = 7;
+/** Newest ai.onnx opset the interpreter accepts. */
+export const MAX_IMPORT_OPSET = 23;
+
+/** The operators `OnnxModel.run` supports. */
+export const SUPPORTED_OPERATORS: readonly string[] = Object.freeze(['RNN', ...Object.keys(OPERATORS)].sort());
+
+/** A tensor fed to `OnnxModel.run`: float32, int32 or int64 data plus its shape. */
+export interface OnnxFeed {
+  /** Row-major elements; the array type gives the dtype (BigInt64Array for int64 inputs). */
+  readonly data: Float32Array | Int32Array | BigInt64Array;
+  /** Size of each axis. */
+  readonly shape: readonly number[];
+}
+
+/** A graph input or output: name, element type and declared shape. */
+export interface OnnxValueInfo {
+  /** The name used as the feed or result key. */
+  readonly name: string;
+  /** Element type. */
+  readonly dtype: OnnxDType;
+  /** Declared shape: a number for a fixed axis, a string for a named (dim_param) axis, null when unknown; null when no shape is declared. */
+  readonly shape: ReadonlyArray<number | string | null> | null;
+}
+
+interface Step {
+  readonly node: INodeProto;
+  readonly kernel: Kernel;
+  readonly label: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+function valueInfo(v: IValueInfoProto, role: string): OnnxValueInfo {
+  const name = v.name ?? '';
+  const tensorType = v.type?.tensorType;
+  if (!tensorType) throw new Error(`Unsupported graph ${role} '${name}': only tensor types are supported`);
+  const code = tensorType.elemType ?? 0;
+  const dtype = dtypeOf(code);
+  if (!dtype) throw new Error(`Unsupported data type ${dataTypeName(code)} of graph ${role} '${name}': only FLOAT, INT32 and INT64 are supported`);
+  const shape = tensorType.shape
+    ? (tensorType.shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Object.prototype.hasOwnProperty.call(d, 'dimValue') ? toNumber(d.dimValue) : null))
+    : null;
+  return Object.freeze({ name, dtype, shape: shape ? Object.freeze(shape) : null });
+}
+
+function feedToTensor(name: string, feed: unknown, declared: OnnxValueInfo, dims: Map<string, number>): OnnxTensor {
+  if (feed === null || typeof feed !== 'object') throw typeError(`feeds.${name}`, 'a tensor { data, shape }', feed);
+  const f = feed as { data?: unknown; shape?: unknown };
+  let tensor: OnnxTensor;
+  const want = declared.dtype === 'float32' ? 'a Float32Array (float32)' : declared.dtype === 'int32' ? 'an Int32Array (int32)' : 'a BigInt64Array (int64)';
+  if (!Array.isArray(f.shape) || f.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw typeError(`feeds.${name}.shape`, 'an array of non-negative integers', f.shape);
+  }
+  const shape = [...(f.shape as number[])];
+  if (declared.dtype === 'float32' && f.data instanceof Float32Array) tensor = { dtype: 'float32', data: f.data, shape };
+  else if (declared.dtype === 'int32' && f.data instanceof Int32Array) tensor = { dtype: 'int32', data: f.data, shape };
+  else if (declared.dtype === 'int64' && f.data instanceof BigInt64Array) tensor = { dtype: 'int64', data: Float64Array.from(f.data, (v) => Number(v)), shape };
+  else throw typeError(`feeds.${name}.data`, want, f.data);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (tensor.data.length !== n) throw rangeError(`feeds.${name}.data`, `${n} elements for shape [${shape.join(', ')}]`, `${tensor.data.length} elements`);
+  if (declared.shape) {
+    const expected = `[${declared.shape.map((d) => (d === null ? '?' : `${d}`)).join(', ')}]`;
+    if (declared.shape.length !== shape.length) throw rangeError(`feeds.${name}.shape`, `shape ${expected}`, `[${shape.join(', ')}]`);
+    declared.shape.forEach((d, i) => {
+      if (typeof d === 'number' && d !== shape[i]) throw rangeError(`feeds.${name}.shape`, `shape ${expected}`, `[${shape.join(', ')}]`);
+      if (typeof d === 'string') {
+        const seen = dims.get(d);
+        if (seen !== undefined && seen !== shape[i]) {
+          throw rangeError(`feeds.${name}.shape`, `axis ${i} ('${d}') to be ${seen} as in the other inputs`, `[${shape.join(', ')}]`);
+        }
+        dims.set(d, shape[i]);
+      }
+    });
+  }
+  return tensor;
+}
+
+/** Orders nodes so that each runs after the producers of its inputs. */
+function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>): number[] {
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const o of n.output ?? []) {
+      if (!o) continue;
+      if (producer.has(o) || available.has(o)) throw new Error(`Invalid graph: value '${o}' is produced more than once (by ${nodeLabel(n, i)})`);
+      producer.set(o, i);
+    }
+  });
+  const pending = nodes.map((n) => new Set((n.input ?? []).filter((v) => v && !available.has(v))));
+  nodes.forEach((n, i) => {
+    for (const v of pending[i]) {
+      if (!producer.has(v)) throw new Error(`Invalid graph: input '${v}' of ${nodeLabel(n, i)} is not a graph input, an initializer or the output of any node`);
+    }
+  });
+  const consumers = new Map<string, number[]>();
+  pending.forEach((set, i) => set.forEach((v) => consumers.set(v, [...(consumers.get(v) ?? []), i])));
+  const ready = pending.flatMap((s, i) => (s.size === 0 ? [i] : []));
+  const order: number[] = [];
+  while (ready.length > 0) {
+    const i = ready.shift() as number;
+    order.push(i);
+    for (const o of nodes[i].output ?? []) {
+      for (const c of consumers.get(o) ?? []) {
+        pending[c].delete(o);
+        if (pending[c].size === 0) ready.push(c);
+      }
+    }
+  }
+  if (order.length !== nodes.length) {
+    const stuck = nodes.findIndex((_, i) => !order.includes(i));
+    throw new Error(`Invalid graph: it has a cycle through ${nodeLabel(nodes[stuck], stuck)}`);
+  }
+  return order;
+}
+
+/** The ops that may appear around the RNN nodes of a graph `toRNN` accepts. */
+const GLUE_OPS = new Set(['Identity', 'Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Concat', 'Slice', 'Shape', 'Gather', 'Constant', 'ConstantOfShape', 'Cast']);
+
+/**
+ * A loaded ONNX model. `run` interprets its graph; `toRNN` turns a graph that
+ * is one (possibly stacked, bidirectional) Elman RNN back into a trainable `RNN`.
+ */
+export class OnnxModel {
+  /** The file's IR version. */
+  readonly irVersion: number;
+  /** The ai.onnx opset the graph uses. */
+  readonly opsetVersion: number;
+  /** The producer recorded in the file (e.g. `rnnblas`, `pytorch`). */
+  readonly producerName: string;
+  /** Inputs `run` needs, in graph order (inputs with an initializer are optional and not listed). */
+  readonly inputs: readonly OnnxValueInfo[];
+  /** Outputs `run` returns, in graph order. */
+  readonly outputs: readonly OnnxValueInfo[];
+
+  private readonly model: ModelProto;
+  private readonly initializers: ReadonlyMap<string, OnnxTensor>;
+  private readonly overridable: ReadonlyMap<string, OnnxValueInfo>;
+  private readonly steps: readonly Step[];
+
+  private constructor(model: ModelProto) {
+    this.model = model;
+    const graph = model.graph;
+    if (!graph) throw new Error('Not a valid ONNX model: it has no graph');
+    this.irVersion = toNumber(model.irVersion);
+    this.producerName = model.producerName ?? '';
+    const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+    if (!opset) throw new Error('Not a valid ONNX model: it imports no ai.onnx operator set (opset_import)');
+    this.opsetVersion = toNumber(opset.version);
+    if (this.opsetVersion < MIN_IMPORT_OPSET || this.opsetVersion > MAX_IMPORT_OPSET) {
+      throw new Error(`Unsupported opset ${this.opsetVersion}: rnnblas reads ai.onnx opsets ${MIN_IMPORT_OPSET} to ${MAX_IMPORT_OPSET}`);
+    }
+    if ((graph.sparseInitializer ?? []).length > 0) throw new Error('Unsupported model: sparse initializers are not supported');
+
+    const initializers = new Map<string, OnnxTensor>();
+    for (const t of graph.initializer ?? []) {
+      const name = t.name ?? '';
+      initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+    }
+    this.initializers = initializers;
+    const inputs: OnnxValueInfo[] = [];
+    const overridable = new Map<string, OnnxValueInfo>();
+    for (const v of graph.input ?? []) {
+      const info = valueInfo(v, 'input');
+      if (initializers.has(info.name)) overridable.set(info.name, info);
+      else inputs.push(info);
+    }
+    this.inputs = Object.freeze(inputs);
+    this.overridable = overridable;
+    const outputs = (graph.output ?? []).map((v) => valueInfo(v, 'output'));
+    for (const o of outputs) {
+      if (o.dtype !== 'float32') throw new Error(`Unsupported graph output '${o.name}': its type is ${o.dtype}; run returns float32 outputs only`);
+    }
+    this.outputs = Object.freeze(outputs);
+
+    const nodes = graph.node ?? [];
+    const available = new Set<string>(['', ...initializers.keys(), ...inputs.map((i) => i.name)]);
+    const order = topologicalOrder(nodes, available);
+    this.steps = order.map((i) => {
+      const node = nodes[i];
+      const label = nodeLabel(node, i);
+      if (node.domain && node.domain !== 'ai.onnx') throw new Error(`Unsupported operator ${node.domain}.${node.opType} (${label}): only the ai.onnx domain is supported`);
+      const op = node.opType ?? '';
+      const info: NodeInfo = { node, label, opset: this.opsetVersion };
+      let kernel: Kernel;
+      if (op === 'RNN') kernel = compileRnn(info);
+      else if (Object.prototype.hasOwnProperty.call(OPERATORS, op)) kernel = OPERATORS[op](info);
+      else throw new Error(`Unsupported operator '${op}' (${label}): rnnblas supports ${SUPPORTED_OPERATORS.join(', ')}`);
+      return { node, kernel, label, inputs: [...(node.input ?? [])], outputs: [...(node.output ?? [])] };
+    });
+    const produced = new Set([...available, ...this.steps.flatMap((s) => s.outputs)]);
+    for (const o of outputs) if (!produced.has(o.name)) throw new Error(`Invalid graph: output '${o.name}' is produced by no node`);
+  }
+
+  /** @internal Builds a model from decoded protobuf (use `decodeOnnx` or `loadOnnx`). */
+  static fromProto(model: ModelProto): OnnxModel {
+    return new OnnxModel(model);
+  }
+
+  /**
+   * Runs the graph. `feeds` maps every name in `inputs` to a tensor of the
+   * declared element type and shape (named axes must agree across inputs);
+   * inputs backed by an initializer may be fed to override it. Resolves to
+   * every graph output by name.
+   */
+  async run(feeds: Readonly<Record<string, OnnxFeed>>): Promise<Record<string, Tensor>> {
+    if (feeds === null || typeof feeds !== 'object') throw typeError('feeds', 'an object mapping input names to tensors', feeds);
+    const values = new Map<string, OnnxTensor>(this.initializers);
+    const dims = new Map<string, number>();
+    for (const key of Object.keys(feeds)) {
+      if (!this.inputs.some((i) => i.name === key) && !this.overridable.has(key)) {
+        throw rangeError('feeds', `only the inputs ${this.inputs.map((i) => `'${i.name}'`).join(', ')}`, `an unknown input '${key}'`);
+      }
+    }
+    for (const input of this.inputs) {
+      if (!Object.prototype.hasOwnProperty.call(feeds, input.name)) {
+        throw rangeError('feeds', `a tensor for the input '${input.name}'`, 'none');
+      }
+      values.set(input.name, feedToTensor(input.name, feeds[input.name], input, dims));
+    }
+    for (const [name, info] of this.overridable) {
+      if (Object.prototype.hasOwnProperty.call(feeds, name)) values.set(name, feedToTensor(name, feeds[name], info, dims));
+    }
+    for (const step of this.steps) {
+      const args = step.inputs.map((name) => (name ? values.get(name) : undefined));
+      let outs;
+      try {
+        outs = await step.kernel.run(args);
+      } catch (e) {
+        if (e instanceof Error && !e.message.includes(step.label)) e.message = `${step.label}: ${e.message}`;
+        throw e;
+      }
+      step.outputs.forEach((name, i) => {
+        if (!name) return;
+        const v = outs[i];
+        if (!v) throw new Error(`${step.label} did not produce its output ${i} ('${name}')`);
+        values.set(name, v);
+      });
+    }
+    const result: Record<string, Tensor> = {};
+    for (const o of this.outputs) {
+      const v = values.get(o.name) as OnnxTensor;
+      if (v.dtype !== 'float32') throw new Error(`Graph output '${o.name}' has type ${v.dtype}; only float32 outputs are supported`);
+      result[o.name] = { data: v.data, shape: [...v.shape] };
+    }
+    return result;
+  }
+
+  /**
+   * The graph as a trainable `RNN`, when it is one Elman RNN: RNN nodes chained
+   * layer to layer with W, R (and B) as initializers, the same hidden size,
+   * direction forward or bidirectional, one activation (Tanh or Relu) and no
+   * clip, joined only by shape operators (as rnnblas and PyTorch export them).
+   * batchFirst is set when the first layer reads a [1,0,2] Transpose of a
+   * graph input (or has layout=1). Dropout is not stored in ONNX and is 0.
+   */
+  toRNN(): RNN {
+    const graph = this.model.graph;
+    const nodes = graph?.node ?? [];
+    const fail = (why: string): Error => new Error(`This ONNX graph is not a single Elman RNN: ${why}`);
+    const producer = new Map<string, INodeProto>();
+    for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
+    const order = this.steps.map((s) => s.node);
+    const rnns = order.filter((n) => n.opType === 'RNN');
+    if (rnns.length === 0) throw fail('it has no RNN node');
+    for (const n of order) if (n.opType !== 'RNN' && !GLUE_OPS.has(n.opType ?? '')) throw fail(`it computes with a ${n.opType} node`);
+
+    const ancestors = (n: INodeProto): Set<INodeProto> => {
+      const seen = new Set<INodeProto>();
+      const stack = [...(n.input ?? [])];
+      while (stack.length > 0) {
+        const p = producer.get(stack.pop() as string);
+        if (p && !seen.has(p)) {
+          seen.add(p);
+          stack.push(...(p.input ?? []));
+        }
+      }
+      return seen;
+    };
+    const init = (name: string | undefined, what: string): OnnxTensor & { dtype: 'float32' } => {
+      const t = name ? this.initializers.get(name) : undefined;
+      if (!t || t.dtype !== 'float32') throw fail(`the ${what} is not a float initializer`);
+      return t as OnnxTensor & { dtype: 'float32' };
+    };
+    let H = 0;
+    let D = 0;
+    let I = 0;
+    let hasBias = false;
+    let act = 'tanh' as 'tanh' | 'relu';
+    let layout = 0 as 0 | 1;
+    const stateDict: Record<string, Tensor> = {};
+    rnns.forEach((node, k) => {
+      const label = nodeLabel(node, nodes.indexOf(node));
+      const a = rnnAttributes({ node, label, opset: this.opsetVersion });
+      if (a.direction === 'reverse') throw fail(`${label} runs in reverse only`);
+      if (a.clip !== null) throw fail(`${label} clips`);
+      const names = new Set(a.activations.map((x) => x.name));
+      if (names.size !== 1 || !(names.has('Tanh') || names.has('Relu'))) throw fail(`${label} uses activations ${a.activations.map((x) => x.name).join(', ')}`);
+      const layerAct = names.has('Tanh') ? 'tanh' : 'relu';
+      const inputs = node.input ?? [];
+      const W = init(inputs[1], `W of ${label}`);
+      const R = init(inputs[2], `R of ${label}`);
+      const Bt = inputs[3] ? init(inputs[3], `B of ${label}`) : undefined;
+      const d = a.direction === 'bidirectional' ? 2 : 1;
+      const h = W.shape[1];
+      if (k === 0) {
+        [H, D, I, hasBias, act, layout] = [h, d, W.shape[2], Bt !== undefined, layerAct, a.layout];
+      } else {
+        if (h !== H || d !== D || (Bt !== undefined) !== hasBias || layerAct !== act || a.layout !== layout) {
+          throw fail(`${label} differs from the first layer in hidden size, direction, bias, activation or layout`);
+        }
+        if (W.shape[2] !== D * H) throw fail(`${label} takes ${W.shape[2]} features, not the ${D * H} the layer below makes`);
+        if (!ancestors(node).has(rnns[k - 1])) throw fail(`${label} does not read the output of the layer before it`);
+      }
+      for (let dir = 0; dir < d; dir++) {
+        const s = `l${k}${dir === 1 ? '_reverse' : ''}`;
+        const I_k = W.shape[2];
+        stateDict[`weight_ih_${s}`] = { data: W.data.slice(dir * h * I_k, (dir + 1) * h * I_k), shape: [h, I_k] };
+        stateDict[`weight_hh_${s}`] = { data: R.data.slice(dir * h * h, (dir + 1) * h * h), shape: [h, h] };
+        if (Bt) {
+          stateDict[`bias_ih_${s}`] = { data: Bt.data.slice(dir * 2 * h, dir * 2 * h + h), shape: [h] };
+          stateDict[`bias_hh_${s}`] = { data: Bt.data.slice(dir * 2 * h + h, (dir + 1) * 2 * h), shape: [h] };
+        }
+      }
+    });
+    const first = producer.get((rnns[0].input ?? [])[0] ?? '');
+    const transposedInput =
+      first?.opType === 'Transpose' &&
+      this.inputs.some((i) => i.name === (first.input ?? [])[0]) &&
+      JSON.stringify((first.attribute ?? []).find((x) => x.name === 'perm')?.ints?.map((v) => toNumber(v))) === '[1,0,2]';
+    const rnn = new RNN({
+      inputSize: I,
+      hiddenSize: H,
+      numLayers: rnns.length,
+      nonlinearity: act,
+      bias: hasBias,
+      bidirectional: D === 2,
+      batchFirst: layout === 1 || transposedInput,
+    });
+    rnn.loadStateDict(stateDict);
+    return rnn;
+  }
+}
+
+/** Reads an ONNX model from bytes (checks the graph, its operators and initializers). */
+export function decodeOnnx(bytes: Uint8Array): OnnxModel {
+  if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
+  if (bytes.length === 0) throw new Error('Not a valid ONNX model: the file is empty');
+  return OnnxModel.fromProto(decodeModelProto(bytes));
+}
+
+/** Reads an ONNX model file (see decodeOnnx). */
+export async function loadOnnx(path: string): Promise<OnnxModel> {
+  if (typeof path !== 'string') throw typeError('path', 'a file path string', path);
+  return decodeOnnx(await readFile(path));
+}

@@ -1,0 +1,24 @@
+/**
+ * ONNX interchange: export RNN and Sequential models, load and run ONNX
+ * graphs built around the RNN operator.
+ */
+export {
+  encodeOnnx,
+  exportOnnx,
+  DEFAULT_EXPORT_OPSET,
+  MIN_EXPORT_OPSET,
+  MAX_EXPORT_OPSET,
+  type ExportOnnxOptions,
+} from './export.js';
+export {
+  OnnxModel,
+  decodeOnnx,
+  loadOnnx,
+  SUPPORTED_OPERATORS,
+  MIN_IMPORT_OPSET,
+  MAX_IMPORT_OPSET,
+  type OnnxFeed,
+  type OnnxValueInfo,
+} from './import.js';
+export { decodeTensorProto, type OnnxTensor, type OnnxDType } from './proto.js';
+export { ONNX_ACTIVATIONS, ACTIVATION_PARAMS, type OnnxActivationName, type OnnxActivation } from './rnn_generic.js';

@@ -1,0 +1,618 @@
+/**
+ * The interpreter's operators other than RNN: each is compiled once per node
+ * (attributes read and checked when the model is loaded) into a kernel run on
+ * every call.
+ */
+import { rangeError } from '../errors.js';
+import { MAX_ELEMENTS } from '../validate.js';
+import { NodeAttributes } from './attributes.js';
+import { dataTypeName, dtypeOf, type INodeProto, type OnnxDType, type OnnxTensor } from './proto.js';
+
+/** Outputs of a kernel, in the node's output order (undefined for outputs it does not produce). */
+export type KernelOutputs = Array<OnnxTensor | undefined>;
+
+/** A compiled node: runs on its inputs (undefined for omitted optional ones). */
+export interface Kernel {
+  /** Computes the node's outputs. */
+  run(inputs: ReadonlyArray<OnnxTensor | undefined>): KernelOutputs | Promise<KernelOutputs>;
+}
+
+/** What a compiler gets: the node, its label for messages and the model's ai.onnx opset. */
+export interface NodeInfo {
+  readonly node: INodeProto;
+  readonly label: string;
+  readonly opset: number;
+}
+
+type TypedData = Float32Array | Int32Array | Float64Array;
+
+/** A new tensor of a dtype. */
+export function makeTensor(dtype: OnnxDType, shape: readonly number[], data?: TypedData): OnnxTensor {
+  const n = sizeOf(shape);
+  const d = data ?? allocate(dtype, n);
+  return { dtype, data: d, shape: [...shape] } as OnnxTensor;
+}
+
+function allocate(dtype: OnnxDType, n: number): TypedData {
+  return dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);
+}
+
+/** Element count of a shape (checked against the largest buffer rnnblas allocates). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n > MAX_ELEMENTS) throw rangeError('tensor shape', `at most ${MAX_ELEMENTS} elements`, `[${shape.join(', ')}]`);
+  return n;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** A required input, else an Error naming it. */
+export function required(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what: string): OnnxTensor {
+  const t = inputs[i];
+  if (!t) throw new Error(`Missing input ${i} (${what}) of ${info.label}`);
+  return t;
+}
+
+/** A required float32 input. */
+export function floatInput(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what: string): OnnxTensor & { dtype: 'float32' } {
+  const t = required(info, inputs, i, what);
+  if (t.dtype !== 'float32') throw new Error(`Unsupported dtype ${t.dtype} of input ${i} (${what}) of ${info.label}: only float32 is supported`);
+  return t;
+}
+
+/** The integer values of an int32/int64 input (shapes, axes, indices). */
+function intValues(info: NodeInfo, t: OnnxTensor, what: string): number[] {
+  if (t.dtype === 'float32') throw new Error(`Invalid input ${what} of ${info.label}: expected int64 (or int32) values but received float32`);
+  return Array.from(t.data);
+}
+
+function normAxis(info: NodeInfo, axis: number, rank: number, what = 'axis'): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new Error(`Invalid ${what} ${axis} for ${info.label}: expected an integer in ${-rank}..${rank - 1} for a rank-${rank} input`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Multidirectional (numpy) broadcast of two shapes. */
+export function broadcastShapes(info: NodeInfo, a: readonly number[], b: readonly number[]): number[] {
+  const r = Math.max(a.length, b.length);
+  const out = new Array<number>(r);
+  for (let i = 0; i < r; i++) {
+    const da = i - (r - a.length) >= 0 ? a[i - (r - a.length)] : 1;
+    const db = i - (r - b.length) >= 0 ? b[i - (r - b.length)] : 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`Shapes ${fmt(a)} and ${fmt(b)} do not broadcast in ${info.label}`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides of `shape` read as the right-aligned broadcast to `out` (0 on broadcast axes). */
+function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const s = stridesOf(shape);
+  const off = out.length - shape.length;
+  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+}
+
+/** Calls fn(outIndex, offsets...) over every element of `out`, offsets following the given strides. */
+function forEachIndex(out: readonly number[], strides: number[][], fn: (i: number, offs: number[]) => void): void {
+  const n = sizeOf(out);
+  if (n === 0) return;
+  const r = out.length;
+  const idx = new Array<number>(r).fill(0);
+  const offs = strides.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    fn(i, offs);
+    for (let ax = r - 1; ax >= 0; ax--) {
+      idx[ax]++;
+      for (let k = 0; k < strides.length; k++) offs[k] += strides[k][ax];
+      if (idx[ax] < out[ax]) break;
+      for (let k = 0; k < strides.length; k++) offs[k] -= strides[k][ax] * out[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
+function binary(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, op: (x: number, y: number) => number): KernelOutputs {
+  const a = required(info, inputs, 0, 'A');
+  const b = required(info, inputs, 1, 'B');
+  if (a.dtype !== b.dtype) throw new Error(`Mismatched input dtypes ${a.dtype} and ${b.dtype} of ${info.label}`);
+  const shape = broadcastShapes(info, a.shape, b.shape);
+  const out = makeTensor(a.dtype, shape);
+  const o = out.data;
+  const ad = a.data;
+  const bd = b.data;
+  if (sizeOf(a.shape) === o.length && sizeOf(b.shape) === o.length) {
+    for (let i = 0; i < o.length; i++) o[i] = op(ad[i], bd[i]);
+  } else {
+    forEachIndex(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], (i, offs) => {
+      o[i] = op(ad[offs[0]], bd[offs[1]]);
+    });
+  }
+  return [out];
+}
+
+function transposeData(t: OnnxTensor, perm: readonly number[]): OnnxTensor {
+  const shape = perm.map((p) => t.shape[p]);
+  const out = makeTensor(t.dtype, shape);
+  const src = stridesOf(t.shape);
+  const permuted = perm.map((p) => src[p]);
+  const o = out.data;
+  const d = t.data;
+  forEachIndex(shape, [permuted], (i, offs) => {
+    o[i] = d[offs[0]];
+  });
+  return out;
+}
+
+function reshaped(t: OnnxTensor, shape: readonly number[]): OnnxTensor {
+  return { dtype: t.dtype, data: t.data, shape: [...shape] } as OnnxTensor;
+}
+
+/** Axes from the attribute (opset < 13) or the second input (opset >= 13). */
+function axesOf(info: NodeInfo, attrs: NodeAttributes, inputs: ReadonlyArray<OnnxTensor | undefined>): number[] | undefined {
+  if (info.opset < 13) return attrs.ints('axes');
+  const t = inputs[1];
+  return t ? intValues(info, t, 'axes') : undefined;
+}
+
+function sliceAxis(dim: number, start: number, end: number, step: number): number[] {
+  const idx: number[] = [];
+  if (step > 0) {
+    let s = start < 0 ? start + dim : start;
+    let e = end < 0 ? end + dim : end;
+    s = Math.min(Math.max(s, 0), dim);
+    e = Math.min(Math.max(e, 0), dim);
+    for (let i = s; i < e; i += step) idx.push(i);
+  } else {
+    let s = start < 0 ? start + dim : start;
+    let e = end < 0 ? end + dim : end;
+    s = Math.min(Math.max(s, -1), dim - 1);
+    e = Math.min(Math.max(e, -1), dim - 1);
+    for (let i = s; i > e; i += step) idx.push(i);
+  }
+  return idx;
+}
+
+function matmul(info: NodeInfo, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTensor & { dtype: 'float32' }): OnnxTensor {
+  if (a.shape.length === 0 || b.shape.length === 0) throw new Error(`Invalid scalar input of ${info.label}: MatMul needs rank >= 1`);
+  const as = a.shape.length === 1 ? [1, a.shape[0]] : [...a.shape];
+  const bs = b.shape.length === 1 ? [b.shape[0], 1] : [...b.shape];
+  const M = as[as.length - 2];
+  const K = as[as.length - 1];
+  const N = bs[bs.length - 1];
+  if (bs[bs.length - 2] !== K) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (inner dimensions ${K} and ${bs[bs.length - 2]})`);
+  const batch = broadcastShapes(info, as.slice(0, -2), bs.slice(0, -2));
+  const outShape = [...batch, M, N];
+  const out = new Float32Array(sizeOf(outShape));
+  const aStr = broadcastStrides(as.slice(0, -2), batch).map((s) => s * M * K);
+  const bStr = broadcastStrides(bs.slice(0, -2), batch).map((s) => s * K * N);
+  const acc = new Float64Array(N);
+  const ad = a.data;
+  const bd = b.data;
+  forEachIndex(batch, [aStr, bStr], (bi, offs) => {
+    const ao = offs[0];
+    const bo = offs[1];
+    const oo = bi * M * N;
+    for (let i = 0; i < M; i++) {
+      acc.fill(0);
+      for (let k = 0; k < K; k++) {
+        const av = ad[ao + i * K + k];
+        if (av === 0) continue;
+        const row = bo + k * N;
+        for (let j = 0; j < N; j++) acc[j] += av * bd[row + j];
+      }
+      for (let j = 0; j < N; j++) out[oo + i * N + j] = acc[j];
+    }
+  });
+  let shape = outShape;
+  if (a.shape.length === 1) shape = [...shape.slice(0, -2), N];
+  if (b.shape.length === 1) shape = a.shape.length === 1 ? shape.slice(0, -1) : [...shape.slice(0, -2), M];
+  return makeTensor('float32', shape, out);
+}
+
+function castTo(t: OnnxTensor, dtype: OnnxDType): OnnxTensor {
+  if (t.dtype === dtype) return t;
+  const out = makeTensor(dtype, t.shape);
+  const o = out.data;
+  const d = t.data;
+  if (dtype === 'float32') for (let i = 0; i < d.length; i++) o[i] = d[i];
+  else for (let i = 0; i < d.length; i++) o[i] = Number.isFinite(d[i]) ? Math.trunc(d[i]) : 0;
+  return out;
+}
+
+function expandTo(info: NodeInfo, t: OnnxTensor, target: readonly number[]): OnnxTensor {
+  const shape = broadcastShapes(info, t.shape, target);
+  const out = makeTensor(t.dtype, shape);
+  const o = out.data;
+  const d = t.data;
+  forEachIndex(shape, [broadcastStrides(t.shape, shape)], (i, offs) => {
+    o[i] = d[offs[0]];
+  });
+  return out;
+}
+
+function checkIndex(info: NodeInfo, v: number, dim: number): number {
+  if (!Number.isInteger(v) || v < -dim || v >= dim) throw new Error(`Index ${v} out of range for an axis of size ${dim} in ${info.label}`);
+  return v < 0 ? v + dim : v;
+}
+
+type Compiler = (info: NodeInfo) => Kernel;
+
+/** The supported operators (RNN is added by the interpreter). */
+export const OPERATORS: Record<string, Compiler> = {
+  Identity(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return { run: (inputs) => [required(info, inputs, 0, 'input')] };
+  },
+
+  Constant(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['value', 'value_float', 'value_floats', 'value_int', 'value_ints']);
+    let value: OnnxTensor;
+    const f = attrs.float('value_float');
+    const fs = attrs.floats('value_floats');
+    const i = attrs.int('value_int');
+    const is = attrs.ints('value_ints');
+    const t = attrs.tensor('value');
+    if (t) value = t;
+    else if (f !== undefined) value = makeTensor('float32', [], Float32Array.of(f));
+    else if (fs) value = makeTensor('float32', [fs.length], Float32Array.from(fs));
+    else if (i !== undefined) value = makeTensor('int64', [], Float64Array.of(i));
+    else if (is) value = makeTensor('int64', [is.length], Float64Array.from(is));
+    else throw new Error(`Invalid ${info.label}: it has no value attribute`);
+    return { run: () => [value] };
+  },
+
+  Add(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return { run: (inputs) => binary(info, inputs, (x, y) => x + y) };
+  },
+
+  Sub(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return { run: (inputs) => binary(info, inputs, (x, y) => x - y) };
+  },
+
+  Mul(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return { run: (inputs) => binary(info, inputs, (x, y) => x * y) };
+  },
+
+  MatMul(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return { run: (inputs) => [matmul(info, floatInput(info, inputs, 0, 'A'), floatInput(info, inputs, 1, 'B'))] };
+  },
+
+  Gemm(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset < 7 ? ['alpha', 'beta', 'transA', 'transB', 'broadcast'] : ['alpha', 'beta', 'transA', 'transB']);
+    const alpha = attrs.float('alpha', 1);
+    const beta = attrs.float('beta', 1);
+    const transA = attrs.int('transA', 0) !== 0;
+    const transB = attrs.int('transB', 0) !== 0;
+    return {
+      run(inputs) {
+        const a = floatInput(info, inputs, 0, 'A');
+        const b = floatInput(info, inputs, 1, 'B');
+        if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`Invalid inputs of ${info.label}: A and B must be 2-D, received ${fmt(a.shape)} and ${fmt(b.shape)}`);
+        const [M, K] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+        const [K2, N] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+        if (K !== K2) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (transA=${+transA}, transB=${+transB})`);
+        const out = new Float32Array(M * N);
+        const c = inputs[2];
+        if (c) {
+          if (c.dtype !== 'float32') throw new Error(`Unsupported dtype ${c.dtype} of input C of ${info.label}`);
+          const shape = broadcastShapes(info, c.shape, [M, N]);
+          if (shape.length !== 2 || shape[0] !== M || shape[1] !== N) throw new Error(`Input C ${fmt(c.shape)} of ${info.label} does not broadcast to [${M}, ${N}]`);
+          const cd = c.data;
+          forEachIndex([M, N], [broadcastStrides(c.shape, [M, N])], (i, offs) => {
+            out[i] = beta * cd[offs[0]];
+          });
+        }
+        const ad = a.data;
+        const bd = b.data;
+        const aAt = transA ? (i: number, k: number) => ad[k * M + i] : (i: number, k: number) => ad[i * K + k];
+        const bStride = transB ? [1, K] : [N, 1];
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) acc += aAt(i, k) * bd[k * bStride[0] + j * bStride[1]];
+            out[i * N + j] += alpha * acc;
+          }
+        }
+        return [makeTensor('float32', [M, N], out)];
+      },
+    };
+  },
+
+  Transpose(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['perm']);
+    const perm = attrs.ints('perm');
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const r = t.shape.length;
+        const p = perm ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+        if (p.length !== r || [...p].sort((x, y) => x - y).some((v, i) => v !== i)) {
+          throw new Error(`Invalid perm [${p.join(', ')}] of ${info.label} for a rank-${r} input`);
+        }
+        return [transposeData(t, p)];
+      },
+    };
+  },
+
+  Reshape(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset < 5 ? ['shape'] : info.opset >= 14 ? ['allowzero'] : []);
+    const allowZero = attrs.int('allowzero', 0) !== 0;
+    const attrShape = attrs.ints('shape');
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const spec = info.opset < 5 ? attrShape ?? [] : intValues(info, required(info, inputs, 1, 'shape'), 'shape');
+        const n = t.data.length;
+        let infer = -1;
+        let known = 1;
+        const shape = spec.map((d, i) => {
+          if (d === -1) {
+            if (infer >= 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}: more than one -1`);
+            infer = i;
+            return -1;
+          }
+          if (d === 0 && !allowZero) {
+            if (i >= t.shape.length) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}: 0 at axis ${i} but the input has rank ${t.shape.length}`);
+            d = t.shape[i];
+          }
+          if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}`);
+          known *= d;
+          return d;
+        });
+        if (infer >= 0) {
+          if (known === 0 || n % known !== 0) throw new Error(`Cannot reshape ${fmt(t.shape)} to [${spec.join(', ')}] in ${info.label}`);
+          shape[infer] = n / known;
+        } else if (known !== n) {
+          throw new Error(`Cannot reshape ${fmt(t.shape)} (${n} elements) to [${spec.join(', ')}] in ${info.label}`);
+        }
+        return [reshaped(t, shape)];
+      },
+    };
+  },
+
+  Squeeze(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset < 13 ? ['axes'] : []);
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const given = axesOf(info, attrs, inputs);
+        const r = t.shape.length;
+        const axes = given ? given.map((a) => normAxis(info, a, r, 'axes entry')) : t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+        for (const a of axes) if (t.shape[a] !== 1) throw new Error(`Cannot squeeze axis ${a} of size ${t.shape[a]} in ${info.label}`);
+        return [reshaped(t, t.shape.filter((_, i) => !axes.includes(i)))];
+      },
+    };
+  },
+
+  Unsqueeze(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset < 13 ? ['axes'] : []);
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const given = axesOf(info, attrs, inputs);
+        if (!given) throw new Error(`Missing axes of ${info.label}`);
+        const r = t.shape.length + given.length;
+        const axes = given.map((a) => normAxis(info, a, r, 'axes entry'));
+        if (new Set(axes).size !== axes.length) throw new Error(`Repeated axes [${given.join(', ')}] in ${info.label}`);
+        const shape: number[] = [];
+        let k = 0;
+        for (let i = 0; i < r; i++) shape.push(axes.includes(i) ? 1 : t.shape[k++]);
+        return [reshaped(t, shape)];
+      },
+    };
+  },
+
+  Concat(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['axis']);
+    const axisAttr = attrs.int('axis');
+    if (axisAttr === undefined && info.opset >= 4) throw new Error(`Missing attribute 'axis' of ${info.label}`);
+    return {
+      run(inputs) {
+        const parts = inputs.filter((t): t is OnnxTensor => t !== undefined);
+        if (parts.length === 0) throw new Error(`Missing inputs of ${info.label}`);
+        const first = parts[0];
+        const r = first.shape.length;
+        const axis = normAxis(info, axisAttr ?? 1, r);
+        for (const p of parts) {
+          if (p.dtype !== first.dtype) throw new Error(`Mismatched input dtypes ${first.dtype} and ${p.dtype} of ${info.label}`);
+          if (p.shape.length !== r || p.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+            throw new Error(`Shapes ${fmt(first.shape)} and ${fmt(p.shape)} cannot be concatenated on axis ${axis} in ${info.label}`);
+          }
+        }
+        const shape = [...first.shape];
+        shape[axis] = parts.reduce((s, p) => s + p.shape[axis], 0);
+        const out = makeTensor(first.dtype, shape);
+        const outer = sizeOf(first.shape.slice(0, axis));
+        const inner = sizeOf(first.shape.slice(axis + 1));
+        const rowOut = shape[axis] * inner;
+        let off = 0;
+        for (const p of parts) {
+          const rowIn = p.shape[axis] * inner;
+          for (let o = 0; o < outer; o++) out.data.set(p.data.subarray(o * rowIn, (o + 1) * rowIn), o * rowOut + off);
+          off += rowIn;
+        }
+        return [out];
+      },
+    };
+  },
+
+  Slice(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset < 10 ? ['starts', 'ends', 'axes'] : []);
+    const aStarts = attrs.ints('starts');
+    const aEnds = attrs.ints('ends');
+    const aAxes = attrs.ints('axes');
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        let starts: number[];
+        let ends: number[];
+        let axes: number[] | undefined;
+        let steps: number[] | undefined;
+        if (info.opset < 10) {
+          if (!aStarts || !aEnds) throw new Error(`Missing attribute 'starts' or 'ends' of ${info.label}`);
+          [starts, ends, axes] = [aStarts, aEnds, aAxes];
+        } else {
+          starts = intValues(info, required(info, inputs, 1, 'starts'), 'starts');
+          ends = intValues(info, required(info, inputs, 2, 'ends'), 'ends');
+          axes = inputs[3] ? intValues(info, inputs[3], 'axes') : undefined;
+          steps = inputs[4] ? intValues(info, inputs[4], 'steps') : undefined;
+        }
+        const r = t.shape.length;
+        const ax = axes ? axes.map((a) => normAxis(info, a, r, 'axes entry')) : starts.map((_, i) => i);
+        if (starts.length !== ends.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {
+          throw new Error(`Invalid ${info.label}: starts, ends, axes and steps must have the same length`);
+        }
+        const picks: number[][] = t.shape.map((d) => Array.from({ length: d }, (_, i) => i));
+        ax.forEach((a, i) => {
+          const step = steps ? steps[i] : 1;
+          if (step === 0) throw new Error(`Invalid step 0 in ${info.label}`);
+          picks[a] = sliceAxis(t.shape[a], starts[i], ends[i], step);
+        });
+        const shape = picks.map((p) => p.length);
+        const out = makeTensor(t.dtype, shape);
+        const src = stridesOf(t.shape);
+        const n = out.data.length;
+        const idx = new Array<number>(r).fill(0);
+        for (let i = 0; i < n; i++) {
+          let off = 0;
+          for (let k = 0; k < r; k++) off += picks[k][idx[k]] * src[k];
+          out.data[i] = t.data[off];
+          for (let k = r - 1; k >= 0; k--) {
+            if (++idx[k] < shape[k]) break;
+            idx[k] = 0;
+          }
+        }
+        return [out];
+      },
+    };
+  },
+
+  Cast(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['to', 'saturate']);
+    const to = attrs.int('to');
+    if (to === undefined) throw new Error(`Missing attribute 'to' of ${info.label}`);
+    const dtype = dtypeOf(to);
+    if (!dtype) throw attrs.badValue('to', dataTypeName(to), 'FLOAT, INT32 or INT64');
+    return { run: (inputs) => [castTo(required(info, inputs, 0, 'input'), dtype)] };
+  },
+
+  Shape(info) {
+    const attrs = new NodeAttributes(info.node, info.label, info.opset >= 15 ? ['start', 'end'] : []);
+    const start = attrs.int('start', 0);
+    const end = attrs.int('end');
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const r = t.shape.length;
+        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+        const dims = t.shape.slice(clamp(start), end === undefined ? r : clamp(end));
+        return [makeTensor('int64', [dims.length], Float64Array.from(dims))];
+      },
+    };
+  },
+
+  ConstantOfShape(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['value']);
+    const value = attrs.tensor('value') ?? makeTensor('float32', [1], Float32Array.of(0));
+    if (value.data.length !== 1) throw new Error(`Invalid attribute 'value' of ${info.label}: expected one element`);
+    return {
+      run(inputs) {
+        const shape = intValues(info, required(info, inputs, 0, 'input'), 'shape');
+        if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`Invalid shape [${shape.join(', ')}] for ${info.label}`);
+        const out = makeTensor(value.dtype, shape);
+        out.data.fill(value.data[0]);
+        return [out];
+      },
+    };
+  },
+
+  Expand(info) {
+    new NodeAttributes(info.node, info.label, []);
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'input');
+        const shape = intValues(info, required(info, inputs, 1, 'shape'), 'shape');
+        return [expandTo(info, t, shape)];
+      },
+    };
+  },
+
+  Gather(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['axis']);
+    const axisAttr = attrs.int('axis', 0);
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const ind = required(info, inputs, 1, 'indices');
+        const indices = intValues(info, ind, 'indices');
+        const axis = normAxis(info, axisAttr, t.shape.length);
+        const dim = t.shape[axis];
+        const outer = sizeOf(t.shape.slice(0, axis));
+        const inner = sizeOf(t.shape.slice(axis + 1));
+        const shape = [...t.shape.slice(0, axis), ...ind.shape, ...t.shape.slice(axis + 1)];
+        const out = makeTensor(t.dtype, shape);
+        const picked = indices.map((v) => checkIndex(info, v, dim));
+        for (let o = 0; o < outer; o++) {
+          picked.forEach((p, j) => {
+            const src = (o * dim + p) * inner;
+            out.data.set(t.data.subarray(src, src + inner), (o * picked.length + j) * inner);
+          });
+        }
+        return [out];
+      },
+    };
+  },
+
+  GatherElements(info) {
+    const attrs = new NodeAttributes(info.node, info.label, ['axis']);
+    const axisAttr = attrs.int('axis', 0);
+    return {
+      run(inputs) {
+        const t = required(info, inputs, 0, 'data');
+        const ind = required(info, inputs, 1, 'indices');
+        const indices = intValues(info, ind, 'indices');
+        const r = t.shape.length;
+        const axis = normAxis(info, axisAttr, r);
+        if (ind.shape.length !== r) throw new Error(`Indices ${fmt(ind.shape)} of ${info.label} must have the rank of the data ${fmt(t.shape)}`);
+        const out = makeTensor(t.dtype, ind.shape);
+        const src = stridesOf(t.shape);
+        const idx = new Array<number>(r).fill(0);
+        for (let i = 0; i < indices.length; i++) {
+          let off = 0;
+          for (let k = 0; k < r; k++) {
+            const v = k === axis ? checkIndex(info, indices[i], t.shape[k]) : idx[k];
+            if (k !== axis && v >= t.shape[k]) throw new Error(`Indices ${fmt(ind.shape)} exceed the data ${fmt(t.shape)} in ${info.label}`);
+            off += v * src[k];
+          }
+          out.data[i] = t.data[off];
+          for (let k = r - 1; k >= 0; k--) {
+            if (++idx[k] < ind.shape[k]) break;
+            idx[k] = 0;
+          }
+        }
+        return [out];
+      },
+    };
+  },
+};
