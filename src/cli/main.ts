@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+/**
+ * The `rnnblas` command line: train / sample / forecast / demo / bench / info.
+ *
+ * Exit codes: 0 success; 2 usage error (bad flag or value, missing file), one
+ * line on stderr; 130 training interrupted by SIGINT after saving a
+ * checkpoint; 1 unexpected internal error.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError, choiceOption, intOption, numberOption } from './errors.js';
+import { OPTIMIZERS } from './constants.js';
+
+/** Builds the program (exported for tests and embedding). */
+export function buildProgram(): Command {
+  const program = new Command('rnnblas');
+  program
+    .description('Elman RNNs on OpenBLAS: train a character model, sample from it, forecast a series, run demos.')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // One line: commander's message without the help hints that follow it.
+      outputError: (str, write) => write(str.split('\n')[0].replace(/^error: /, 'rnnblas: ') + '\n'),
+    });
+
+  program
+    .command('train')
+    .description('train a character-level model (Embedding -> RNN -> Linear); with no arguments, on the embedded corpus')
+    .option('--text <file>', 'training text (default: an embedded corpus)')
+    .option('--hidden <n>', 'RNN hidden size', intOption('--hidden', 1, 65536), 256)
+    .option('--layers <n>', 'stacked RNN layers', intOption('--layers', 1, 64), 2)
+    .option('--embed <n>', 'embedding width', intOption('--embed', 1, 65536), 32)
+    .option('--seq <n>', 'characters per training window', intOption('--seq', 2, 100000), 64)
+    .option('--batch <n>', 'windows per batch', intOption('--batch', 1, 100000), 32)
+    .option('--lr <x>', 'learning rate (default: 3e-3 for adam/adamw, 0.05 sgd/adagrad, 1e-3 rmsprop)', numberOption('--lr', 0, true))
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam').argParser(choiceOption('--optimizer', OPTIMIZERS)))
+    .option('--clip <x>', 'gradient norm clipping (0: off)', numberOption('--clip', 0), 5)
+    .option('--steps <n>', 'total training steps (default 1000; with --resume: 1000 more)', intOption('--steps', 1))
+    .option('--epochs <n>', 'epochs over the text instead of --steps', intOption('--epochs', 1))
+    .option('--tbptt <n>', 'truncated BPTT chunk length (0: whole window)', intOption('--tbptt', 0), 0)
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--threads <n>', 'OpenBLAS threads', intOption('--threads', 1, 1024))
+    .option('--out <file>', 'model/checkpoint file', 'rnnblas-char.safetensors')
+    .option('--resume', 'continue from the checkpoint in --out (model, optimizer, data order and settings come from it)', false)
+    .option('--json', 'one JSON object per line (start, progress, sample, done)', false)
+    .option('--sample-every <n>', 'steps between samples (0: none)', intOption('--sample-every', 0), 200)
+    .option('--sample-length <n>', 'characters per periodic sample', intOption('--sample-length', 1), 160)
+    .action(async (opts) => {
+      const { runTrain } = await import('./train.js');
+      const controller = new AbortController();
+      const onSigint = (): void => controller.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const r = await runTrain(opts, controller.signal);
+        process.exitCode = r.exitCode;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  program
+    .command('sample')
+    .description('generate text from a model written by train')
+    .requiredOption('--model <file>', 'model file from rnnblas train')
+    .option('--prime <text>', 'text to start from', '')
+    .option('--length <n>', 'characters to generate', intOption('--length', 0, 10_000_000), 300)
+    .option('--temperature <x>', 'softmax temperature', numberOption('--temperature', 0, true), 0.8)
+    .option('--top-k <n>', 'sample among the k most likely characters (0: all)', intOption('--top-k', 0), 0)
+    .option('--seed <n>', 'random seed (default: random)', intOption('--seed', 0, 2 ** 31))
+    .action(async (opts) => {
+      const { runSample } = await import('./sample.js');
+      await runSample(opts);
+    });
+
+  program
+    .command('forecast')
+    .description('train a sequence-to-one regressor on a series; report MAE/RMSE vs the naive baseline; write CSV and SVG')
+    .option('--csv <file>', 'CSV file with a header row (default: an embedded synthetic series)')
+    .option('--column <name>', 'column to forecast (default: the last numeric column)')
+    .option('--window <n>', 'input window length', intOption('--window', 2, 100000), 32)
+    .option('--horizon <n>', 'steps ahead to predict', intOption('--horizon', 1, 100000), 1)
+    .option('--hidden <n>', 'RNN hidden size', intOption('--hidden', 1, 65536), 32)
+    .option('--bidirectional', 'bidirectional RNN over the window', false)
+    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1, 100000), 30)
+    .option('--batch <n>', 'batch size', intOption('--batch', 1, 100000), 32)
+    .option('--lr <x>', 'Adam learning rate', numberOption('--lr', 0, true), 0.002)
+    .option('--validation <fraction>', 'fraction of windows held out at the end', numberOption('--validation', 0, true, 0.9), 0.2)
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--threads <n>', 'OpenBLAS threads', intOption('--threads', 1, 1024))
+    .option('--out-dir <dir>', 'where to write forecast.csv and forecast.svg', '.')
+    .option('--json', 'JSON lines; the last line is the summary', false)
+    .action(async (opts) => {
+      const { runForecast } = await import('./forecast.js');
+      await runForecast(opts);
+    });
+
+  const demo = program.command('demo').description('small demonstrations');
+  demo
+    .command('bidirectional')
+    .description('label each step with the NEXT input symbol: a unidirectional RNN cannot, a bidirectional one can')
+    .option('--steps <n>', 'training steps per model', intOption('--steps', 1, 100000), 300)
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--json', 'JSON lines; the last line has uniAccuracy and biAccuracy', false)
+    .action(async (opts) => {
+      const { runDemoBidirectional } = await import('./demo.js');
+      await runDemoBidirectional(opts);
+    });
+
+  program
+    .command('bench')
+    .description('run the benchmark suite (bench/run.ts) with the given arguments')
+    .allowUnknownOption(true)
+    .helpOption(false)
+    .argument('[args...]', 'arguments passed to bench/run.ts')
+    .action(async (args: string[]) => {
+      const { runBench } = await import('./bench.js');
+      process.exitCode = await runBench(args);
+    });
+
+  program
+    .command('info')
+    .description('addon path, OpenBLAS version/core/config, threads, Node version')
+    .option('--json', 'one JSON object', false)
+    .action(async (opts: { json: boolean }) => {
+      const { runInfo } = await import('./info.js');
+      runInfo(opts.json);
+    });
+
+  // Subcommands share the one-line error output and exit override.
+  for (const c of [...program.commands, ...demo.commands]) {
+    c.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0].replace(/^error: /, 'rnnblas: ') + '\n') });
+  }
+  return program;
+}
+
+/** Parses argv and runs; sets process.exitCode (2 for usage errors). */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; everything else is a usage error.
+      process.exitCode = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
+      if (err.code === 'commander.executeSubCommandAsync' || err.code === 'commander.invalidArgument') {
+        // already printed
+      }
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`rnnblas: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) {
+      process.stderr.write(`rnnblas: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const msg = (e?.message ?? String(err)).split('\n')[0].replace(/^rnnblas: /, '');
+    process.stderr.write(`rnnblas: ${msg}\n`);
+    if (process.env.RNNBLAS_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,27 @@
+/**
+ * `rnnblas sample`: text from a model written by `rnnblas train`.
+ */
+import { loadCharCheckpoint, sampleText } from './char_model.js';
+
+/** Options of `rnnblas sample`. */
+export interface SampleOptions {
+  /** Model file. */
+  model: string;
+  /** Text fed first. */
+  prime: string;
+  /** Characters to generate. */
+  length: number;
+  /** Softmax temperature. */
+  temperature: number;
+  /** Top-k filtering (0: off). */
+  topK: number;
+  /** Seed (default random). */
+  seed?: number;
+}
+
+/** Prints the prime followed by `length` generated characters. */
+export async function runSample(o: SampleOptions): Promise<void> {
+  const ck = await loadCharCheckpoint(o.model, '--model');
+  const text = sampleText(ck.model, ck.vocab, { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.topK, seed: o.seed });
+  process.stdout.write(o.prime + text + '\n');
+}

@@ -1,0 +1,136 @@
+/**
+ * A hand-written SVG plot for `rnnblas forecast`: actual vs predicted (and
+ * the naive baseline) on the validation range, and the loss curves.
+ */
+
+/** A named line series. */
+export interface Line {
+  /** Legend label. */
+  label: string;
+  /** Y values (x = index). */
+  values: ArrayLike<number>;
+  /** Stroke colour. */
+  color: string;
+  /** Dashed stroke. */
+  dashed?: boolean;
+  /** Stroke width (default 1.5). */
+  width?: number;
+}
+
+/** One panel of the figure. */
+export interface Panel {
+  /** Panel title. */
+  title: string;
+  /** X-axis label. */
+  xLabel: string;
+  /** Series. */
+  lines: Line[];
+  /** Offset added to x indices for tick labels. */
+  xOffset?: number;
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Round "nice" tick values covering [lo, hi]. */
+function ticks(lo: number, hi: number, count: number): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(1);
+  return Number(v.toPrecision(4)).toString();
+}
+
+function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): string {
+  const left = 60;
+  const right = 150;
+  const top = 28;
+  const bottom = 36;
+  const pw = w - left - right;
+  const ph = h - top - bottom;
+  let n = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const l of p.lines) {
+    n = Math.max(n, l.values.length);
+    for (let i = 0; i < l.values.length; i++) {
+      const v = l.values[i];
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  if (!Number.isFinite(lo)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (hi === lo) {
+    hi += 1;
+    lo -= 1;
+  }
+  const pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  const xs = (i: number): number => x0 + left + (n > 1 ? (i / (n - 1)) * pw : pw / 2);
+  const ys = (v: number): number => y0 + top + (1 - (v - lo) / (hi - lo)) * ph;
+  const parts: string[] = [];
+  parts.push(`<text x="${x0 + left}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(p.title)}</text>`);
+  parts.push(`<rect x="${x0 + left}" y="${y0 + top}" width="${pw}" height="${ph}" fill="#fafafa" stroke="#999"/>`);
+  for (const t of ticks(lo, hi, 5)) {
+    const y = ys(t).toFixed(1);
+    parts.push(`<line x1="${x0 + left}" y1="${y}" x2="${x0 + left + pw}" y2="${y}" stroke="#e3e3e3"/>`);
+    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
+  }
+  const off = p.xOffset ?? 0;
+  for (const t of ticks(0, Math.max(1, n - 1), 8)) {
+    if (!Number.isInteger(t)) continue;
+    const x = xs(t).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${y0 + top + ph}" x2="${x}" y2="${y0 + top + ph + 4}" stroke="#999"/>`);
+    parts.push(`<text x="${x}" y="${y0 + top + ph + 16}" font-size="11" text-anchor="middle">${t + off}</text>`);
+  }
+  parts.push(`<text x="${x0 + left + pw / 2}" y="${y0 + h - 4}" font-size="12" text-anchor="middle">${esc(p.xLabel)}</text>`);
+  p.lines.forEach((l, k) => {
+    const pts: string[] = [];
+    for (let i = 0; i < l.values.length; i++) {
+      if (Number.isFinite(l.values[i])) pts.push(`${xs(i).toFixed(1)},${ys(l.values[i]).toFixed(1)}`);
+    }
+    const dash = l.dashed ? ' stroke-dasharray="5,4"' : '';
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0].split(',');
+      parts.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${l.color}"/>`);
+    } else {
+      parts.push(`<polyline fill="none" stroke="${l.color}" stroke-width="${l.width ?? 1.5}"${dash} points="${pts.join(' ')}"/>`);
+    }
+    const ly = y0 + top + 12 + k * 18;
+    const lx = x0 + left + pw + 12;
+    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${l.color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${lx + 28}" y="${ly}" font-size="12" dominant-baseline="middle">${esc(l.label)}</text>`);
+  });
+  return parts.join('\n');
+}
+
+/** Renders panels stacked vertically into one SVG document. */
+export function renderSvg(title: string, panels: Panel[], width = 960, panelHeight = 300): string {
+  const head = 36;
+  const height = head + panels.length * panelHeight;
+  const body = panels.map((p, i) => panelSvg(p, 0, head + i * panelHeight, width, panelHeight)).join('\n');
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="24" font-size="16" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
+    body,
+    `</svg>`,
+    '',
+  ].join('\n');
+}
