@@ -32,3 +32,9 @@ export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntro
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError } from './io/safetensors.js';
 export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList } from './interop/keras.js';
 export * from './onnx/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
+export {
+  saveModel, loadModel, encodeModel, decodeModel, saveCheckpoint, loadCheckpoint, modelSpec, buildModel, MODEL_FILE_VERSION,
+  type ModelSpec, type LayerSpec, type LoadedModel, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
+} from './io/model_file.js';

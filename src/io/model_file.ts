@@ -1,0 +1,555 @@
+/**
+ * Model files and training checkpoints, as safetensors.
+ *
+ * Tensors are named as the model's state dict (`weight_ih_l0` for an RNN;
+ * `0.weight`, `1.weight_ih_l0`, ... for a Sequential), so PyTorch's
+ * `load_state_dict(safetensors.torch.load_file(path))` reads the weights. The
+ * `__metadata__` string map holds:
+ *
+ * - `format`: `"rnnblas"`, `version`: `"1"`, `kind`: `"model"` or `"checkpoint"`;
+ * - `model`: the architecture as JSON, e.g.
+ *   `{"type":"Sequential","layers":[{"type":"Embedding","numEmbeddings":65,"embeddingDim":16},{"type":"RNN","config":{...}},{"type":"Linear","inFeatures":128,"outFeatures":65,"bias":true}]}`;
+ * - `extra`: the caller's JSON (e.g. a vocabulary), when given;
+ * - checkpoints only, `checkpoint`: JSON with the step, epoch, RNG states, the
+ *   optimizer's type, hyper-parameters and per-parameter steps and buffer names,
+ *   and the scheduler state. The optimizer buffers are F32 tensors named
+ *   `optim.<parameter>.<buffer>` (e.g. `optim.1.weight_hh_l0.expAvg`).
+ *
+ * Every file is written atomically (a failed save leaves the previous file).
+ */
+import { describe, rangeError, typeError } from '../errors.js';
+import { Embedding } from '../nn/embedding.js';
+import { LastStep } from '../nn/last_step.js';
+import type { Layer } from '../nn/layer.js';
+import { Linear } from '../nn/linear.js';
+import { MergeDirections, type MergeMode } from '../nn/merge.js';
+import { RNN } from '../nn/rnn.js';
+import type { RnnConfig } from '../nn/rnn_config.js';
+import { Sequential } from '../nn/sequential.js';
+import { LRScheduler, type SchedulerState } from '../optim/lr_scheduler.js';
+import { Optimizer, type HyperValue, type OptimizerState, type ParamStateDict } from '../optim/optimizer.js';
+import { Rng, type RngState } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { checkInt, checkOptions } from '../validate.js';
+import { FormatError, decodeSafetensors, encodeSafetensors, writeFileAtomic } from './safetensors.js';
+import fsp from 'node:fs/promises';
+
+/** The file format version this module writes and reads. */
+export const MODEL_FILE_VERSION = 1;
+
+/** The architecture of one layer of a Sequential, as stored in a file. */
+export type LayerSpec =
+  | { readonly type: 'Embedding'; readonly numEmbeddings: number; readonly embeddingDim: number }
+  | { readonly type: 'RNN'; readonly config: RnnConfig }
+  | { readonly type: 'Linear'; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
+  | { readonly type: 'LastStep'; readonly directions: 1 | 2; readonly batchFirst: boolean }
+  | { readonly type: 'MergeDirections'; readonly mode: MergeMode };
+
+/** The architecture of a model, as stored in a file. */
+export type ModelSpec =
+  | { readonly type: 'RNN'; readonly config: RnnConfig }
+  | { readonly type: 'Sequential'; readonly layers: readonly LayerSpec[] };
+
+/** JSON-serialisable values (for `extra`). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What {@link loadModel} returns. */
+export interface LoadedModel {
+  /** The rebuilt model with the saved weights (in training mode, as a new module). */
+  readonly model: RNN | Sequential;
+  /** The `extra` saved with it ({} when none). */
+  readonly extra: { [key: string]: JsonValue };
+}
+
+function configSpec(c: RnnConfig): RnnConfig {
+  // A plain copy in a fixed key order, so equal configurations serialise identically.
+  return {
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    nonlinearity: c.nonlinearity,
+    bias: c.bias,
+    batchFirst: c.batchFirst,
+    bidirectional: c.bidirectional,
+    dropout: c.dropout,
+  };
+}
+
+function layerSpec(layer: Layer, i: number): LayerSpec {
+  if (layer instanceof RNN) return { type: 'RNN', config: configSpec(layer.config) };
+  if (layer instanceof Embedding) return { type: 'Embedding', numEmbeddings: layer.numEmbeddings, embeddingDim: layer.embeddingDim };
+  if (layer instanceof Linear) return { type: 'Linear', inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.hasBias };
+  if (layer instanceof LastStep) return { type: 'LastStep', directions: layer.directions, batchFirst: layer.batchFirst };
+  if (layer instanceof MergeDirections) return { type: 'MergeDirections', mode: layer.mode };
+  throw typeError(`model.layers[${i}]`, 'a built-in layer (RNN, Embedding, Linear, LastStep, MergeDirections) that a file can describe', layer);
+}
+
+/**
+ * The architecture of a model, as saved in files.
+ *
+ * @param model - An RNN or a Sequential of built-in layers.
+ * @returns Its description.
+ * @throws TypeError for another kind of model or a custom layer.
+ */
+export function modelSpec(model: RNN | Sequential): ModelSpec {
+  if (model instanceof RNN) return { type: 'RNN', config: configSpec(model.config) };
+  if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers.map(layerSpec) };
+  throw typeError('model', 'an RNN or a Sequential', model);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function buildLayer(spec: unknown, where: string): Layer {
+  if (!isRecord(spec)) throw typeError(where, 'a layer description { type, ... }', spec);
+  const { type, ...rest } = spec;
+  switch (type) {
+    case 'RNN':
+      checkOptions(where, rest, ['config']);
+      return new RNN({ ...(rest.config as RnnConfig), seed: 0 });
+    case 'Embedding':
+      return new Embedding({ ...(rest as { numEmbeddings: number; embeddingDim: number }), seed: 0 });
+    case 'Linear':
+      return new Linear({ ...(rest as { inFeatures: number; outFeatures: number; bias?: boolean }), seed: 0 });
+    case 'LastStep':
+      return new LastStep(rest as { directions?: 1 | 2; batchFirst?: boolean });
+    case 'MergeDirections':
+      return new MergeDirections(rest as { mode: MergeMode });
+    default:
+      throw rangeError(`${where}.type`, "one of 'RNN', 'Embedding', 'Linear', 'LastStep', 'MergeDirections'", describe(type));
+  }
+}
+
+/**
+ * Builds a model (with fresh weights) from its description.
+ *
+ * @param spec - A description from {@link modelSpec} (or a file).
+ * @returns A new RNN or Sequential.
+ * @throws TypeError / RangeError naming the bad field.
+ */
+export function buildModel(spec: ModelSpec): RNN | Sequential {
+  if (!isRecord(spec)) throw typeError('spec', 'a model description { type, ... }', spec);
+  if (spec.type === 'RNN') {
+    checkOptions('spec', spec, ['type', 'config']);
+    return new RNN({ ...(spec.config as RnnConfig), seed: 0 });
+  }
+  if (spec.type === 'Sequential') {
+    checkOptions('spec', spec, ['type', 'layers']);
+    const layers: unknown = spec.layers;
+    if (!Array.isArray(layers) || layers.length === 0) throw typeError('spec.layers', 'a non-empty array of layer descriptions', layers);
+    return new Sequential(layers.map((l, i) => buildLayer(l, `spec.layers[${i}]`)));
+  }
+  throw rangeError('spec.type', "'RNN' or 'Sequential'", describe((spec as { type?: unknown }).type));
+}
+
+/** Paths where two JSON values differ, e.g. `layers[1].config.hiddenSize is 16 in the checkpoint but 8 in the model`. */
+function differences(saved: unknown, given: unknown, path: string, out: string[]): void {
+  if (Array.isArray(saved) && Array.isArray(given)) {
+    if (saved.length !== given.length) {
+      out.push(`${path || 'the model'} has ${saved.length} entries in the checkpoint but ${given.length} in the model`);
+      return;
+    }
+    saved.forEach((s, i) => differences(s, given[i], `${path}[${i}]`, out));
+    return;
+  }
+  if (isRecord(saved) && isRecord(given)) {
+    for (const k of new Set([...Object.keys(saved), ...Object.keys(given)])) differences(saved[k], given[k], path ? `${path}.${k}` : k, out);
+    return;
+  }
+  if (saved !== given) out.push(`${path || 'the model'} is ${JSON.stringify(saved)} in the checkpoint but ${JSON.stringify(given)} in the model`);
+}
+
+function checkModelArg(name: string, model: unknown): RNN | Sequential {
+  if (!(model instanceof RNN) && !(model instanceof Sequential)) throw typeError(name, 'an RNN or a Sequential', model);
+  return model;
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path);
+  return path;
+}
+
+function checkExtra(name: string, extra: unknown): string | null {
+  if (extra === undefined) return null;
+  if (!isRecord(extra)) throw typeError(name, 'a JSON-serialisable object', extra);
+  let text: string;
+  try {
+    text = JSON.stringify(extra);
+  } catch (err) {
+    throw typeError(name, `a JSON-serialisable object (${(err as Error).message})`, extra);
+  }
+  return text;
+}
+
+function baseMetadata(model: RNN | Sequential, kind: 'model' | 'checkpoint', extra: string | null): Record<string, string> {
+  const meta: Record<string, string> = { format: 'rnnblas', version: String(MODEL_FILE_VERSION), kind, model: JSON.stringify(modelSpec(model)) };
+  if (extra !== null) meta.extra = extra;
+  return meta;
+}
+
+/**
+ * The bytes of a model file (see the module comment for the layout).
+ *
+ * @param model - An RNN or a Sequential of built-in layers.
+ * @param extra - Optional JSON-serialisable data stored alongside (e.g. `{ vocab: vocab.chars }`).
+ * @returns The safetensors bytes.
+ */
+export function encodeModel(model: RNN | Sequential, extra?: { [key: string]: JsonValue }): Uint8Array {
+  const m = checkModelArg('model', model);
+  return encodeSafetensors(m.stateDict(), baseMetadata(m, 'model', checkExtra('extra', extra)));
+}
+
+/**
+ * Saves a model's architecture and weights to a safetensors file, atomically.
+ *
+ * @param model - An RNN or a Sequential of built-in layers.
+ * @param path - The file to create or replace.
+ * @param extra - Optional JSON-serialisable data stored alongside.
+ */
+export async function saveModel(model: RNN | Sequential, path: string, extra?: { [key: string]: JsonValue }): Promise<void> {
+  const p = checkPath(path);
+  await writeFileAtomic(p, encodeModel(model, extra));
+}
+
+interface Parsed {
+  readonly spec: ModelSpec;
+  readonly model: RNN | Sequential;
+  readonly weights: Record<string, Tensor>;
+  readonly rest: Record<string, Tensor>;
+  readonly metadata: Record<string, string>;
+  readonly extra: { [key: string]: JsonValue };
+}
+
+function parseJsonField(meta: Record<string, string>, key: string, source: string): unknown {
+  const text = meta[key];
+  if (text === undefined) throw new FormatError(`${source}: the metadata has no '${key}' entry (not an rnnblas file, or a damaged one)`, source);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FormatError(`${source}: the metadata entry '${key}' is not valid JSON (${(err as Error).message})`, source);
+  }
+}
+
+/** Decodes and checks an rnnblas file: format, version, architecture, and that the weights fit it. */
+function parseFile(bytes: Uint8Array, source: string): Parsed {
+  const { tensors, metadata } = decodeSafetensors(bytes, { source });
+  if (metadata.format !== 'rnnblas') {
+    throw new FormatError(`${source}: not an rnnblas model file (metadata 'format' is ${metadata.format === undefined ? 'missing' : JSON.stringify(metadata.format)}, expected "rnnblas")`, source);
+  }
+  if (metadata.version !== String(MODEL_FILE_VERSION)) {
+    throw new FormatError(`${source}: unsupported rnnblas file version ${JSON.stringify(metadata.version)} (this version reads ${MODEL_FILE_VERSION})`, source);
+  }
+  const spec = parseJsonField(metadata, 'model', source);
+  let model: RNN | Sequential;
+  try {
+    model = buildModel(spec as ModelSpec);
+  } catch (err) {
+    throw new FormatError(`${source}: the architecture in the metadata is invalid: ${(err as Error).message}`, source);
+  }
+  let extra: { [key: string]: JsonValue } = {};
+  if (metadata.extra !== undefined) {
+    const e = parseJsonField(metadata, 'extra', source);
+    if (!isRecord(e)) throw new FormatError(`${source}: the metadata entry 'extra' is not a JSON object`, source);
+    extra = e as { [key: string]: JsonValue };
+  }
+  const weights: Record<string, Tensor> = {};
+  const rest: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (metadata.kind === 'checkpoint' && name.startsWith('optim.')) rest[name] = t;
+    else weights[name] = t;
+  }
+  try {
+    model.loadStateDict(weights);
+  } catch (err) {
+    throw new FormatError(`${source}: the weights do not fit the architecture in the metadata: ${(err as Error).message}`, source);
+  }
+  return { spec: spec as ModelSpec, model, weights, rest, metadata, extra };
+}
+
+/**
+ * Rebuilds a model from the bytes of a model file (or a checkpoint).
+ *
+ * @param bytes - The file's contents.
+ * @param source - Names the bytes in error messages (default 'bytes').
+ * @returns The model and its extra data.
+ * @throws FormatError (naming the source) for anything that is not a valid rnnblas file.
+ */
+export function decodeModel(bytes: Uint8Array, source = 'bytes'): LoadedModel {
+  if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
+  if (typeof source !== 'string') throw typeError('source', 'a string', source);
+  const p = parseFile(bytes, source);
+  return { model: p.model, extra: p.extra };
+}
+
+/**
+ * Loads a model saved by {@link saveModel} (or the model of a checkpoint):
+ * rebuilds the architecture from the metadata and loads the weights.
+ *
+ * @param path - The file.
+ * @returns `{ model, extra }`; narrow the model with `instanceof Sequential` / `instanceof RNN`.
+ * @throws FormatError (naming the path and what is wrong) for a damaged or foreign file.
+ */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const p = checkPath(path);
+  return decodeModel(await fsp.readFile(p), p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+// ---------------------------------------------------------------------------------------------
+
+/** What goes into a checkpoint. */
+export interface CheckpointContents {
+  /** The model (weights, architecture and the dropout generators of its RNN layers). */
+  model: RNN | Sequential;
+  /** The optimizer (hyper-parameters and per-parameter state). */
+  optimizer?: Optimizer;
+  /** A learning-rate scheduler. */
+  scheduler?: LRScheduler;
+  /** Optimizer steps done. */
+  step: number;
+  /** Epochs done (default 0). */
+  epoch?: number;
+  /** The training loop's generator (e.g. fit's `rng`), or its state. */
+  rng?: Rng | RngState;
+  /** JSON-serialisable data stored alongside. */
+  extra?: { [key: string]: JsonValue };
+}
+
+/** Options of {@link loadCheckpoint}: objects to restore into (each optional). */
+export interface LoadCheckpointOptions {
+  /** Restore the weights into this model (its architecture must match); else a new model is built. */
+  model?: RNN | Sequential;
+  /** Restore this optimizer's state (it must be of the saved type, over the same parameters). */
+  optimizer?: Optimizer;
+  /** Restore this scheduler's state. */
+  scheduler?: LRScheduler;
+  /** Set this generator to the saved RNG state. */
+  rng?: Rng;
+}
+
+/** What {@link loadCheckpoint} returns. */
+export interface LoadedCheckpoint {
+  /** The model: `options.model` with the saved weights, or a new one. */
+  readonly model: RNN | Sequential;
+  /** Optimizer steps done. */
+  readonly step: number;
+  /** Epochs done. */
+  readonly epoch: number;
+  /** The saved RNG state (null if none was saved). */
+  readonly rng: RngState | null;
+  /** The saved optimizer state (null if none was saved). */
+  readonly optimizer: OptimizerState | null;
+  /** The saved scheduler state (null if none was saved). */
+  readonly scheduler: SchedulerState | null;
+  /** The extra data ({} when none). */
+  readonly extra: { [key: string]: JsonValue };
+}
+
+interface OptimizerMeta {
+  type: string;
+  hyper: Record<string, HyperValue>;
+  state: Record<string, { step: number; buffers: string[] }>;
+}
+
+interface CheckpointMeta {
+  step: number;
+  epoch: number;
+  rng: RngState | null;
+  generators: RngState[];
+  optimizer: OptimizerMeta | null;
+  scheduler: SchedulerState | null;
+}
+
+function recurrentOf(model: RNN | Sequential): RNN[] {
+  return model instanceof RNN ? [model] : model.recurrentLayers();
+}
+
+/**
+ * Saves a training checkpoint atomically: the model (as a model file, so
+ * {@link loadModel} reads it too), the optimizer state, the scheduler state, the
+ * step and epoch, the training RNG state and every RNN layer's dropout generator.
+ * Restoring all of them with {@link loadCheckpoint} continues the same trajectory
+ * as an uninterrupted run.
+ *
+ * @param path - The file to create or replace.
+ * @param contents - What to save.
+ */
+export async function saveCheckpoint(path: string, contents: CheckpointContents): Promise<void> {
+  const p = checkPath(path);
+  if (!isRecord(contents)) throw typeError('contents', 'an object { model, optimizer?, scheduler?, step, epoch?, rng?, extra? }', contents);
+  const c = checkOptions<CheckpointContents>('contents', contents, ['model', 'optimizer', 'scheduler', 'step', 'epoch', 'rng', 'extra']);
+  const model = checkModelArg('contents.model', c.model);
+  const step = checkInt('contents.step', c.step, 0, Number.MAX_SAFE_INTEGER);
+  const epoch = checkInt('contents.epoch', c.epoch ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  let rng: RngState | null = null;
+  if (c.rng instanceof Rng) rng = c.rng.getState();
+  else if (c.rng !== undefined) {
+    // Validate a raw state the way Rng does.
+    const probe = new Rng(0);
+    probe.setState(c.rng as RngState);
+    rng = probe.getState();
+  }
+  if (c.optimizer !== undefined && !(c.optimizer instanceof Optimizer)) throw typeError('contents.optimizer', 'an Optimizer', c.optimizer);
+  if (c.scheduler !== undefined && !(c.scheduler instanceof LRScheduler)) throw typeError('contents.scheduler', 'an LRScheduler', c.scheduler);
+  const extra = checkExtra('contents.extra', c.extra);
+
+  const tensors: Record<string, Tensor> = { ...model.stateDict() };
+  let optimizer: OptimizerMeta | null = null;
+  if (c.optimizer) {
+    const own = new Set(Object.keys(tensors));
+    const stranger = c.optimizer.params.find((q) => !own.has(q.name));
+    if (stranger) throw rangeError('contents.optimizer', "an optimizer over the model's parameters", `one holding '${stranger.name}'`);
+    const s = c.optimizer.stateDict();
+    const state: OptimizerMeta['state'] = {};
+    for (const [name, ps] of Object.entries(s.state)) {
+      const shape = (tensors[name] as Tensor).shape;
+      state[name] = { step: ps.step, buffers: Object.keys(ps.buffers) };
+      for (const [b, values] of Object.entries(ps.buffers)) tensors[`optim.${name}.${b}`] = { data: Float32Array.from(values), shape };
+    }
+    optimizer = { type: s.type, hyper: { ...s.hyper }, state };
+  }
+  const meta: CheckpointMeta = {
+    step,
+    epoch,
+    rng,
+    generators: recurrentOf(model).map((r) => r.generator.getState()),
+    optimizer,
+    scheduler: c.scheduler ? c.scheduler.stateDict() : null,
+  };
+  const metadata = { ...baseMetadata(model, 'checkpoint', extra), checkpoint: JSON.stringify(meta) };
+  await writeFileAtomic(p, encodeSafetensors(tensors, metadata));
+}
+
+function bad(source: string, what: string): FormatError {
+  return new FormatError(`${source}: the checkpoint metadata is invalid: ${what}`, source);
+}
+
+function readState(v: unknown, source: string, what: string): RngState {
+  if (!Array.isArray(v) || v.length !== 4 || !v.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+    throw bad(source, `${what} is not four 32-bit integers`);
+  }
+  return [v[0], v[1], v[2], v[3]];
+}
+
+function parseCheckpointMeta(p: Parsed, source: string): CheckpointMeta {
+  if (p.metadata.kind !== 'checkpoint') throw new FormatError(`${source}: not a checkpoint (metadata 'kind' is ${JSON.stringify(p.metadata.kind)}): load it with loadModel`, source);
+  const m = parseJsonField(p.metadata, 'checkpoint', source);
+  if (!isRecord(m)) throw bad(source, "'checkpoint' is not a JSON object");
+  const int = (k: string): number => {
+    const v = m[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(source, `'${k}' is not a non-negative integer`);
+    return v;
+  };
+  const gens = m.generators;
+  const rnns = recurrentOf(p.model);
+  if (!Array.isArray(gens) || gens.length !== rnns.length) throw bad(source, `'generators' is not a list of ${rnns.length} RNG states`);
+  let optimizer: OptimizerMeta | null = null;
+  if (m.optimizer !== null && m.optimizer !== undefined) {
+    const o = m.optimizer;
+    if (!isRecord(o) || typeof o.type !== 'string' || !isRecord(o.hyper) || !isRecord(o.state)) throw bad(source, "'optimizer' is not { type, hyper, state }");
+    const state: OptimizerMeta['state'] = {};
+    for (const [name, e] of Object.entries(o.state)) {
+      if (!isRecord(e) || typeof e.step !== 'number' || !Array.isArray(e.buffers) || !e.buffers.every((b) => typeof b === 'string')) {
+        throw bad(source, `optimizer state of '${name}' is not { step, buffers }`);
+      }
+      for (const b of e.buffers as string[]) {
+        if (!(`optim.${name}.${b}` in p.rest)) throw new FormatError(`${source}: the checkpoint has no tensor 'optim.${name}.${b}' (listed in its metadata)`, source);
+      }
+      state[name] = { step: e.step, buffers: e.buffers as string[] };
+    }
+    optimizer = { type: o.type, hyper: o.hyper as Record<string, HyperValue>, state };
+  }
+  const listed = new Set(optimizer ? Object.entries(optimizer.state).flatMap(([n, e]) => e.buffers.map((b) => `optim.${n}.${b}`)) : []);
+  const unlisted = Object.keys(p.rest).find((k) => !listed.has(k));
+  if (unlisted) throw new FormatError(`${source}: the checkpoint has a tensor '${unlisted}' its metadata does not list`, source);
+  const sched = m.scheduler;
+  if (sched !== null && sched !== undefined && !isRecord(sched)) throw bad(source, "'scheduler' is not an object");
+  return {
+    step: int('step'),
+    epoch: int('epoch'),
+    rng: m.rng === null || m.rng === undefined ? null : readState(m.rng, source, "'rng'"),
+    generators: gens.map((g, i) => readState(g, source, `generators[${i}]`)),
+    optimizer,
+    scheduler: (sched ?? null) as SchedulerState | null,
+  };
+}
+
+/**
+ * Loads a checkpoint written by {@link saveCheckpoint} and restores what it is
+ * given: the weights and dropout generators into `model` (whose architecture must
+ * match: a mismatch is a RangeError listing the differences), the optimizer and
+ * scheduler states, and the RNG state. Everything is validated before anything is
+ * changed.
+ *
+ * @param path - The checkpoint file.
+ * @param options - `model`, `optimizer`, `scheduler`, `rng` to restore into (each optional).
+ * @returns The model, step, epoch, RNG, optimizer and scheduler states and extra data.
+ * @throws FormatError for a damaged or foreign file; RangeError when the given
+ * model, optimizer or scheduler does not match the checkpoint.
+ */
+export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
+  const src = checkPath(path);
+  const o = checkOptions<LoadCheckpointOptions>('options', options, ['model', 'optimizer', 'scheduler', 'rng']);
+  const target = o.model === undefined ? null : checkModelArg('options.model', o.model);
+  if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) throw typeError('options.optimizer', 'an Optimizer', o.optimizer);
+  if (o.scheduler !== undefined && !(o.scheduler instanceof LRScheduler)) throw typeError('options.scheduler', 'an LRScheduler', o.scheduler);
+  if (o.rng !== undefined && !(o.rng instanceof Rng)) throw typeError('options.rng', 'an Rng', o.rng);
+
+  const parsed = parseFile(await fsp.readFile(src), src);
+  const meta = parseCheckpointMeta(parsed, src);
+
+  if (target) {
+    const diffs: string[] = [];
+    differences(parsed.spec, modelSpec(target), '', diffs);
+    if (diffs.length > 0) {
+      throw rangeError('options.model', "a model with the checkpoint's architecture", `a different model: ${diffs.slice(0, 5).join('; ')}${diffs.length > 5 ? `; and ${diffs.length - 5} more` : ''}`);
+    }
+  }
+  let optimizerState: OptimizerState | null = null;
+  if (meta.optimizer) {
+    const state: Record<string, ParamStateDict> = {};
+    for (const [name, e] of Object.entries(meta.optimizer.state)) {
+      const buffers: Record<string, Float32Array> = {};
+      for (const b of e.buffers) buffers[b] = parsed.rest[`optim.${name}.${b}`].data;
+      state[name] = { step: e.step, buffers };
+    }
+    optimizerState = { type: meta.optimizer.type, hyper: meta.optimizer.hyper, state };
+  }
+  if (o.optimizer) {
+    if (!optimizerState) throw rangeError('options.optimizer', 'no optimizer (the checkpoint holds no optimizer state)', `a ${o.optimizer.type}`);
+    if (optimizerState.type !== o.optimizer.type) {
+      throw rangeError('options.optimizer', `a ${optimizerState.type} optimizer (as saved in the checkpoint)`, `a ${o.optimizer.type}`);
+    }
+  }
+  if (o.scheduler) {
+    if (!meta.scheduler) throw rangeError('options.scheduler', 'no scheduler (the checkpoint holds no scheduler state)', `a ${o.scheduler.type}`);
+    if (meta.scheduler.type !== o.scheduler.type) throw rangeError('options.scheduler', `a ${meta.scheduler.type} (as saved in the checkpoint)`, `a ${o.scheduler.type}`);
+  }
+
+  if (o.rng && !meta.rng) throw rangeError('options.rng', 'no generator (the checkpoint holds no RNG state)', 'an Rng');
+
+  // Restore. The optimizer and scheduler each validate everything before changing anything;
+  // if the scheduler refuses its state, the optimizer is put back, so a failed load changes
+  // nothing. The weights were already checked against an identical architecture.
+  if (o.optimizer && optimizerState) {
+    const before = o.optimizer.stateDict();
+    o.optimizer.loadStateDict(optimizerState);
+    if (o.scheduler && meta.scheduler) {
+      try {
+        o.scheduler.loadStateDict(meta.scheduler);
+      } catch (err) {
+        o.optimizer.loadStateDict(before);
+        throw err;
+      }
+    }
+  } else if (o.scheduler && meta.scheduler) {
+    o.scheduler.loadStateDict(meta.scheduler);
+  }
+  const model = target ?? parsed.model;
+  if (target) target.loadStateDict(parsed.weights);
+  recurrentOf(model).forEach((r, i) => r.generator.setState(meta.generators[i]));
+  if (o.rng && meta.rng) o.rng.setState(meta.rng);
+  return { model, step: meta.step, epoch: meta.epoch, rng: meta.rng, optimizer: optimizerState, scheduler: meta.scheduler, extra: parsed.extra };
+}

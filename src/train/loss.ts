@@ -1,0 +1,119 @@
+/**
+ * The training loop's loss over one batch (or one TBPTT chunk): picks the
+ * loss for the dataset's target kind, builds the padding mask from the valid
+ * lengths, and counts what the mean is over (for exact dataset-wide means).
+ */
+import type { TargetKind } from '../data/dataset.js';
+import { rangeError } from '../errors.js';
+import type { IntTensor } from '../nn/layer.js';
+import { crossEntropy, mseLoss } from '../nn/losses.js';
+import type { Tensor } from '../tensor.js';
+
+/** The losses `fit` and `evaluate` offer. */
+export type LossName = 'crossEntropy' | 'mse';
+
+/** The loss of one batch. */
+export interface BatchLoss {
+  /** Mean over the counted positions (class targets) or elements (mse). */
+  readonly loss: number;
+  /** What the mean is over. */
+  readonly count: number;
+  /** d loss / d output, shaped like the output. */
+  readonly grad: Tensor;
+  /** Counted positions whose arg-max is the target (class targets only). */
+  readonly correct: number;
+}
+
+const IGNORE = -100;
+
+/** Which target kinds a loss accepts. */
+export function lossAccepts(loss: LossName, target: TargetKind): boolean {
+  return loss === 'crossEntropy' ? target === 'classPerStep' || target === 'classPerSequence' : target === 'valuePerStep' || target === 'valuePerSequence';
+}
+
+/** Whether the targets have a value per step. */
+export function perStep(target: TargetKind): boolean {
+  return target === 'classPerStep' || target === 'valuePerStep';
+}
+
+function shapeText(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+/**
+ * Checks the model output against the batch targets, with a message that says
+ * what kind of model the targets need.
+ */
+function checkOutput(out: Tensor, y: Tensor | IntTensor, target: TargetKind): void {
+  const ys = y.shape;
+  let ok: boolean;
+  let want: string;
+  switch (target) {
+    case 'classPerStep':
+      ok = out.shape.length === 3 && out.shape[0] === ys[0] && out.shape[1] === ys[1] && out.shape[2] >= 1;
+      want = `logits [T, B, C] = [${ys[0]}, ${ys[1]}, C] (one per step, as the targets)`;
+      break;
+    case 'classPerSequence':
+      ok = out.shape.length === 2 && out.shape[0] === ys[0] && out.shape[1] >= 1;
+      want = `logits [B, C] = [${ys[0]}, C] (one per sequence, as the targets: end the model in LastStep)`;
+      break;
+    case 'valuePerStep':
+      ok = out.shape.length === 3 && out.shape.every((d, i) => d === ys[i]);
+      want = `predictions ${shapeText(ys)} (one per step, as the targets)`;
+      break;
+    default:
+      ok = out.shape.length === 2 && out.shape.every((d, i) => d === ys[i]);
+      want = `predictions ${shapeText(ys)} (one per sequence, as the targets: end the model in LastStep)`;
+  }
+  if (!ok) throw rangeError('model output', want, `an output of shape ${shapeText(out.shape)}`);
+}
+
+/**
+ * The loss of a batch's output against its targets; positions at or past
+ * `valid[b]` (steps of sequence b) contribute nothing. Returns null when no
+ * position counts (all padding or ignored), where the mean is undefined.
+ *
+ * @param loss - Which loss.
+ * @param out - The model output, time-major.
+ * @param y - The batch targets (Batch.y).
+ * @param target - The dataset's target kind.
+ * @param valid - Valid steps per sequence (0..T), or null for all.
+ * @param wantGrad - Whether the gradient is needed (false in evaluation).
+ */
+export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, target: TargetKind, valid: Int32Array | null, wantGrad = true): BatchLoss | null {
+  checkOutput(out, y, target);
+  const step = perStep(target);
+  const T = step ? out.shape[0] : 1;
+  const B = step ? out.shape[1] : out.shape[0];
+  const C = out.shape[out.shape.length - 1];
+  let mask: Uint8Array | undefined;
+  if (step && valid) {
+    mask = new Uint8Array(T * B);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) mask[t * B + b] = t < valid[b] ? 1 : 0;
+  }
+  const rows = T * B;
+  if (loss === 'crossEntropy') {
+    const ids = (y as IntTensor).data;
+    let count = 0;
+    for (let r = 0; r < rows; r++) if ((!mask || mask[r]) && ids[r] !== IGNORE) count++;
+    if (count === 0) return null;
+    const r = crossEntropy({ data: out.data, shape: [rows, C] }, ids, mask ? { mask } : {});
+    let correct = 0;
+    const d = out.data;
+    for (let i = 0; i < rows; i++) {
+      if ((mask && !mask[i]) || ids[i] === IGNORE) continue;
+      let best = 0;
+      for (let c = 1; c < C; c++) if (d[i * C + c] > d[i * C + best]) best = c;
+      if (best === ids[i]) correct++;
+    }
+    return { loss: r.loss, count, grad: wantGrad ? { data: r.grad.data, shape: out.shape } : r.grad, correct };
+  }
+  let countRows = rows;
+  if (mask) {
+    countRows = 0;
+    for (let i = 0; i < rows; i++) countRows += mask[i];
+  }
+  if (countRows === 0) return null;
+  const r = mseLoss(out, y as Tensor, mask ? { mask } : {});
+  return { loss: r.loss, count: countRows * C, grad: r.grad, correct: 0 };
+}
