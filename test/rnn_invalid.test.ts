@@ -134,3 +134,22 @@ describe('binding: re-checks sizes itself', () => {
   });
   it('wrong argument count', () => expect(() => (native.forward as (...a: unknown[]) => void)(1, 2)).toThrow(/16 arguments/));
 });
+
+describe('non-finite values', () => {
+  it('propagate by default (as in PyTorch)', () => {
+    const x = x3(2, 1, 3);
+    x.data[4] = NaN;
+    const { y } = make().forward(x);
+    expect(y.data.some((v) => Number.isNaN(v))).toBe(true);
+  });
+  it('checkFinite: a NaN input is a RangeError naming the index', () => {
+    const x = x3(2, 1, 3);
+    x.data[4] = NaN;
+    expect(() => make().forward(x, { checkFinite: true })).toThrow(/Expected finite values for x.data but received NaN at index 4/);
+  });
+  it('checkFinite: an infinite weight is named', () => {
+    const rnn = make();
+    rnn.stateDict().weight_hh_l1_reverse.data[2] = Infinity;
+    expect(() => rnn.forward(x3(2, 1, 3), { checkFinite: true })).toThrow(/weight_hh_l1_reverse but received Infinity at index 2/);
+  });
+});

@@ -25,6 +25,8 @@ export interface RnnCallOptions {
   h0?: Tensor;
   /** Per-batch sequence lengths in 1..T. */
   seqLengths?: ArrayLike<number>;
+  /** Throw a RangeError naming the tensor and index if x, h0 or a weight holds NaN/Infinity (default false: they propagate). */
+  checkFinite?: boolean;
 }
 
 /** Outputs of `RNN.forward`. */
@@ -176,8 +178,8 @@ export class RNN implements Layer {
   }
 
   private forwardOptions(options: RnnCallOptions | undefined) {
-    const o = checkOptions<RnnCallOptions>('options', options, ['h0', 'seqLengths']);
-    return { h0: o.h0, seqLengths: o.seqLengths, training: this.training, rng: this.rng };
+    const o = checkOptions<RnnCallOptions>('options', options, ['h0', 'seqLengths', 'checkFinite']);
+    return { h0: o.h0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng };
   }
 
   private requireTape(): RnnTape {

@@ -11,6 +11,7 @@ import { describe, rangeError, typeError } from '../errors.js';
 import { native, NativeActivation, type BackwardArgs, type ForwardArgs } from '../native/binding.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
+import { checkFinite } from '../validate.js';
 import { layerInputSize, layerSuffix, numDirections, rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
 
 /** Weights by PyTorch state-dict name. */
@@ -26,6 +27,12 @@ export interface RnnForwardOptions {
   training?: boolean;
   /** Generator for dropout masks (required when training with dropout > 0). */
   rng?: Rng;
+  /**
+   * Check x, h0 and the weights for NaN/Infinity first and throw a RangeError
+   * naming the tensor and index (default false: non-finite values propagate,
+   * as in PyTorch).
+   */
+  checkFinite?: boolean;
 }
 
 /** Everything a backward pass needs from its forward pass. Treat as opaque. */
@@ -263,12 +270,20 @@ function* backwardPlan(
   return { gx, gh0: { data: gh0, shape: [L * D, B, H] } };
 }
 
+function checkAllFinite(x: Tensor, h0: Tensor | undefined, weights: Record<string, Float32Array>): void {
+  checkFinite('x.data', x.data);
+  if (h0) checkFinite('h0.data', h0.data);
+  for (const [name, data] of Object.entries(weights)) checkFinite(name, data);
+}
+
 /** Checks x, h0 and the forward options against the configuration. */
 function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions | undefined): RnnForwardOptions {
   const o = opts ?? {};
   if (typeof o !== 'object') throw typeError('options', 'an options object', o);
   for (const key of Object.keys(o)) {
-    if (!['h0', 'seqLengths', 'training', 'rng'].includes(key)) throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng'", `an unknown option '${key}'`);
+    if (!['h0', 'seqLengths', 'training', 'rng', 'checkFinite'].includes(key)) {
+      throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng', 'checkFinite'", `an unknown option '${key}'`);
+    }
   }
   const layout = cfg.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
   const t = checkTensor('x', x, [-1, -1, cfg.inputSize], `${layout} with inputSize ${cfg.inputSize}`);
@@ -313,6 +328,7 @@ export function rnnForward(config: RnnConfig | RnnOptions, weights: RnnWeights, 
   const cfg = rnnConfig(config);
   const w = checkRnnWeights(cfg, weights);
   const o = checkForwardInputs(cfg, x, opts);
+  if (o.checkFinite) checkAllFinite(x, o.h0, w);
   return runSync(forwardPlan(cfg, w, x, o));
 }
 
@@ -321,6 +337,7 @@ export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: R
   const cfg = rnnConfig(config);
   const w = checkRnnWeights(cfg, weights);
   const o = checkForwardInputs(cfg, x, opts);
+  if (o.checkFinite) checkAllFinite(x, o.h0, w);
   return runAsync(forwardPlan(cfg, w, x, o));
 }
 
