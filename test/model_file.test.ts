@@ -286,3 +286,21 @@ describe('checkpoints', () => {
     await expect(loadCheckpoint('')).rejects.toThrow(TypeError);
   });
 });
+
+describe('model.save', () => {
+  it('RNN.save and Sequential.save write files loadModel reads back', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { RNN: R, Sequential: S, Linear: L, loadModel: load } = await import('../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'rnnblas-save-'));
+    const rnn = new R({ inputSize: 3, hiddenSize: 4, bidirectional: true, seed: 9 });
+    await rnn.save(join(dir, 'rnn.safetensors'));
+    const a = (await load(join(dir, 'rnn.safetensors'))).model;
+    expect(a.stateDict()).toEqual(rnn.stateDict());
+    const seq = new S([new R({ inputSize: 3, hiddenSize: 4, seed: 1 }), new L({ inFeatures: 4, outFeatures: 2, seed: 2 })]);
+    await seq.save(join(dir, 'seq.safetensors'));
+    const b = (await load(join(dir, 'seq.safetensors'))).model;
+    expect(b.stateDict()).toEqual(seq.stateDict());
+  });
+});

@@ -156,6 +156,16 @@ export class RNN implements Layer {
     this.store.load(stateDict);
   }
 
+  /**
+   * Saves architecture and weights as safetensors (tensor names as the state
+   * dict; loadable in PyTorch). Read back with `loadModel(path)`.
+   */
+  async save(path: string): Promise<void> {
+    // Imported lazily: model_file depends on this module.
+    const { saveModel } = await import('../io/model_file.js');
+    await saveModel(this, path);
+  }
+
   /** Zeroes every parameter's gradient. */
   zeroGrad(): void {
     this.store.zeroGrad();

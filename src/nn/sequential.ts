@@ -131,6 +131,16 @@ export class Sequential {
     loadParameters(this.parameters(), sd);
   }
 
+  /**
+   * Saves architecture and weights as safetensors (tensor names as the state
+   * dict; loadable in PyTorch). Read back with `loadModel(path)`.
+   */
+  async save(path: string): Promise<void> {
+    // Imported lazily: model_file depends on this module.
+    const { saveModel } = await import('../io/model_file.js');
+    await saveModel(this, path);
+  }
+
   /** Zeroes every gradient. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad.fill(0);
