@@ -93,6 +93,51 @@ describe('rnnblas train / sample', () => {
   });
 });
 
+describe('rnnblas train: resume, TBPTT and the shared file format', () => {
+  const progressLosses = (stdout: string): [number, number][] =>
+    jsonLines(stdout)
+      .filter((l) => l.type === 'progress')
+      .map((l) => [l.step as number, l.loss as number]);
+
+  it.each([[[] as string[]], [['--tbptt', '8']]])('a run resumed mid-epoch continues exactly as an uninterrupted one %j', (extra) => {
+    const args = ['train', ...SMALL, ...extra, '--json', '--sample-every', '0'];
+    const whole = run([...args, '--steps', '30', '--out', join(dir, 'whole.safetensors')]);
+    expect(whole.code, whole.stderr).toBe(0);
+    const part = join(dir, `part${extra.length}.safetensors`);
+    const first = run([...args, '--steps', '12', '--out', part]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = run(['train', '--steps', '30', '--json', '--sample-every', '0', '--out', part, '--resume']);
+    expect(second.code, second.stderr).toBe(0);
+    const all = progressLosses(whole.stdout);
+    // One progress line per batch of windows, also with TBPTT (several optimizer steps each).
+    expect(all.map(([s]) => s)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect([...progressLosses(first.stdout), ...progressLosses(second.stdout)]).toEqual(all);
+  });
+
+  it('the file is a library checkpoint with the vocabulary in extra; a plain saveModel file samples too', async () => {
+    const { Sequential, loadCheckpoint, saveModel } = await import('../src/index.js');
+    const path = join(dir, 'lib.safetensors');
+    expect(run(['train', ...SMALL, '--steps', '3', '--json', '--out', path]).code).toBe(0);
+    const ck = await loadCheckpoint(path);
+    expect(ck.model).toBeInstanceOf(Sequential);
+    expect(ck.step).toBe(3);
+    const vocab = ck.extra.vocab as string[];
+    expect(vocab).toContain('T');
+    const plain = join(dir, 'plain.safetensors');
+    await saveModel(ck.model, plain, { vocab });
+    const r = run(['sample', '--model', plain, '--prime', 'The', '--length', '20', '--seed', '2', '--top-k', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Array.from(r.stdout.replace(/\n$/, '')).length).toBe(23);
+    const resume = run(['train', '--resume', '--out', plain, '--steps', '5']);
+    expect(resume.code).toBe(2);
+    expect(resume.stderr).toContain('plain.safetensors');
+    const bad = run(['sample', '--model', path, '--prime', '\u{1F600}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--prime');
+  });
+});
+
 describe('rnnblas forecast', () => {
   it('--json: summary keys, SVG plot and CSV written, near the naive baseline', () => {
     const out = join(dir, 'fc');
@@ -158,6 +203,7 @@ describe('usage errors: one line on stderr, exit 2', () => {
     [['train', '--hidden', 'abc'], '--hidden'],
     [['train', '--optimizer', 'lbfgs'], '--optimizer'],
     [['sample', '--model', '/no/such/model.safetensors'], '/no/such/model.safetensors'],
+    [['sample', '--model', join(ROOT, 'package.json')], 'package.json'],
     [['sample'], '--model'],
     [['forecast', '--csv', '/no/such.csv'], '/no/such.csv'],
     [['frobnicate'], 'frobnicate'],

@@ -1,62 +1,27 @@
 /**
- * The command line's character-level model: vocabulary, the Embedding -> RNN
- * -> Linear stack, its single-file checkpoint (safetensors: weights, optimizer
- * buffers, and JSON metadata for the configuration, vocabulary, step and Rng)
- * and sampling.
+ * The command line's character model, as a thin layer over the library: the
+ * Embedding -> RNN -> Linear stack, optimizers by CLI name, the checkpoint
+ * (the library's {@link saveCheckpoint} file, with the vocabulary and the
+ * training settings in its `extra`), and sampling with the CLI's conventions
+ * (empty prime, `--top-k 0`). Library errors about the user's files and text
+ * become one-line UsageErrors naming the flag.
  */
 import { existsSync } from 'node:fs';
+import { vocabFromChars, type CharVocab } from '../data/vocab.js';
+import { FormatError } from '../io/safetensors.js';
+import { loadCheckpoint, loadModel, saveCheckpoint, type JsonValue } from '../io/model_file.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { RNN } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../optim/index.js';
-import type { Optimizer, OptimizerState, ParamStateDict } from '../optim/optimizer.js';
+import type { Optimizer } from '../optim/optimizer.js';
 import { Rng, type RngState } from '../random.js';
-import type { Tensor } from '../tensor.js';
-import { UsageError } from './errors.js';
+import { sample } from '../train/sample.js';
 import type { OptimizerName } from './constants.js';
+import { UsageError } from './errors.js';
 
-/** A character vocabulary. */
-export interface CharVocab {
-  /** The characters, sorted; id = index. */
-  readonly chars: readonly string[];
-  /** Vocabulary size. */
-  readonly size: number;
-  /** Text -> ids (unknown characters throw UsageError). */
-  encode(text: string): Int32Array;
-  /** Ids -> text. */
-  decode(ids: ArrayLike<number>): string;
-}
-
-/** Builds a vocabulary from a list of characters (code points). */
-export function vocabFromChars(chars: readonly string[]): CharVocab {
-  const index = new Map(chars.map((c, i) => [c, i]));
-  return {
-    chars,
-    size: chars.length,
-    encode(text: string): Int32Array {
-      const cps = Array.from(text);
-      const out = new Int32Array(cps.length);
-      cps.forEach((c, i) => {
-        const id = index.get(c);
-        if (id === undefined) throw new UsageError(`character ${JSON.stringify(c)} is not in the model's vocabulary`);
-        out[i] = id;
-      });
-      return out;
-    },
-    decode(ids: ArrayLike<number>): string {
-      let s = '';
-      for (let i = 0; i < ids.length; i++) s += chars[ids[i]];
-      return s;
-    },
-  };
-}
-
-/** The sorted distinct characters of a text as a vocabulary. */
-export function charVocab(text: string): CharVocab {
-  return vocabFromChars([...new Set(Array.from(text))].sort());
-}
+export { OPTIMIZERS, type OptimizerName } from './constants.js';
 
 /** Architecture of the character model. */
 export interface CharModelConfig {
@@ -68,22 +33,33 @@ export interface CharModelConfig {
   hidden: number;
   /** Stacked RNN layers. */
   layers: number;
-  /** 'tanh' or 'relu'. */
-  nonlinearity: 'tanh' | 'relu';
 }
 
-/** Builds Embedding -> RNN -> Linear. */
+/** Builds Embedding -> RNN (tanh) -> Linear, seeded. */
 export function buildCharModel(c: CharModelConfig, seed: number): Sequential {
   return new Sequential([
     new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: c.embed, seed }),
-    new RNN({ inputSize: c.embed, hiddenSize: c.hidden, numLayers: c.layers, nonlinearity: c.nonlinearity, seed: seed + 1 }),
+    new RNN({ inputSize: c.embed, hiddenSize: c.hidden, numLayers: c.layers, seed: seed + 1 }),
     new Linear({ inFeatures: c.hidden, outFeatures: c.vocabSize, seed: seed + 2 }),
   ]);
 }
 
-export { OPTIMIZERS, type OptimizerName } from './constants.js';
+/**
+ * The configuration of a model read from a file, checking that it is the
+ * CLI's Embedding -> RNN -> Linear stack over `vocabSize` characters.
+ *
+ * @throws UsageError naming `flag` and `path` for any other model.
+ */
+export function charModelConfig(model: unknown, vocabSize: number, flag: string, path: string): CharModelConfig {
+  const l = model instanceof Sequential ? model.layers : [];
+  const [e, r, o] = l;
+  if (l.length !== 3 || !(e instanceof Embedding) || !(r instanceof RNN) || !(o instanceof Linear) || e.numEmbeddings !== vocabSize || o.outFeatures !== vocabSize || r.config.bidirectional) {
+    throw new UsageError(`${flag}: ${path} is not an rnnblas character model (train one with 'rnnblas train')`);
+  }
+  return { vocabSize, embed: e.embeddingDim, hidden: r.config.hiddenSize, layers: r.config.numLayers };
+}
 
-/** Creates an optimizer by CLI name. */
+/** Creates an optimizer over the model's parameters by CLI name. */
 export function makeOptimizer(name: OptimizerName, model: Sequential, lr: number): Optimizer {
   const params = model.parameters();
   switch (name) {
@@ -100,155 +76,165 @@ export function makeOptimizer(name: OptimizerName, model: Sequential, lr: number
   }
 }
 
-/** Everything a checkpoint holds besides the weights. */
-export interface CharCheckpointMeta {
-  /** Architecture. */
-  config: CharModelConfig;
-  /** Vocabulary characters. */
-  chars: string[];
-  /** Optimizer name and learning rate. */
+/** The training settings a checkpoint keeps (a resumed run uses these, not its flags). */
+export interface CharTrainSettings {
+  /** Optimizer name. */
   optimizer: OptimizerName;
   /** Learning rate. */
   lr: number;
-  /** Completed training steps. */
-  step: number;
-  /** Target steps of the run that wrote it. */
-  totalSteps: number;
-  /** The data sampler's Rng state. */
-  rng: RngState;
-  /** Other training settings (seq, batch, clip, tbptt, seed, text source). */
-  train: Record<string, unknown>;
+  /** Characters per window. */
+  seq: number;
+  /** Windows per batch. */
+  batch: number;
+  /** Gradient norm clipping (0: off). */
+  clip: number;
+  /** TBPTT chunk length (0: whole window). */
+  tbptt: number;
+  /** Seed of the model and of the data order. */
+  seed: number;
+  /** Where the text came from (informational). */
+  text: string;
 }
-
-const KIND = 'rnnblas-char-model';
 
 /**
- * Writes model weights plus optimizer buffers (as `optim.<param>.<buffer>`
- * tensors) and metadata to one safetensors file, atomically.
+ * Where training stands, in the terms of the library's `fit`: optimizer steps
+ * and completed epochs, plus what a resume needs to finish an interrupted epoch
+ * in the same order (the shuffling generator's state when the epoch began and
+ * how many of its batches are done).
  */
-export async function saveCharCheckpoint(path: string, model: Sequential, optimizer: Optimizer | null, meta: CharCheckpointMeta): Promise<void> {
-  const tensors: Record<string, Tensor> = { ...model.stateDict() };
-  const opt: OptimizerState | null = optimizer ? optimizer.stateDict() : null;
-  const slots: Record<string, number> = {};
-  if (opt) {
-    const shapes = new Map(model.parameters().map((p) => [p.name, p.shape]));
-    for (const [pname, st] of Object.entries(opt.state)) {
-      slots[pname] = st.step;
-      for (const [bname, buf] of Object.entries(st.buffers)) {
-        tensors[`optim.${pname}.${bname}`] = { data: Float32Array.from(buf), shape: shapes.get(pname) ?? [buf.length] };
-      }
-    }
-  }
-  await saveSafetensors(path, tensors, {
-    format: KIND,
-    meta: JSON.stringify(meta),
-    optimizer: opt ? JSON.stringify({ type: opt.type, hyper: opt.hyper, steps: slots }) : '',
-  });
+export interface CharTrainPosition {
+  /** Optimizer steps done (fit's step; TBPTT takes several per batch). */
+  step: number;
+  /** Completed epochs. */
+  epoch: number;
+  /** The shuffling generator's state at the start of the current epoch. */
+  epochRng: RngState;
+  /** Batches of the current epoch already trained. */
+  batchesDone: number;
+  /** Windows in the dataset (the epoch order is only valid for the same count). */
+  windows: number;
 }
 
-/** A loaded checkpoint. */
+/** A checkpoint read by {@link loadCharCheckpoint}. */
 export interface LoadedCharCheckpoint {
   /** The model with its weights. */
   model: Sequential;
-  /** Metadata. */
-  meta: CharCheckpointMeta;
-  /** Vocabulary. */
+  /** Its architecture. */
+  config: CharModelConfig;
+  /** The vocabulary. */
   vocab: CharVocab;
-  /** Restores the optimizer's state into a freshly made optimizer of the same kind. */
-  restoreOptimizer(optimizer: Optimizer): void;
+  /** Training settings. */
+  settings: CharTrainSettings;
+  /** An optimizer of the saved kind with the saved state. */
+  optimizer: Optimizer;
+  /** Where training stands. */
+  position: CharTrainPosition;
 }
 
-/** Reads a file written by saveCharCheckpoint; problems are UsageErrors naming the file. */
-export async function loadCharCheckpoint(path: string, flag = '--model'): Promise<LoadedCharCheckpoint> {
-  if (!existsSync(path)) throw new UsageError(`${flag}: file not found: ${path}`);
-  let contents;
-  try {
-    contents = await loadSafetensors(path);
-  } catch (err) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  if (contents.metadata.format !== KIND) throw new UsageError(`${flag}: ${path} is not an rnnblas character model (train one with 'rnnblas train')`);
-  const meta = JSON.parse(contents.metadata.meta) as CharCheckpointMeta;
-  const model = buildCharModel(meta.config, 0);
-  const weights: Record<string, Tensor> = {};
-  const names = new Set(model.parameters().map((p) => p.name));
-  for (const [k, v] of Object.entries(contents.tensors)) if (names.has(k)) weights[k] = v;
-  model.loadStateDict(weights);
-  const optJson = contents.metadata.optimizer;
-  return {
-    model,
-    meta,
-    vocab: vocabFromChars(meta.chars),
-    restoreOptimizer(optimizer: Optimizer): void {
-      if (!optJson) return;
-      const o = JSON.parse(optJson) as { type: string; hyper: OptimizerState['hyper']; steps: Record<string, number> };
-      const state: Record<string, ParamStateDict> = {};
-      for (const [pname, step] of Object.entries(o.steps)) {
-        const buffers: Record<string, number[]> = {};
-        const prefix = `optim.${pname}.`;
-        for (const [k, v] of Object.entries(contents.tensors)) {
-          if (k.startsWith(prefix)) buffers[k.slice(prefix.length)] = Array.from(v.data);
-        }
-        state[pname] = { step, buffers };
-      }
-      optimizer.loadStateDict({ type: o.type, hyper: o.hyper, state });
-    },
+/** Writes a checkpoint (atomically) that `rnnblas train --resume` and `rnnblas sample` read. */
+export async function saveCharCheckpoint(path: string, model: Sequential, optimizer: Optimizer, vocab: CharVocab, settings: CharTrainSettings, position: CharTrainPosition): Promise<void> {
+  const extra: { [key: string]: JsonValue } = {
+    vocab: [...vocab.chars],
+    train: { ...settings },
+    resume: { batchesDone: position.batchesDone, windows: position.windows },
   };
+  await saveCheckpoint(path, { model, optimizer, step: position.step, epoch: position.epoch, rng: position.epochRng, extra });
 }
 
-/** Options of sampleText. */
+/** Runs a library load, turning a missing, foreign or damaged file into a UsageError naming the flag. */
+async function readFile<T>(path: string, flag: string, load: () => Promise<T>): Promise<T> {
+  if (!existsSync(path)) throw new UsageError(`${flag}: file not found: ${path}`);
+  try {
+    return await load();
+  } catch (err) {
+    if (err instanceof FormatError || err instanceof RangeError || err instanceof TypeError) {
+      throw new UsageError(`${flag}: cannot read ${path}: ${(err as Error).message.split('\n')[0].replace(`${path}: `, '')}`);
+    }
+    throw err;
+  }
+}
+
+function vocabOf(extra: { [key: string]: JsonValue }, flag: string, path: string): CharVocab {
+  const chars = extra.vocab;
+  if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) {
+    throw new UsageError(`${flag}: ${path} has no character vocabulary (train a model with 'rnnblas train', or save one with extra { vocab: chars })`);
+  }
+  try {
+    return vocabFromChars(chars as string[]);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${path} has an invalid vocabulary: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads a model for sampling: a checkpoint from `rnnblas train`, or any model
+ * file (saveModel) of an Embedding -> RNN -> Linear stack with `extra.vocab`.
+ */
+export async function loadCharModel(path: string, flag: string): Promise<{ model: Sequential; vocab: CharVocab }> {
+  const { model, extra } = await readFile(path, flag, () => loadModel(path));
+  const vocab = vocabOf(extra, flag, path);
+  charModelConfig(model, vocab.size, flag, path);
+  return { model: model as Sequential, vocab };
+}
+
+/** Reads a checkpoint written by {@link saveCharCheckpoint}, with its optimizer restored. */
+export async function loadCharCheckpoint(path: string, flag: string): Promise<LoadedCharCheckpoint> {
+  const ck = await readFile(path, flag, async () => {
+    try {
+      return await loadCheckpoint(path);
+    } catch (err) {
+      // A model file (saveModel, or a checkpoint's model saved on its own) reads as a model, not a checkpoint.
+      const isModel = await loadModel(path).then(() => true, () => false);
+      if (isModel) throw new UsageError(`${flag}: ${path} is a model file, not a training checkpoint (no optimizer state to resume from)`);
+      throw err;
+    }
+  });
+  const vocab = vocabOf(ck.extra, flag, path);
+  const config = charModelConfig(ck.model, vocab.size, flag, path);
+  const model = ck.model as Sequential;
+  const s = ck.extra.train as Partial<CharTrainSettings> | undefined;
+  const r = ck.extra.resume as Partial<{ batchesDone: number; windows: number }> | undefined;
+  if (!s || typeof s !== 'object' || !s.optimizer || !ck.optimizer || !ck.rng) {
+    throw new UsageError(`${flag}: ${path} is not a training checkpoint of 'rnnblas train' (no optimizer or settings to resume)`);
+  }
+  const settings = s as CharTrainSettings;
+  const optimizer = makeOptimizer(settings.optimizer, model, settings.lr);
+  try {
+    optimizer.loadStateDict(ck.optimizer);
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot restore the optimizer from ${path}: ${(err as Error).message}`);
+  }
+  const position: CharTrainPosition = { step: ck.step, epoch: ck.epoch, epochRng: ck.rng, batchesDone: r?.batchesDone ?? 0, windows: r?.windows ?? 0 };
+  return { model, config, vocab, settings, optimizer, position };
+}
+
+/** Throws a UsageError naming the flag when `text` has a character the vocabulary lacks. */
+export function checkVocabText(vocab: CharVocab, text: string, flag: string): void {
+  let i = 0;
+  for (const c of text) {
+    if (vocab.idOf(c) < 0) throw new UsageError(`${flag}: character ${JSON.stringify(c)} (position ${i}) is not in the model's vocabulary`);
+    i++;
+  }
+}
+
+/** Options of {@link sampleText}. */
 export interface SampleTextOptions {
-  /** Text fed first (must use the vocabulary); empty: starts from a random character. */
+  /** Text fed first; empty: a random character of the vocabulary (not part of the result). */
   prime: string;
-  /** Characters to generate after the prime. */
+  /** Characters to generate. */
   length: number;
   /** Softmax temperature (> 0). */
   temperature: number;
   /** Keep only the k most likely characters (0: all). */
   topK?: number;
-  /** Sampling seed. */
+  /** Sampling seed (default random). */
   seed?: number;
 }
 
-/** Generates `length` characters one step at a time, carrying the RNN state. Returns only the generated part. */
+/** The library's `sample` with the CLI's conventions; returns only the generated characters. */
 export function sampleText(model: Sequential, vocab: CharVocab, o: SampleTextOptions): string {
-  const wasTraining = model.training;
-  model.eval();
-  const rng = new Rng(o.seed);
-  let prime = vocab.encode(o.prime);
-  if (prime.length === 0) prime = Int32Array.of(rng.int(vocab.size));
-  let states: Tensor[] = [];
-  const step = (ids: Int32Array): Float32Array => {
-    const T = ids.length;
-    const y = model.forward({ data: ids, shape: [T, 1] }, states.length ? { h0: states } : undefined);
-    states = model.lastStates();
-    return y.data.subarray((T - 1) * vocab.size, T * vocab.size);
-  };
-  let logits = step(prime);
-  const out: number[] = [];
-  const probs = new Float64Array(vocab.size);
-  for (let i = 0; i < o.length; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < vocab.size; c++) max = Math.max(max, logits[c] / o.temperature);
-    let threshold = -Infinity;
-    if (o.topK && o.topK < vocab.size) threshold = [...logits].sort((a, b) => b - a)[o.topK - 1];
-    let sum = 0;
-    for (let c = 0; c < vocab.size; c++) {
-      probs[c] = logits[c] >= threshold ? Math.exp(logits[c] / o.temperature - max) : 0;
-      sum += probs[c];
-    }
-    let r = rng.uniform() * sum;
-    let next = vocab.size - 1;
-    for (let c = 0; c < vocab.size; c++) {
-      r -= probs[c];
-      if (r <= 0) {
-        next = c;
-        break;
-      }
-    }
-    out.push(next);
-    logits = step(Int32Array.of(next));
-  }
-  model.train(wasTraining);
-  return vocab.decode(out);
+  checkVocabText(vocab, o.prime, '--prime');
+  const prime = o.prime !== '' ? o.prime : vocab.chars[new Rng(o.seed).int(vocab.size)];
+  const topK = o.topK ? Math.min(o.topK, vocab.size) : undefined;
+  return sample(model, vocab, { prime, length: o.length, temperature: o.temperature, ...(topK ? { topK } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
 }

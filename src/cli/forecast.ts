@@ -1,19 +1,21 @@
 /**
  * `rnnblas forecast`: sequence-to-one regression on a univariate series
- * (RNN -> LastStep -> Linear), inputs normalised with train-split statistics,
- * chronological train/validation split, compared with the naive last-value
- * forecast; writes predictions (CSV) and a plot (SVG).
+ * (RNN -> LastStep -> Linear) with the library's slidingWindows,
+ * chronologicalSplit, fit and predict; inputs normalised with train-split
+ * statistics; compared with the naive last-value forecast; writes predictions
+ * (CSV) and a plot (SVG).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setNumThreads } from '../blas.js';
+import { slidingWindows } from '../data/builders.js';
+import { chronologicalSplit, type SequenceDataset } from '../data/dataset.js';
 import { LastStep } from '../nn/last_step.js';
 import { Linear } from '../nn/linear.js';
-import { mseLoss } from '../nn/losses.js';
 import { RNN } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
 import { Adam } from '../optim/index.js';
-import { Rng } from '../random.js';
+import { fit, predict } from '../train/fit.js';
 import { syntheticSeries } from './corpus/series.js';
 import { UsageError, requireFile } from './errors.js';
 import { renderSvg } from './svg.js';
@@ -125,6 +127,12 @@ export interface ForecastSummary {
   seconds: number;
 }
 
+/** The dataset with only the last of its `horizon` targets per window (`y` `[N, 1]`). */
+function lastTargetColumn(d: SequenceDataset, horizon: number): SequenceDataset {
+  const N = d.y.shape[0];
+  return { x: d.x, y: { data: Float32Array.from({ length: N }, (_, i) => d.y.data[i * horizon + horizon - 1]), shape: [N, 1] } };
+}
+
 /** Runs the forecast command. */
 export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> {
   if (o.threads !== undefined) setNumThreads(o.threads);
@@ -142,6 +150,10 @@ export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> 
   const mean = trainPoints.reduce((a, b) => a + b, 0) / trainPoints.length;
   const std = Math.sqrt(trainPoints.reduce((a, b) => a + (b - mean) ** 2, 0) / trainPoints.length) || 1;
   const z = Float32Array.from(series, (v) => (v - mean) / std);
+  // Windows of W points, each with the point Hz steps after it as its target.
+  const windows = lastTargetColumn(slidingWindows(z, { window: W, horizon: Hz }), Hz);
+  // The first nTrain windows train (chronologicalSplit keeps round(nWin * fraction) = nTrain).
+  const { train, validation } = chronologicalSplit(windows, nTrain / nWin);
 
   const D = o.bidirectional ? 2 : 1;
   const model = new Sequential([
@@ -149,30 +161,6 @@ export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> 
     new LastStep({ directions: D as 1 | 2 }),
     new Linear({ inFeatures: D * o.hidden, outFeatures: 1, seed: o.seed + 1 }),
   ]);
-  const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const rng = new Rng(o.seed);
-
-  const batchOf = (starts: ArrayLike<number>): { x: Float32Array; y: Float32Array } => {
-    const B = starts.length;
-    const x = new Float32Array(W * B);
-    const y = new Float32Array(B);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < W; t++) x[t * B + b] = z[starts[b] + t];
-      y[b] = z[starts[b] + W + Hz - 1];
-    }
-    return { x, y };
-  };
-  const predictRange = (from: number, to: number): Float32Array => {
-    model.eval();
-    const out = new Float32Array(to - from);
-    for (let s = from; s < to; s += 256) {
-      const starts = Array.from({ length: Math.min(256, to - s) }, (_, i) => s + i);
-      const { x } = batchOf(starts);
-      out.set(model.forward({ data: x, shape: [W, starts.length, 1] }).data, s - from);
-    }
-    model.train();
-    return out;
-  };
   const emit = (obj: Record<string, unknown>): void => {
     process.stdout.write(JSON.stringify(obj) + '\n');
   };
@@ -182,32 +170,23 @@ export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> 
   }
   const trainLoss: number[] = [];
   const valLoss: number[] = [];
-  const order = Array.from({ length: nTrain }, (_, i) => i);
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    rng.shuffle(order);
-    let sum = 0;
-    let count = 0;
-    for (let s = 0; s < nTrain; s += o.batch) {
-      const starts = order.slice(s, s + o.batch);
-      const { x, y } = batchOf(starts);
-      optimizer.zeroGrad();
-      const pred = await model.forwardAsync({ data: x, shape: [W, starts.length, 1] });
-      const { loss, grad } = mseLoss(pred, { data: y, shape: [starts.length, 1] });
-      await model.backwardAsync(grad);
-      optimizer.step();
-      sum += loss * starts.length;
-      count += starts.length;
-    }
-    const vp = predictRange(nTrain, nWin);
-    let vl = 0;
-    for (let i = 0; i < nVal; i++) vl += (vp[i] - z[nTrain + i + W + Hz - 1]) ** 2;
-    trainLoss.push(sum / count);
-    valLoss.push(vl / nVal);
-    if (o.json) emit({ type: 'epoch', epoch, loss: round(sum / count), valLoss: round(vl / nVal) });
-    else console.log(`epoch ${String(epoch).padStart(3)}  train mse ${(sum / count).toFixed(4)}  validation mse ${(vl / nVal).toFixed(4)}  (normalised units)`);
-  }
+  await fit(model, train, {
+    epochs: o.epochs,
+    batchSize: o.batch,
+    loss: 'mse',
+    optimizer: new Adam(model.parameters(), { lr: o.lr }),
+    validation,
+    seed: o.seed,
+    onEpochEnd: ({ epoch, loss, validation: v }) => {
+      const vl = v?.loss ?? NaN;
+      trainLoss.push(loss);
+      valLoss.push(vl);
+      if (o.json) emit({ type: 'epoch', epoch, loss: round(loss), valLoss: round(vl) });
+      else console.log(`epoch ${String(epoch).padStart(3)}  train mse ${loss.toFixed(4)}  validation mse ${vl.toFixed(4)}  (normalised units)`);
+    },
+  });
 
-  const vp = predictRange(nTrain, nWin);
+  const vp = (await predict(model, validation.x, { batchSize: 256 })).data;
   const actual = new Float64Array(nVal);
   const predicted = new Float64Array(nVal);
   const naive = new Float64Array(nVal);

@@ -1,7 +1,8 @@
 /**
- * `rnnblas sample`: text from a model written by `rnnblas train`.
+ * `rnnblas sample`: text from a model written by `rnnblas train` (or any
+ * Embedding -> RNN -> Linear model file with its vocabulary in `extra.vocab`).
  */
-import { loadCharCheckpoint, sampleText } from './char_model.js';
+import { loadCharModel, sampleText } from './char_model.js';
 
 /** Options of `rnnblas sample`. */
 export interface SampleOptions {
@@ -21,7 +22,7 @@ export interface SampleOptions {
 
 /** Prints the prime followed by `length` generated characters. */
 export async function runSample(o: SampleOptions): Promise<void> {
-  const ck = await loadCharCheckpoint(o.model, '--model');
-  const text = sampleText(ck.model, ck.vocab, { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.topK, seed: o.seed });
+  const { model, vocab } = await loadCharModel(o.model, '--model');
+  const text = sampleText(model, vocab, { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.topK, seed: o.seed });
   process.stdout.write(o.prime + text + '\n');
 }

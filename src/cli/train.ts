@@ -1,26 +1,32 @@
 /**
- * `rnnblas train`: character-level language model training with progress,
- * periodic samples, SIGINT checkpointing and resume.
+ * `rnnblas train`: a character-level language model trained with the
+ * library's `fit` on the library's `charDataset`, with a progress bar or JSON
+ * lines, periodic samples, SIGINT checkpointing and resume.
+ *
+ * A CLI step is one batch of windows; with `--tbptt` a batch is several of
+ * fit's optimizer steps (one per chunk), reported together as one step.
  */
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { crossEntropy } from '../nn/losses.js';
-import type { Sequential } from '../nn/sequential.js';
-import { clipGradNorm } from '../optim/index.js';
-import { Rng } from '../random.js';
-import type { Tensor } from '../tensor.js';
 import { setNumThreads } from '../blas.js';
+import { shuffledIndices, subset, type SequenceDataset } from '../data/dataset.js';
+import { charDataset } from '../data/builders.js';
+import { charVocab, type CharVocab } from '../data/vocab.js';
+import type { Sequential } from '../nn/sequential.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Rng } from '../random.js';
+import { fit, type FitOptions, type FitProgress } from '../train/fit.js';
 import { grammarCorpus } from './corpus/grammar.js';
 import {
   buildCharModel,
-  charVocab,
+  checkVocabText,
   loadCharCheckpoint,
   makeOptimizer,
   sampleText,
   saveCharCheckpoint,
-  type CharCheckpointMeta,
   type CharModelConfig,
-  type CharVocab,
+  type CharTrainPosition,
+  type CharTrainSettings,
   type OptimizerName,
 } from './char_model.js';
 import { UsageError, requireFile } from './errors.js';
@@ -47,7 +53,7 @@ export interface TrainOptions {
   clip: number;
   /** Total steps (overrides epochs). */
   steps?: number;
-  /** Epochs over the text (an epoch = text length / (seq*batch) steps). */
+  /** Epochs over the text (an epoch is one pass over its non-overlapping windows). */
   epochs?: number;
   /** Truncated BPTT chunk length (0: whole window). */
   tbptt: number;
@@ -79,82 +85,72 @@ export interface TrainResult {
   exitCode: number;
 }
 
+/** A model with everything training it needs, new or from a checkpoint. */
+interface Run {
+  model: Sequential;
+  config: CharModelConfig;
+  vocab: CharVocab;
+  settings: CharTrainSettings;
+  optimizer: Optimizer;
+  /** null for a new run. */
+  position: CharTrainPosition | null;
+}
+
+async function prepare(o: TrainOptions, text: string, source: string): Promise<Run> {
+  if (o.resume) {
+    const ck = await loadCharCheckpoint(o.out, '--resume');
+    checkVocabText(ck.vocab, text, '--text');
+    return { ...ck, settings: { ...ck.settings, text: source } };
+  }
+  if (text.length === 0) throw new UsageError(`--text: ${source} is empty`);
+  const vocab = charVocab(text);
+  const config: CharModelConfig = { vocabSize: vocab.size, embed: o.embed, hidden: o.hidden, layers: o.layers };
+  const model = buildCharModel(config, o.seed);
+  const settings: CharTrainSettings = { optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], seq: o.seq, batch: o.batch, clip: o.clip, tbptt: o.tbptt, seed: o.seed, text: source };
+  return { model, config, vocab, settings, optimizer: makeOptimizer(settings.optimizer, model, settings.lr), position: null };
+}
+
 /** Runs training; resolves with the exit code. */
 export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<TrainResult> {
   if (o.threads !== undefined) setNumThreads(o.threads);
   const text = o.text === undefined ? grammarCorpus() : readFileSync(requireFile('--text', o.text), 'utf8');
   const source = o.text ?? '(embedded corpus)';
+  const { model, config, vocab, settings, optimizer, position } = await prepare(o, text, source);
+  const { seq, batch } = settings;
+  const nChars = Array.from(text).length;
+  if (nChars < seq + 1) throw new UsageError(`--text: ${source} has ${nChars} characters; it needs at least --seq + 1 = ${seq + 1}`);
 
-  let model: Sequential;
-  let vocab: CharVocab;
-  let startStep = 0;
-  let config: CharModelConfig;
-  let optimizerName = o.optimizer;
-  let lr = o.lr ?? DEFAULT_LR[o.optimizer];
-  const dataRng = new Rng(o.seed);
-  let restore: ((opt: ReturnType<typeof makeOptimizer>) => void) | null = null;
-  let train: Record<string, unknown> = { seq: o.seq, batch: o.batch, clip: o.clip, tbptt: o.tbptt, seed: o.seed, text: source };
-  if (o.resume) {
-    const ck = await loadCharCheckpoint(o.out, '--resume');
-    model = ck.model;
-    vocab = ck.vocab;
-    config = ck.meta.config;
-    startStep = ck.meta.step;
-    optimizerName = ck.meta.optimizer;
-    lr = ck.meta.lr;
-    dataRng.setState(ck.meta.rng);
-    train = { ...ck.meta.train, text: source };
-    restore = (opt) => ck.restoreOptimizer(opt);
-    // Text must fit the saved vocabulary.
-    vocab.encode(text);
-  } else {
-    vocab = charVocab(text);
-    config = { vocabSize: vocab.size, embed: o.embed, hidden: o.hidden, layers: o.layers, nonlinearity: 'tanh' };
-    model = buildCharModel(config, o.seed);
-  }
-  const seq = Number(train.seq);
-  const batch = Number(train.batch);
-  const ids = vocab.encode(text);
-  if (ids.length < seq + 2) throw new UsageError(`--text: ${source} has ${ids.length} characters; it needs at least --seq + 2 = ${seq + 2}`);
-  const stepsPerEpoch = Math.max(1, Math.floor(ids.length / (seq * batch)));
-  const totalSteps = o.steps ?? (o.epochs !== undefined ? o.epochs * stepsPerEpoch : o.resume ? startStep + DEFAULT_STEPS : DEFAULT_STEPS);
-  const optimizer = makeOptimizer(optimizerName, model, lr);
-  restore?.(optimizer);
+  // Non-overlapping windows: an epoch is one pass over the text, in a fresh order.
+  const data = charDataset(text, vocab, { seqLen: seq });
+  const windows = data.x.shape[0];
+  const batchesPerEpoch = Math.ceil(windows / batch);
+  const chunk = settings.tbptt > 0 && settings.tbptt < seq ? settings.tbptt : 0;
+  const chunksPerBatch = chunk > 0 ? Math.ceil(seq / chunk) : 1;
+
+  // fit's position (optimizer steps, completed epochs) and the batches of the current epoch.
+  const rng = new Rng(settings.seed);
+  let fitStep = position?.step ?? 0;
+  let epoch = position?.epoch ?? 0;
+  let batchesDone = position && position.windows === windows ? position.batchesDone : 0;
+  if (position) rng.setState(position.epochRng);
+  let epochRng = rng.getState();
+  const startStep = Math.floor(fitStep / chunksPerBatch);
+  const totalSteps = o.steps ?? (o.epochs !== undefined ? o.epochs * batchesPerEpoch : startStep + DEFAULT_STEPS);
 
   const emit = (obj: Record<string, unknown>): void => {
     process.stdout.write(JSON.stringify(obj) + '\n');
   };
-  const params = model.parameters();
-  const nParams = params.reduce((a, p) => a + p.data.length, 0);
-  const header = {
-    type: 'start',
-    text: source,
-    chars: ids.length,
-    vocab: vocab.size,
-    params: nParams,
-    hidden: config.hidden,
-    layers: config.layers,
-    seq,
-    batch,
-    optimizer: optimizerName,
-    lr,
-    startStep,
-    totalSteps,
-    out: o.out,
-  };
+  const nParams = model.parameters().reduce((a, p) => a + p.data.length, 0);
+  const { optimizer: optimizerName, lr } = settings;
   const useBar = !o.json && process.stdout.isTTY === true;
-  if (o.json) emit(header);
-  else {
+  if (o.json) {
+    emit({ type: 'start', text: source, chars: nChars, vocab: vocab.size, params: nParams, hidden: config.hidden, layers: config.layers, seq, batch, optimizer: optimizerName, lr, startStep, totalSteps, out: o.out });
+  } else {
     console.log(
-      `rnnblas train: ${source}, ${ids.length} chars, vocab ${vocab.size}; model Embedding(${vocab.size},${config.embed}) -> RNN(${config.hidden} x ${config.layers}) -> Linear (${nParams} params); ${optimizerName} lr ${lr}, seq ${seq}, batch ${batch}`,
+      `rnnblas train: ${source}, ${nChars} chars, vocab ${vocab.size}; model Embedding(${vocab.size},${config.embed}) -> RNN(${config.hidden} x ${config.layers}) -> Linear (${nParams} params); ${optimizerName} lr ${lr}, seq ${seq}, batch ${batch}`,
     );
     if (startStep > 0) console.log(`resuming from ${o.out} at step ${startStep}`);
   }
-
-  const save = (step: number): Promise<void> => {
-    const meta: CharCheckpointMeta = { config, chars: [...vocab.chars], optimizer: optimizerName, lr, step, totalSteps, rng: dataRng.getState(), train };
-    return saveCharCheckpoint(o.out, model, optimizer, meta);
-  };
 
   const multibar = useBar
     ? new cliProgress.MultiBar(
@@ -173,51 +169,28 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
     else console.log(line);
   };
 
-  const tbptt = Number(train.tbptt) > 0 ? Math.min(Number(train.tbptt), seq) : seq;
-  const clip = Number(train.clip);
-  const x = new Int32Array(seq * batch);
-  const y = new Int32Array(seq * batch);
   const t0 = Date.now();
+  let step = startStep;
   let smooth = NaN;
   let ema = 0;
   let emaSteps = 0;
   let lastLoss = NaN;
-  let step = startStep;
+  let chunkLosses = 0;
+  let chunks = 0;
   const logEvery = Math.max(1, Math.round((totalSteps - startStep) / 20));
   const sampleOpts = (s: number) => ({ prime: '', length: o.sampleLength, temperature: 0.8, seed: o.seed + s });
-  let interrupted = false;
-  model.train();
-  while (step < totalSteps) {
-    if (signal.aborted) {
-      interrupted = true;
-      break;
-    }
-    // Random windows, time-major [T,B].
-    for (let b = 0; b < batch; b++) {
-      const start = dataRng.int(ids.length - seq - 1);
-      for (let t = 0; t < seq; t++) {
-        x[t * batch + b] = ids[start + t];
-        y[t * batch + b] = ids[start + t + 1];
-      }
-    }
-    let lossSum = 0;
-    let chunks = 0;
-    let states: Tensor[] | undefined;
-    for (let c0 = 0; c0 < seq; c0 += tbptt) {
-      const T = Math.min(tbptt, seq - c0);
-      optimizer.zeroGrad();
-      const xs = { data: x.subarray(c0 * batch, (c0 + T) * batch), shape: [T, batch] };
-      const logits = await model.forwardAsync(xs, states ? { h0: states } : undefined);
-      states = tbptt < seq ? model.lastStates().map((s) => ({ data: Float32Array.from(s.data), shape: s.shape })) : undefined;
-      const { loss, grad } = crossEntropy({ data: logits.data, shape: [T * batch, vocab.size] }, y.subarray(c0 * batch, (c0 + T) * batch));
-      await model.backwardAsync({ data: grad.data, shape: logits.shape });
-      if (clip > 0) clipGradNorm(params, clip);
-      optimizer.step();
-      lossSum += loss;
-      chunks++;
-    }
+  // SIGINT stops fit only between batches, so a checkpoint never splits a batch's TBPTT chunks.
+  const stop = new AbortController();
+
+  const onProgress = (p: FitProgress): void => {
+    fitStep = p.step;
+    chunkLosses += p.loss;
+    if (++chunks < chunksPerBatch) return;
     step++;
-    lastLoss = lossSum / chunks;
+    batchesDone++;
+    lastLoss = chunkLosses / chunks;
+    chunkLosses = 0;
+    chunks = 0;
     // Bias-corrected exponential moving average (as Adam's moments).
     ema = 0.95 * ema + 0.05 * lastLoss;
     emaSteps++;
@@ -236,11 +209,47 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
       if (o.json) emit({ type: 'sample', step, text: s });
       else log(`--- sample at step ${step} (loss ${smooth.toFixed(3)}) ---\n${s}\n---`);
     }
+    if (signal.aborted) stop.abort();
+  };
+  const onEpochEnd = (): void => {
+    epoch++;
+    batchesDone = 0;
+    epochRng = rng.getState();
+  };
+  const train = async (ds: SequenceDataset, extra: Partial<FitOptions>): Promise<void> => {
+    const steps = (totalSteps - step) * chunksPerBatch;
+    if (steps <= 0 || signal.aborted) return;
+    await fit(model, ds, {
+      batchSize: batch,
+      loss: 'crossEntropy',
+      optimizer,
+      ...(settings.clip > 0 ? { clipNorm: settings.clip } : {}),
+      ...(chunk > 0 ? { tbptt: chunk } : {}),
+      rng,
+      steps,
+      initialStep: fitStep,
+      initialEpoch: epoch,
+      signal: stop.signal,
+      onProgress,
+      onEpochEnd,
+      ...extra,
+    });
+  };
+
+  try {
+    if (batchesDone > 0) {
+      // Finish the interrupted epoch in its own order (the one fit drew from epochRng), then go on.
+      const rest = shuffledIndices(windows, rng).slice(batchesDone * batch);
+      if (rest.length > 0) await train(subset(data, rest), { shuffle: false, epochs: epoch + 1 });
+      else onEpochEnd();
+    }
+    await train(data, {});
+  } finally {
+    multibar?.stop();
   }
-  multibar?.stop();
-  await save(step);
+  await saveCharCheckpoint(o.out, model, optimizer, vocab, settings, { step: fitStep, epoch, epochRng, batchesDone, windows });
   const seconds = (Date.now() - t0) / 1000;
-  if (interrupted) {
+  if (signal.aborted && step < totalSteps) {
     if (o.json) emit({ type: 'interrupted', step, totalSteps, loss: round(lastLoss), checkpoint: o.out });
     else process.stderr.write(`rnnblas train: interrupted at step ${step}/${totalSteps}; checkpoint saved to ${o.out} (continue with: rnnblas train --resume --out ${o.out})\n`);
     return { exitCode: 130 };
