@@ -1,0 +1,128 @@
+/**
+ * Benchmark child: rnnblas. Times the train step (W1-W3: forward, head/loss,
+ * BPTT without the input gradient, SGD) or the forward pass (W4, W5), and
+ * optionally the per-call overhead of a one-step stateful call.
+ *
+ * Options: overhead (boolean): also time rnn.forward and native.forward at
+ * T=1, B=1, I=64, H=128.
+ */
+import { RNN, blasInfo, setNumThreads, tensor, type Tensor } from '../src/index.js';
+import { native, NativeActivation } from '../src/native/binding.js';
+import { Lcg, median, peakRssMB, runChild, timeSteps, timing, type ChildResult, type Timing } from './common.js';
+import { loadTrainKit, type TrainKit } from './train_kit.js';
+import { directions, type Workload } from './workloads.js';
+
+/** Wall time of each part of the last train step, ms. */
+interface Phases {
+  forward: number;
+  head: number;
+  backward: number;
+  update: number;
+}
+
+function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
+  const { T, B, I, H } = w;
+  const D = directions(w);
+  const DH = D * H;
+  const rnn = new RNN({ inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 });
+  const rng = new Lcg(2);
+  const x = tensor(rng.floats(T * B * I), [T, B, I]);
+  if (w.work === 'forward') {
+    rnn.eval();
+    return () => {
+      rnn.forward(x);
+    };
+  }
+  const params = rnn.parameters();
+  const head = w.head.kind === 'linear-ce' ? kit.linear(DH, w.head.classes) : null;
+  if (head) params.push(...head.parameters());
+  const targets = w.head.kind === 'linear-ce' ? rng.ints(T * B, w.head.classes) : null;
+  const target = w.head.kind === 'mse' ? tensor(rng.floats(T * B * DH), [T, B, DH]) : null;
+  const opt = kit.sgd(params, 0.01);
+  return () => {
+    const t0 = performance.now();
+    opt.zeroGrad();
+    const { y } = rnn.forward(x);
+    const t1 = performance.now();
+    let gy: Tensor;
+    if (head && targets) {
+      const logits = head.forward({ data: y.data, shape: [T * B, DH] });
+      const g = head.backward(kit.crossEntropy(logits, targets).grad);
+      gy = { data: g.data, shape: [T, B, DH] };
+    } else {
+      gy = kit.mse(y, target as Tensor).grad;
+    }
+    const t2 = performance.now();
+    rnn.backward({ gy }, { inputGrad: false });
+    const t3 = performance.now();
+    opt.step();
+    const t4 = performance.now();
+    phases.push({ forward: t1 - t0, head: t2 - t1, backward: t3 - t2, update: t4 - t3 });
+  };
+}
+
+/** Median µs per call of fn over `batches` batches of `n` calls. */
+function microsPerCall(fn: () => void, n: number, batches: number): number {
+  for (let i = 0; i < n; i++) fn();
+  const per: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    per.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(per);
+}
+
+function overhead(): Record<string, number> {
+  const T = 1, B = 1, I = 64, H = 128;
+  const rnn = new RNN({ inputSize: I, hiddenSize: H, seed: 1 });
+  rnn.eval();
+  const rng = new Lcg(3);
+  const x = tensor(rng.floats(T * B * I), [T, B, I]);
+  let h = tensor(new Float32Array(B * H), [1, B, H]);
+  const moduleUs = microsPerCall(() => {
+    h = rnn.forward(x, { h0: h }).hN;
+  }, 2000, 9);
+  const sd = rnn.stateDict();
+  const y = new Float32Array(T * B * H);
+  const h0 = new Float32Array(B * H);
+  const hN = new Float32Array(B * H);
+  const nativeUs = microsPerCall(() => {
+    native.forward(x.data, h0, sd.weight_ih_l0.data, sd.weight_hh_l0.data, sd.bias_ih_l0.data, sd.bias_hh_l0.data,
+      null, y, hN, T, B, I, H, H, NativeActivation.Tanh, false);
+    h0.set(hN);
+  }, 5000, 9);
+  return { overheadModuleUs: moduleUs, overheadNativeUs: nativeUs };
+}
+
+runChild('rnnblas', async (job) => {
+  setNumThreads(job.threads);
+  const kit = await loadTrainKit();
+  const info = blasInfo();
+  const baseRssMB = peakRssMB();
+  const timings: Timing[] = [];
+  const extra: Record<string, number | string> = {};
+  for (const w of job.workloads) {
+    const phases: Phases[] = [];
+    const step = makeStep(w, kit, phases);
+    const r = await timeSteps(step, job.warmup, job.reps, job.budgetMs, job.minTimeMs);
+    timings.push(timing(w, job.threads, r, job.reps));
+    if (phases.length > 0) {
+      const timed = phases.slice(-r.samples.length);
+      for (const k of ['forward', 'head', 'backward', 'update'] as const) {
+        extra[`${w.id}:${k}Ms`] = median(timed.map((p) => p[k]));
+      }
+    }
+  }
+  if (job.options?.overhead) Object.assign(extra, overhead());
+  const result: ChildResult = {
+    impl: 'rnnblas',
+    version: `${info.version} (${info.core})`,
+    timings,
+    baseRssMB,
+    peakRssMB: peakRssMB(),
+    extra,
+    notes: [`train layer: Linear from ${kit.source.linear}, losses from ${kit.source.losses}, SGD from ${kit.source.sgd}`],
+  };
+  return result;
+});

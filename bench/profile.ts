@@ -1,0 +1,134 @@
+/**
+ * Where an rnnblas step spends its time: replays the BLAS calls the native
+ * kernels make for one layer-direction (same shapes, through the addon's
+ * sgemm) and compares them with the whole native forward/backward and the
+ * train step's head.
+ *
+ *   npx tsx bench/profile.ts [--only W1,W3] [--threads 2] [--reps 15]
+ *
+ * The per-step GEMMs are issued from JS here, so each carries the addon's
+ * call overhead (a few µs) that the C++ loop does not pay.
+ */
+import { availableParallelism } from 'node:os';
+import { RNN, setNumThreads, tensor } from '../src/index.js';
+import { native, NativeActivation } from '../src/native/binding.js';
+import { Lcg, median } from './common.js';
+import { loadTrainKit } from './train_kit.js';
+import { WORKLOADS, workload, type Workload } from './workloads.js';
+
+function ms(fn: () => void, reps: number): number {
+  for (let i = 0; i < 2; i++) fn();
+  const s: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    s.push(performance.now() - t0);
+  }
+  return median(s);
+}
+
+async function profile(w: Workload, reps: number): Promise<string[]> {
+  const { T, B, I, H } = w;
+  const rng = new Lcg(5);
+  const x = rng.floats(T * B * I);
+  const wih = rng.floats(H * I, -0.05, 0.05);
+  const whh = rng.floats(H * H, -0.05, 0.05);
+  const bih = rng.floats(H, -0.05, 0.05);
+  const bhh = rng.floats(H, -0.05, 0.05);
+  const y = new Float32Array(T * B * H);
+  const hN = new Float32Array(B * H);
+  const gf = (flop: number, t: number) => `${(flop / (t * 1e6)).toFixed(1)}`;
+  const rows: string[] = [];
+  const row = (what: string, t: number, flop?: number) => rows.push(`| ${w.id} | ${what} | ${t.toFixed(3)} | ${flop ? gf(flop, t) : ''} |`);
+
+  // Whole native forward of layer 0 (one direction).
+  const fwd = () => native.forward(x, null, wih, whh, bih, bhh, null, y, hN, T, B, I, H, H, NativeActivation.Tanh, false);
+  const tf = ms(fwd, reps);
+  row('native.forward, layer 0, one direction', tf, 2 * T * B * H * (I + H));
+  const a = new Float32Array(T * B * H);
+  const tIn = ms(() => native.sgemm(false, true, T * B, H, I, 1, x, I, wih, I, 0, a, H), reps);
+  row(`  input GEMM [${T * B}×${I}]·[${I}×${H}]`, tIn, 2 * T * B * I * H);
+  const h = rng.floats(B * H);
+  const tRec = ms(() => {
+    for (let t = 0; t < T; t++) native.sgemm(false, true, B, H, H, 1, h, H, whh, H, 1, a.subarray(t * B * H, (t + 1) * B * H), H);
+  }, reps);
+  row(`  ${T} recurrent GEMMs [${B}×${H}]·[${H}×${H}] (from JS)`, tRec, 2 * T * B * H * H);
+  row('  rest: bias + tanh + loop', Math.max(0, tf - tIn - tRec));
+
+  if (w.work === 'train') {
+    const work = new Float32Array(native.backwardWorkspaceSize(T, B, I, H));
+    const dwih = new Float32Array(H * I);
+    const dwhh = new Float32Array(H * H);
+    const dbih = new Float32Array(H);
+    const dbhh = new Float32Array(H);
+    const dy = rng.floats(T * B * H, -0.01, 0.01);
+    const dh0 = new Float32Array(B * H);
+    const bwd = () => native.backward(null, dh0, dwih, dwhh, dbih, dbhh, y, null, dy, null, x, wih, whh, null, work, T, B, I, H, H, NativeActivation.Tanh, false);
+    const tb = ms(bwd, reps);
+    row('native.backward, layer 0 (no dx)', tb, 2 * 2 * T * B * H * (I + H) - 2 * T * B * I * H);
+    const dA = rng.floats(T * B * H, -0.01, 0.01);
+    const carry = new Float32Array(B * H);
+    const tRecB = ms(() => {
+      for (let t = 0; t < T; t++) native.sgemm(false, false, B, H, H, 1, dA.subarray(t * B * H, (t + 1) * B * H), H, whh, H, 0, carry, H);
+    }, reps);
+    row(`  ${T} recurrent GEMMs dA·W_hh (from JS)`, tRecB, 2 * T * B * H * H);
+    const tWhh = ms(() => native.sgemm(true, false, H, H, (T - 1) * B, 1, dA.subarray(B * H), H, y, H, 1, dwhh, H), reps);
+    row(`  dW_hh GEMM [${H}×${(T - 1) * B}]·[${(T - 1) * B}×${H}]`, tWhh, 2 * (T - 1) * B * H * H);
+    const tWih = ms(() => native.sgemm(true, false, H, I, T * B, 1, dA, H, x, I, 1, dwih, I), reps);
+    row(`  dW_ih GEMM [${H}×${T * B}]·[${T * B}×${I}]`, tWih, 2 * T * B * H * I);
+    row('  rest: tanh backward + bias sums + loop', Math.max(0, tb - tRecB - tWhh - tWih));
+
+    if (w.head.kind === 'linear-ce') {
+      const kit = await loadTrainKit();
+      const C = w.head.classes;
+      const lin = kit.linear(H, C);
+      const yt = tensor(y, [T * B, H]);
+      const targets = rng.ints(T * B, C);
+      let logits = lin.forward(yt);
+      const tLf = ms(() => {
+        logits = lin.forward(yt);
+      }, reps);
+      row(`head: Linear.forward (${kit.source.linear})`, tLf, 2 * T * B * H * C);
+      let g = kit.crossEntropy(logits, targets).grad;
+      const tCe = ms(() => {
+        g = kit.crossEntropy(logits, targets).grad;
+      }, reps);
+      row(`head: crossEntropy (${kit.source.losses})`, tCe);
+      const tLb = ms(() => {
+        lin.forward(yt);
+        lin.backward(g);
+      }, reps) - tLf;
+      row('head: Linear.backward', tLb, 2 * 2 * T * B * H * C);
+      const tg1 = ms(() => native.sgemm(false, true, T * B, C, H, 1, y, H, lin.parameters()[0].data, H, 0, logits.data, C), reps);
+      row(`  raw sgemm [${T * B}×${H}]·[${H}×${C}] for comparison`, tg1, 2 * T * B * H * C);
+    }
+    // Whole-module train step minus head, for the record.
+    const rnn = new RNN({ inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 });
+    const xt = tensor(x, [T, B, I]);
+    const D = w.bidirectional ? 2 : 1;
+    const gy = tensor(rng.floats(T * B * D * H, -0.01, 0.01), [T, B, D * H]);
+    const tm = ms(() => {
+      rnn.forward(xt);
+      rnn.backward({ gy }, { inputGrad: false });
+    }, reps);
+    row(`RNN module forward+backward (all ${w.layers} layer(s), ${D} direction(s))`, tm);
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const get = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const ws = get('--only')?.split(',').map(workload) ?? [...WORKLOADS];
+  const threads = Number(get('--threads') ?? availableParallelism());
+  const reps = Number(get('--reps') ?? 15);
+  setNumThreads(threads);
+  const lines = [`Profile at ${threads} thread(s), median of ${reps}:`, '', '| Workload | part | ms | GFLOP/s |', '|---|---|---:|---:|'];
+  for (const w of ws) lines.push(...(await profile(w, reps)));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+void main();

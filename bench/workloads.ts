@@ -1,0 +1,111 @@
+/**
+ * The standard benchmark workloads W1-W5 of /work/shared/BENCHMARKS.md as data,
+ * and their FLOP accounting.
+ */
+
+/** What the step does: a full train step or a forward pass only. */
+export type Work = 'train' | 'forward';
+
+/** The head (and loss) on top of the RNN output sequence. */
+export type Head =
+  | { kind: 'none' }
+  /** Linear H_out → classes on every step, softmax cross-entropy against a class per step. */
+  | { kind: 'linear-ce'; classes: number }
+  /** Mean squared error of the output sequence against a random target. */
+  | { kind: 'mse' };
+
+/** One benchmark workload (float32, tanh Elman RNN, time-major [T,B,I]). */
+export interface Workload {
+  id: string;
+  description: string;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  layers: number;
+  bidirectional: boolean;
+  head: Head;
+  work: Work;
+}
+
+/** W1-W5, exactly as BENCHMARKS.md defines them. */
+export const WORKLOADS: readonly Workload[] = [
+  {
+    id: 'W1', description: 'char-level language model', T: 64, B: 32, I: 65, H: 256, layers: 1, bidirectional: false,
+    head: { kind: 'linear-ce', classes: 65 }, work: 'train',
+  },
+  {
+    id: 'W2', description: 'bidirectional sequence tagger', T: 100, B: 64, I: 128, H: 256, layers: 2, bidirectional: true,
+    head: { kind: 'mse' }, work: 'train',
+  },
+  {
+    id: 'W3', description: 'large model, GEMM-bound', T: 50, B: 128, I: 512, H: 1024, layers: 1, bidirectional: false,
+    head: { kind: 'mse' }, work: 'train',
+  },
+  {
+    id: 'W4', description: 'single-request latency', T: 100, B: 1, I: 64, H: 128, layers: 1, bidirectional: false,
+    head: { kind: 'none' }, work: 'forward',
+  },
+  {
+    id: 'W5', description: 'batch inference', T: 100, B: 64, I: 128, H: 256, layers: 1, bidirectional: true,
+    head: { kind: 'none' }, work: 'forward',
+  },
+];
+
+/** The workload called id (W1..W5), or throws. */
+export function workload(id: string): Workload {
+  const w = WORKLOADS.find((x) => x.id.toLowerCase() === id.toLowerCase());
+  if (!w) throw new Error(`unknown workload '${id}': expected one of ${WORKLOADS.map((x) => x.id).join(', ')}`);
+  return w;
+}
+
+/** Directions: 2 when bidirectional. */
+export function directions(w: Workload): 1 | 2 {
+  return w.bidirectional ? 2 : 1;
+}
+
+/** Width of the RNN output sequence (D·H). */
+export function outputWidth(w: Workload): number {
+  return directions(w) * w.H;
+}
+
+/** FLOPs of one step, split into its parts. */
+export interface FlopCount {
+  forward: number;
+  backward: number;
+  head: number;
+  total: number;
+}
+
+/**
+ * FLOPs of one step of w (BENCHMARKS.md): forward per layer-direction
+ * 2·T·B·H·(I+H) with I = D·H above layer 0; backward = 2× forward less
+ * 2·T·B·I·H for layer 0 (no input gradient); a Linear head of C outputs costs
+ * 3·2·T·B·H_in·C. Elementwise work is not counted.
+ */
+export function flopCount(w: Workload): FlopCount {
+  const { T, B, H } = w;
+  const D = directions(w);
+  let forward = 0;
+  let backward = 0;
+  for (let k = 0; k < w.layers; k++) {
+    const I = k === 0 ? w.I : D * H;
+    const f = 2 * T * B * H * (I + H);
+    forward += D * f;
+    backward += D * (2 * f - (k === 0 ? 2 * T * B * I * H : 0));
+  }
+  const head = w.work === 'train' && w.head.kind === 'linear-ce' ? 3 * 2 * T * B * outputWidth(w) * w.head.classes : 0;
+  if (w.work === 'forward') return { forward, backward: 0, head: 0, total: forward };
+  return { forward, backward, head, total: forward + backward + head };
+}
+
+/** Total FLOPs of one step of w. */
+export function flops(w: Workload): number {
+  return flopCount(w).total;
+}
+
+/** A copy of w with some sizes changed (for the sweeps); the id records the change. */
+export function variant(w: Workload, change: Partial<Pick<Workload, 'T' | 'B' | 'I' | 'H'>>): Workload {
+  const tag = Object.entries(change).map(([k, v]) => `${k}=${v}`).join(',');
+  return { ...w, ...change, id: `${w.id}[${tag}]` };
+}
