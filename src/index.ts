@@ -19,6 +19,7 @@ export {
   type RnnBackwardOptions,
   type RnnBackwardResult,
   type RnnTape,
+  RnnWorkspace,
 } from './nn/rnn_functional.js';
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { Embedding, type EmbeddingOptions } from './nn/embedding.js';

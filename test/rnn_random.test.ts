@@ -90,3 +90,27 @@ describe('skipping the input gradient', () => {
     for (const k of Object.keys(ga)) expect(gb[k].data).toEqual(ga[k].data);
   });
 });
+
+describe('reused workspaces', () => {
+  it('repeated calls with changing shapes on one module give the bits of a fresh module', () => {
+    const rng2 = makeRng(77);
+    const cfg = { inputSize: 4, hiddenSize: 6, numLayers: 3, bidirectional: true, dropout: 0, seed: 12 };
+    const reused = new RNN(cfg);
+    for (const [T, B, lengths] of [[5, 3, [5, 2, 4]], [7, 2, null], [3, 4, [1, 3, 2, 3]], [7, 2, [7, 6]]] as const) {
+      const x = { data: f32(T * B * 4, rng2), shape: [T, B, 4] };
+      const gy = { data: f32(T * B * 12, rng2), shape: [T, B, 12] };
+      const opts = lengths ? { seqLengths: lengths } : undefined;
+      const fresh = new RNN(cfg);
+      const a = reused.forward(x, opts);
+      const b = fresh.forward(x, opts);
+      expect(a.y.data).toEqual(b.y.data);
+      expect(a.hN.data).toEqual(b.hN.data);
+      reused.zeroGrad();
+      const ga = reused.backward({ gy });
+      const gb = fresh.backward({ gy });
+      expect(ga.gx!.data).toEqual(gb.gx!.data);
+      expect(ga.gh0.data).toEqual(gb.gh0.data);
+      reused.parameters().forEach((p, i) => expect(p.grad).toEqual(fresh.parameters()[i].grad));
+    }
+  });
+});

@@ -17,6 +17,7 @@ import {
   type RnnBackwardResult,
   type RnnOutputGrads,
   type RnnTape,
+  RnnWorkspace,
 } from './rnn_functional.js';
 
 /** Options of `RNN.forward`. */
@@ -51,6 +52,8 @@ export class RNN implements Layer {
   private readonly store: ParameterStore;
   private readonly rng: Rng;
   private tape: RnnTape | null = null;
+  // Intermediate buffers reused across calls (one call at a time per module).
+  private readonly workspace = new RnnWorkspace();
   private busy = false;
 
   /** Creates an RNN with weights drawn from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does. */
@@ -92,7 +95,7 @@ export class RNN implements Layer {
   backward(grads?: RnnOutputGrads, options?: RnnBackwardOptions): RnnBackwardResult {
     this.assertIdle();
     const tape = this.requireTape();
-    const r = rnnBackward(tape, grads, this.store.gradBuffers(), options);
+    const r = rnnBackward(tape, grads, this.store.gradBuffers(), this.backwardOptions(options));
     this.tape = null;
     return r;
   }
@@ -103,7 +106,7 @@ export class RNN implements Layer {
     const tape = this.requireTape();
     this.busy = true;
     try {
-      const r = await rnnBackwardAsync(tape, grads, this.store.gradBuffers(), options);
+      const r = await rnnBackwardAsync(tape, grads, this.store.gradBuffers(), this.backwardOptions(options));
       this.tape = null;
       return r;
     } finally {
@@ -189,7 +192,12 @@ export class RNN implements Layer {
 
   private forwardOptions(options: RnnCallOptions | undefined) {
     const o = checkOptions<RnnCallOptions>('options', options, ['h0', 'seqLengths', 'checkFinite']);
-    return { h0: o.h0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng };
+    return { h0: o.h0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng, workspace: this.workspace };
+  }
+
+  private backwardOptions(options: RnnBackwardOptions | undefined): RnnBackwardOptions {
+    const o = checkOptions<RnnBackwardOptions>('options', options, ['inputGrad']);
+    return { inputGrad: o.inputGrad, workspace: this.workspace };
   }
 
   private requireTape(): RnnTape {

@@ -27,6 +27,8 @@ export interface RnnForwardOptions {
   training?: boolean;
   /** Generator for dropout masks (required when training with dropout > 0). */
   rng?: Rng;
+  /** Scratch reused across calls (see RnnWorkspace). */
+  workspace?: RnnWorkspace;
   /**
    * Check x, h0 and the weights for NaN/Infinity first and throw a RangeError
    * naming the tensor and index (default false: non-finite values propagate,
@@ -73,6 +75,8 @@ export interface RnnOutputGrads {
 export interface RnnBackwardOptions {
   /** Compute the gradient of the input x (default true; skip it when x is data). */
   inputGrad?: boolean;
+  /** Scratch reused across calls (see RnnWorkspace). */
+  workspace?: RnnWorkspace;
 }
 
 /** Result of a backward pass (parameter gradients accumulate into the buffers given). */
@@ -81,6 +85,47 @@ export interface RnnBackwardResult {
   gx: Tensor | null;
   /** d loss / d h0, [L*D,B,H]. */
   gh0: Tensor;
+}
+
+/**
+ * Reusable scratch for repeated calls on one model: intermediate layer
+ * outputs, BPTT workspaces and inner gradients are taken from here instead of
+ * being allocated per call. Buffers handed to the caller (y, hN, gx, gh0) are
+ * always fresh. A workspace must not be shared by calls that overlap in time,
+ * and a forward's tape is only valid until the next forward with the same
+ * workspace.
+ */
+export class RnnWorkspace {
+  private readonly buffers = new Map<string, Float32Array>();
+
+  /** A buffer of at least `size` floats for `key` (contents undefined unless `zero`). */
+  take(key: string, size: number, zero = false): Float32Array {
+    let b = this.buffers.get(key);
+    if (!b || b.length < size) {
+      b = new Float32Array(size);
+      this.buffers.set(key, b);
+      return b.subarray(0, size);
+    }
+    const view = b.subarray(0, size);
+    if (zero) view.fill(0);
+    return view;
+  }
+
+  /** Drops every buffer (they are garbage-collected). */
+  clear(): void {
+    this.buffers.clear();
+  }
+}
+
+/** Fresh buffers, for calls without a workspace. */
+function fresh(_key: string, size: number): Float32Array {
+  return new Float32Array(size);
+}
+
+type Take = (key: string, size: number, zero?: boolean) => Float32Array;
+
+function taker(ws: RnnWorkspace | undefined): Take {
+  return ws ? (key, size, zero) => ws.take(key, size, zero) : fresh;
 }
 
 type NativeCall = { kind: 'forward'; args: ForwardArgs } | { kind: 'backward'; args: BackwardArgs };
@@ -161,6 +206,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
+  const take = taker(opts.workspace);
   const hN = new Float32Array(L * D * B * H);
   const inputs: Float32Array[] = [];
   const outputs: Float32Array[] = [];
@@ -168,7 +214,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   let input = xt;
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
-    const out = new Float32Array(T * B * D * H);
+    // The last layer's output goes to the caller: always fresh.
+    const out = k === L - 1 ? new Float32Array(T * B * D * H) : take(`out${k}`, T * B * D * H);
     const calls: NativeCall[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -190,7 +237,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
     let mask: Float32Array | null = null;
     if (dropping && k < L - 1) {
       mask = dropoutMask(out.length, cfg.dropout, opts.rng as Rng);
-      const dropped = new Float32Array(out.length);
+      const dropped = take(`dropped${k}`, out.length);
       for (let i = 0; i < out.length; i++) dropped[i] = out[i] * mask[i];
       input = dropped;
     } else {
@@ -226,16 +273,19 @@ function* backwardPlan(
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
   const ghN = grads.ghN ? grads.ghN.data : null;
+  const take = taker(opts.workspace);
   const gh0 = new Float32Array(L * D * B * H);
   const workSize = native.backwardWorkspaceSize(T, B, 1, H);
-  const work = Array.from({ length: D }, () => new Float32Array(workSize));
+  const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
   const inputGrad = opts.inputGrad !== false;
 
   let dOut: Float32Array | null = gy;
   let dx: Float32Array | null = null;
   for (let k = L - 1; k >= 0; k--) {
     const I = layerInputSize(cfg, k);
-    dx = k > 0 || inputGrad ? new Float32Array(T * B * I) : null;
+    // dx accumulates over directions, so a reused buffer is zeroed first;
+    // layer 0's goes to the caller and is fresh.
+    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? new Float32Array(T * B * I) : null;
     const calls: NativeCall[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -281,8 +331,8 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   const o = opts ?? {};
   if (typeof o !== 'object') throw typeError('options', 'an options object', o);
   for (const key of Object.keys(o)) {
-    if (!['h0', 'seqLengths', 'training', 'rng', 'checkFinite'].includes(key)) {
-      throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng', 'checkFinite'", `an unknown option '${key}'`);
+    if (!['h0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'].includes(key)) {
+      throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
     }
   }
   const layout = cfg.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
