@@ -29,7 +29,7 @@ void keep(Prepared& p, const View<T>& v) {
   if (v.handle != nullptr) p.handles.push_back(v.handle);
 }
 
-Activation activation(const Napi::CallbackInfo& info, size_t i) {
+Activation activation(const ArgList& info, size_t i) {
   const double a = number(info, i, "activation");
   if (a == 0) return Activation::Tanh;
   if (a == 1) return Activation::Relu;
@@ -61,8 +61,15 @@ void require_disjoint(Napi::Env env, const View<O>& out, const char* name,
   }
 }
 
+// The y view of one forward call, for checking two calls against each other.
+struct StridedOut {
+  View<float> y;
+  int64_t ld = 0, H = 0;
+};
+
 // forward(x, h0, wIh, wHh, bIh, bHh, lengths, y, hN, T, B, I, H, ld, act, reverse)
-Prepared prepare_forward(const Napi::CallbackInfo& info) {
+RnnForwardArgs parse_forward(const ArgList& info, std::vector<napi_value>& handles,
+                             StridedOut* out = nullptr, View<float>* hN_out = nullptr) {
   Napi::Env env = info.Env();
   if (info.Length() != 16) throw_type(env, "forward expects 16 arguments");
   auto x = f32(info, 0, "x");
@@ -113,16 +120,32 @@ Prepared prepare_forward(const Napi::CallbackInfo& info) {
   a.act = act;
   a.reverse = reverse;
 
+  for (napi_value h : {x.handle, h0.handle, w_ih.handle, w_hh.handle, b_ih.handle,
+                       b_hh.handle, lengths.handle, y.handle, hN.handle}) {
+    if (h != nullptr) handles.push_back(h);
+  }
+  if (out != nullptr) *out = {y, ld, s.H};
+  if (hN_out != nullptr) *hN_out = hN;
+  return a;
+}
+
+Prepared prepare_forward(const Napi::CallbackInfo& info) {
   Prepared p;
+  RnnForwardArgs a = parse_forward(ArgList(info), p.handles);
   p.run = [a] { rnn_forward(a); };
-  keep(p, x); keep(p, h0); keep(p, w_ih); keep(p, w_hh); keep(p, b_ih);
-  keep(p, b_hh); keep(p, lengths); keep(p, y); keep(p, hN);
   return p;
 }
 
+// Outputs of one backward call, for checking two calls against each other.
+struct BackwardOuts {
+  std::vector<View<float>> own;  // dh0, dw*, db*, work: must be disjoint between calls
+  View<float> dx;                // shared by the two directions of a layer
+};
+
 // backward(dx, dh0, dwIh, dwHh, dbIh, dbHh, y, h0, dy, dhN, x, wIh, wHh,
 //          lengths, work, T, B, I, H, ld, act, reverse)
-Prepared prepare_backward(const Napi::CallbackInfo& info) {
+RnnBackwardArgs parse_backward(const ArgList& info, std::vector<napi_value>& handles,
+                               BackwardOuts* outs = nullptr) {
   Napi::Env env = info.Env();
   if (info.Length() != 22) throw_type(env, "backward expects 22 arguments");
   auto dx = f32(info, 0, "dx", true);
@@ -204,20 +227,77 @@ Prepared prepare_backward(const Napi::CallbackInfo& info) {
   a.act = act;
   a.reverse = reverse;
 
-  Prepared p;
-  p.run = [a] { rnn_backward(a); };
   for (napi_value h : {dx.handle, dh0.handle, dw_ih.handle, dw_hh.handle,
                        db_ih.handle, db_hh.handle, y.handle, h0.handle,
                        dy.handle, dhN.handle, x.handle, w_ih.handle,
                        w_hh.handle, lengths.handle, work.handle}) {
-    if (h != nullptr) p.handles.push_back(h);
+    if (h != nullptr) handles.push_back(h);
   }
+  if (outs != nullptr) *outs = {{dh0, dw_ih, dw_hh, db_ih, db_hh, work}, dx};
+  return a;
+}
+
+Prepared prepare_backward(const Napi::CallbackInfo& info) {
+  Prepared p;
+  RnnBackwardArgs a = parse_backward(ArgList(info), p.handles);
+  p.run = [a] { rnn_backward(a); };
+  return p;
+}
+
+// Two strided outputs [rows, ld] of width H may share a buffer when their
+// columns do not meet (the two halves of a bidirectional layer's y).
+bool strided_disjoint(const StridedOut& a, const StridedOut& b) {
+  if (!overlaps(a.y, b.y)) return true;
+  if (a.ld != b.ld || a.H != b.H) return false;
+  const auto pa = reinterpret_cast<uintptr_t>(a.y.data);
+  const auto pb = reinterpret_cast<uintptr_t>(b.y.data);
+  const uintptr_t diff = pa > pb ? pa - pb : pb - pa;
+  if (diff % sizeof(float) != 0) return false;
+  const int64_t cols = static_cast<int64_t>(diff / sizeof(float)) % a.ld;
+  return cols >= a.H && cols <= a.ld - a.H;
+}
+
+// forwardPair([args of direction 0], [args of direction 1])
+Prepared prepare_forward_pair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2) throw_type(env, "forwardPair expects two argument lists");
+  Prepared p;
+  StridedOut ya, yb;
+  View<float> ha, hb;
+  RnnForwardArgs a = parse_forward(ArgList(env, info[0]), p.handles, &ya, &ha);
+  RnnForwardArgs b = parse_forward(ArgList(env, info[1]), p.handles, &yb, &hb);
+  if (!strided_disjoint(ya, yb)) throw_range(env, "the two directions' y overlap");
+  if (overlaps(ha, hb) || overlaps(ha, yb.y) || overlaps(hb, ya.y)) {
+    throw_range(env, "the two directions' outputs overlap");
+  }
+  p.run = [a, b] { rnn_forward_pair(a, b); };
+  return p;
+}
+
+// backwardPair([args of direction 0], [args of direction 1]); dx is shared.
+Prepared prepare_backward_pair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2) throw_type(env, "backwardPair expects two argument lists");
+  Prepared p;
+  BackwardOuts oa, ob;
+  RnnBackwardArgs a = parse_backward(ArgList(env, info[0]), p.handles, &oa);
+  RnnBackwardArgs b = parse_backward(ArgList(env, info[1]), p.handles, &ob);
+  if (a.dx != b.dx || oa.dx.length != ob.dx.length) {
+    throw_range(env, "the two directions must share one dx (or both pass null)");
+  }
+  for (const auto& u : oa.own) {
+    for (const auto& v : ob.own) {
+      if (overlaps(u, v)) throw_range(env, "the two directions' gradient outputs overlap");
+    }
+  }
+  p.run = [a, b] { rnn_backward_pair(a, b); };
   return p;
 }
 
 // sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
 // row-major C = alpha op(A) op(B) + beta C.
-Prepared prepare_sgemm(const Napi::CallbackInfo& info) {
+Prepared prepare_sgemm(const Napi::CallbackInfo& call) {
+  const ArgList info(call);
   Napi::Env env = info.Env();
   if (info.Length() != 13) throw_type(env, "sgemm expects 13 arguments");
   const bool ta = flag(info, 0, "transA");
@@ -311,7 +391,8 @@ Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value set_num_threads_js(const Napi::CallbackInfo& info) {
+Napi::Value set_num_threads_js(const Napi::CallbackInfo& call) {
+  const ArgList info(call);
   const int64_t n = dim(info, 0, "n");
   if (n > 1024) throw_range(info.Env(), "expected at most 1024 threads");
   set_blas_threads(static_cast<int>(n));
@@ -322,7 +403,8 @@ Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), blas_threads());
 }
 
-Napi::Value workspace_size_js(const Napi::CallbackInfo& info) {
+Napi::Value workspace_size_js(const Napi::CallbackInfo& call) {
+  const ArgList info(call);
   RnnShape s{dim(info, 0, "T"), dim(info, 1, "B"), dim(info, 2, "I"),
              dim(info, 3, "H")};
   return Napi::Number::New(info.Env(),
@@ -334,6 +416,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("forwardAsync", Napi::Function::New<async_call<prepare_forward>>(env, "forwardAsync"));
   exports.Set("backward", Napi::Function::New<sync_call<prepare_backward>>(env, "backward"));
   exports.Set("backwardAsync", Napi::Function::New<async_call<prepare_backward>>(env, "backwardAsync"));
+  exports.Set("forwardPair", Napi::Function::New<sync_call<prepare_forward_pair>>(env, "forwardPair"));
+  exports.Set("forwardPairAsync", Napi::Function::New<async_call<prepare_forward_pair>>(env, "forwardPairAsync"));
+  exports.Set("backwardPair", Napi::Function::New<sync_call<prepare_backward_pair>>(env, "backwardPair"));
+  exports.Set("backwardPairAsync", Napi::Function::New<async_call<prepare_backward_pair>>(env, "backwardPairAsync"));
   exports.Set("sgemm", Napi::Function::New<sync_call<prepare_sgemm>>(env, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New<async_call<prepare_sgemm>>(env, "sgemmAsync"));
   exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));

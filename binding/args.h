@@ -6,8 +6,34 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rnnblas::binding {
+
+// The arguments of one call: a CallbackInfo's, or the elements of a JS array
+// (for calls that take several argument lists, such as forwardPair).
+class ArgList {
+ public:
+  explicit ArgList(const Napi::CallbackInfo& info) : env_(info.Env()) {
+    for (size_t i = 0; i < info.Length(); ++i) values_.push_back(info[i]);
+  }
+  ArgList(Napi::Env env, const Napi::Value& v) : env_(env) {
+    if (!v.IsArray()) {
+      throw Napi::TypeError::New(env, "rnnblas native: expected an array of arguments");
+    }
+    auto a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) values_.push_back(a.Get(i));
+  }
+  Napi::Value operator[](size_t i) const {
+    return i < values_.size() ? values_[i] : env_.Undefined();
+  }
+  size_t Length() const { return values_.size(); }
+  Napi::Env Env() const { return env_; }
+
+ private:
+  Napi::Env env_;
+  std::vector<Napi::Value> values_;
+};
 
 // A borrowed, zero-copy view of a typed array's elements.
 template <typename T>
@@ -26,7 +52,7 @@ struct View {
 }
 
 // Float32Array (or null/undefined when optional).
-inline View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* name,
+inline View<float> f32(const ArgList& info, size_t i, const char* name,
                        bool optional = false) {
   Napi::Value v = info[i];
   if (optional && (v.IsNull() || v.IsUndefined())) return {};
@@ -39,7 +65,7 @@ inline View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* nam
   return {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
 }
 
-inline View<int32_t> i32(const Napi::CallbackInfo& info, size_t i,
+inline View<int32_t> i32(const ArgList& info, size_t i,
                          const char* name, bool optional = false) {
   Napi::Value v = info[i];
   if (optional && (v.IsNull() || v.IsUndefined())) return {};
@@ -53,7 +79,7 @@ inline View<int32_t> i32(const Napi::CallbackInfo& info, size_t i,
 }
 
 // A positive integer that fits BLAS's 32-bit int.
-inline int64_t dim(const Napi::CallbackInfo& info, size_t i, const char* name,
+inline int64_t dim(const ArgList& info, size_t i, const char* name,
                    int64_t min = 1) {
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
@@ -69,13 +95,13 @@ inline int64_t dim(const Napi::CallbackInfo& info, size_t i, const char* name,
   return static_cast<int64_t>(d);
 }
 
-inline bool flag(const Napi::CallbackInfo& info, size_t i, const char* name) {
+inline bool flag(const ArgList& info, size_t i, const char* name) {
   Napi::Value v = info[i];
   if (!v.IsBoolean()) throw_type(info.Env(), std::string("expected a boolean for ") + name);
   return v.As<Napi::Boolean>().Value();
 }
 
-inline double number(const Napi::CallbackInfo& info, size_t i, const char* name) {
+inline double number(const ArgList& info, size_t i, const char* name) {
   Napi::Value v = info[i];
   if (!v.IsNumber()) throw_type(info.Env(), std::string("expected a number for ") + name);
   return v.As<Napi::Number>().DoubleValue();

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <mutex>
+
 namespace rnnblas {
 
 BlasInfo blas_info() {
@@ -17,14 +19,43 @@ BlasInfo blas_info() {
   info.config = config ? config : "";
   const char* core = openblas_get_corename();
   info.core = core ? core : "";
-  info.num_threads = openblas_get_num_threads();
+  info.num_threads = blas_threads();
   info.num_procs = openblas_get_num_procs();
   info.parallel = openblas_get_parallel() != 0;
   return info;
 }
 
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
+namespace {
+std::mutex governor_mutex;
+int desired_threads = 0;  // 0: not read yet
+int single_scopes = 0;
 
-int blas_threads() { return openblas_get_num_threads(); }
+int desired_locked() {
+  if (desired_threads == 0) desired_threads = openblas_get_num_threads();
+  return desired_threads;
+}
+}  // namespace
+
+void set_blas_threads(int n) {
+  std::lock_guard<std::mutex> lock(governor_mutex);
+  desired_threads = n;
+  if (single_scopes == 0) openblas_set_num_threads(n);
+}
+
+int blas_threads() {
+  std::lock_guard<std::mutex> lock(governor_mutex);
+  return desired_locked();
+}
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  std::lock_guard<std::mutex> lock(governor_mutex);
+  desired_locked();
+  if (single_scopes++ == 0) openblas_set_num_threads(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  std::lock_guard<std::mutex> lock(governor_mutex);
+  if (--single_scopes == 0) openblas_set_num_threads(desired_threads);
+}
 
 }  // namespace rnnblas

@@ -15,8 +15,22 @@ struct BlasInfo {
 
 BlasInfo blas_info();
 
-// Process-global in OpenBLAS: affects every caller.
+// Process-global in OpenBLAS: affects every caller. This is the count the
+// user asked for; it stays in force except while a SingleThreadedBlas scope
+// is open somewhere.
 void set_blas_threads(int n);
 int blas_threads();
+
+// While at least one of these is alive, BLAS calls run single-threaded, so
+// that threads of our own (the two directions of a bidirectional layer) each
+// get a core instead of fighting OpenBLAS's pool for them. The last one to
+// close restores the user's count.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+};
 
 }  // namespace rnnblas

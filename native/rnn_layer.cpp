@@ -1,6 +1,9 @@
 #include "rnn_layer.h"
 
+#include "blas_runtime.h"
 #include "small_gemv.h"
+
+#include <thread>
 
 #include <cassert>
 #include <cstring>
@@ -180,11 +183,39 @@ void rnn_backward(const RnnBackwardArgs& a) {
     }
   }
 
-  // dx += dA W_ih.
-  if (a.dx != nullptr) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, as_blas(T * B),
-                as_blas(I), as_blas(H), 1.0f, dA, as_blas(H), a.w_ih,
-                as_blas(I), 1.0f, a.dx, as_blas(I));
+  if (a.dx != nullptr) rnn_backward_input_grad(a);
+}
+
+void rnn_backward_input_grad(const RnnBackwardArgs& a) {
+  const auto [T, B, I, H] = a.shape;
+  assert(a.dx != nullptr);
+  // dx += dA W_ih over all T*B rows.
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, as_blas(T * B),
+              as_blas(I), as_blas(H), 1.0f, a.work, as_blas(H), a.w_ih,
+              as_blas(I), 1.0f, a.dx, as_blas(I));
+}
+
+void rnn_forward_pair(const RnnForwardArgs& fwd, const RnnForwardArgs& rev) {
+  SingleThreadedBlas single;
+  std::thread other([&rev] { rnn_forward(rev); });
+  rnn_forward(fwd);
+  other.join();
+}
+
+void rnn_backward_pair(const RnnBackwardArgs& fwd, const RnnBackwardArgs& rev) {
+  assert(fwd.dx == rev.dx);
+  RnnBackwardArgs f = fwd, r = rev;
+  f.dx = nullptr;
+  r.dx = nullptr;
+  {
+    SingleThreadedBlas single;
+    std::thread other([&r] { rnn_backward(r); });
+    rnn_backward(f);
+    other.join();
+  }
+  if (fwd.dx != nullptr) {
+    rnn_backward_input_grad(fwd);
+    rnn_backward_input_grad(rev);
   }
 }
 

@@ -75,4 +75,15 @@ int64_t backward_workspace_size(const RnnShape& s);
 // Backpropagation through time over the whole sequence.
 void rnn_backward(const RnnBackwardArgs& a);
 
+// The last part of rnn_backward alone: dx += dA W_ih from the dA rnn_backward
+// left in a.work. Lets the two directions of a layer run rnn_backward
+// concurrently with dx = null and then add into their shared dx one by one.
+void rnn_backward_input_grad(const RnnBackwardArgs& a);
+
+// Both directions of a bidirectional layer, concurrently on two threads with
+// single-threaded BLAS each (see SingleThreadedBlas); dx, shared by the two,
+// is accumulated after they join.
+void rnn_forward_pair(const RnnForwardArgs& fwd, const RnnForwardArgs& rev);
+void rnn_backward_pair(const RnnBackwardArgs& fwd, const RnnBackwardArgs& rev);
+
 }  // namespace rnnblas

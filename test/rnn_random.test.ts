@@ -114,3 +114,36 @@ describe('reused workspaces', () => {
     }
   });
 });
+
+describe('bidirectional layers run as a native pair (one thread per direction)', () => {
+  it('match the float64 reference, sync and async, and leave the BLAS thread count as set', async () => {
+    const { getNumThreads, setNumThreads } = await import('../src/index.js');
+    setNumThreads(2);
+    const rng3 = makeRng(5);
+    // T*B*H*(I+H) = 20*16*64*128 > 2^21: large enough for the pair path.
+    const c = { inputSize: 64, hiddenSize: 64, numLayers: 2, nonlinearity: 'tanh' as const, bias: true, bidirectional: true, batchFirst: false };
+    const T = 20;
+    const B = 16;
+    const x = f32(T * B * 64, rng3);
+    const lengths = Array.from({ length: B }, (_, b) => 1 + ((b * 7) % T));
+    const gy = f32(T * B * 128, rng3);
+    const ghN = f32(4 * B * 64, rng3);
+    for (const mode of ['sync', 'async'] as const) {
+      const rnn = new RNN({ ...c, seed: 3 });
+      const xt = { data: x, shape: [T, B, 64] };
+      const { y, hN } = mode === 'sync' ? rnn.forward(xt, { seqLengths: lengths }) : await rnn.forwardAsync(xt, { seqLengths: lengths });
+      const grads = { gy: { data: gy, shape: [T, B, 128] }, ghN: { data: ghN, shape: [4, B, 64] } };
+      const { gx, gh0 } = mode === 'sync' ? rnn.backward(grads) : await rnn.backwardAsync(grads);
+      expect(getNumThreads()).toBe(2);
+      const weights = Object.fromEntries(Object.entries(rnn.stateDict()).map(([k, v]) => [k, Float64Array.from(v.data)]));
+      const ref = referenceRnnForward(c, weights, Float64Array.from(x), T, B, null, lengths);
+      const refGrad = referenceRnnBackward(c, weights, ref.cache, Float64Array.from(gy), Float64Array.from(ghN));
+      expect(maxRelError(y.data, ref.y)).toBeLessThan(TOL);
+      expect(maxRelError(hN.data, ref.hN)).toBeLessThan(TOL);
+      expect(maxRelError(gx!.data, refGrad.gx)).toBeLessThan(TOL);
+      expect(maxRelError(gh0.data, refGrad.gh0)).toBeLessThan(TOL);
+      const g = rnn.gradStateDict();
+      for (const [name, v] of Object.entries(refGrad.grads)) expect(maxRelError(g[name].data, v), name).toBeLessThan(TOL);
+    }
+  });
+});

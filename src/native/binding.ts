@@ -54,6 +54,15 @@ export interface NativeBinding {
   backward(...args: BackwardArgs): void;
   /** As backward, on the libuv pool. */
   backwardAsync(...args: BackwardArgs): Promise<void>;
+  /**
+   * Both directions of a bidirectional layer at once, on two threads with
+   * single-threaded BLAS each (the user's BLAS thread count is restored after).
+   */
+  forwardPair(fwd: ForwardArgs, rev: ForwardArgs): void;
+  forwardPairAsync(fwd: ForwardArgs, rev: ForwardArgs): Promise<void>;
+  /** As forwardPair for BPTT; the two share one dx (accumulated after they join). */
+  backwardPair(fwd: BackwardArgs, rev: BackwardArgs): void;
+  backwardPairAsync(fwd: BackwardArgs, rev: BackwardArgs): Promise<void>;
   sgemm(...args: SgemmArgs): void;
   sgemmAsync(...args: SgemmArgs): Promise<void>;
   blasInfo(): NativeBlasInfo;

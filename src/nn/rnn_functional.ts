@@ -129,13 +129,43 @@ function taker(ws: RnnWorkspace | undefined): Take {
 }
 
 type NativeCall = { kind: 'forward'; args: ForwardArgs } | { kind: 'backward'; args: BackwardArgs };
-/** A plan: groups of independent native calls, run group after group. */
+/** A plan: groups of independent native calls (the directions of one layer), run group after group. */
 type Plan<R> = Generator<NativeCall[], R, void>;
+
+/**
+ * Below this many multiply-adds per direction, starting a second thread costs
+ * more than it saves (measured: ~30 us per pair call).
+ */
+const PAIR_MIN_MACS = 1 << 21;
+
+/** Multiply-adds of one direction's recurrence, T*B*H*(I+H). */
+function macs(call: NativeCall): number {
+  const a = call.args;
+  const [T, B, I, H] = call.kind === 'forward' ? [a[9], a[10], a[11], a[12]] : [a[15], a[16], a[17], a[18]];
+  return (T as number) * (B as number) * (H as number) * ((I as number) + (H as number));
+}
+
+/**
+ * The two directions of a layer run as a native pair (one core each) when BLAS
+ * may use more than one thread and the work is worth a thread.
+ */
+function asPair(calls: NativeCall[]): [NativeCall, NativeCall] | null {
+  if (calls.length !== 2 || calls[0].kind !== calls[1].kind) return null;
+  if (macs(calls[0]) < PAIR_MIN_MACS || native.getNumThreads() < 2) return null;
+  return [calls[0], calls[1]];
+}
 
 function runSync<R>(plan: Plan<R>): R {
   for (;;) {
     const step = plan.next();
     if (step.done) return step.value;
+    const pair = asPair(step.value);
+    if (pair) {
+      const [a, b] = pair;
+      if (a.kind === 'forward' && b.kind === 'forward') native.forwardPair(a.args, b.args);
+      else if (a.kind === 'backward' && b.kind === 'backward') native.backwardPair(a.args, b.args);
+      continue;
+    }
     for (const call of step.value) {
       if (call.kind === 'forward') native.forward(...call.args);
       else native.backward(...call.args);
@@ -147,9 +177,18 @@ async function runAsync<R>(plan: Plan<R>): Promise<R> {
   for (;;) {
     const step = plan.next();
     if (step.done) return step.value;
-    await Promise.all(
-      step.value.map((call) => (call.kind === 'forward' ? native.forwardAsync(...call.args) : native.backwardAsync(...call.args))),
-    );
+    const pair = asPair(step.value);
+    if (pair) {
+      const [a, b] = pair;
+      if (a.kind === 'forward' && b.kind === 'forward') await native.forwardPairAsync(a.args, b.args);
+      else if (a.kind === 'backward' && b.kind === 'backward') await native.backwardPairAsync(a.args, b.args);
+      continue;
+    }
+    // One at a time: concurrent calls would fight over OpenBLAS's thread pool.
+    for (const call of step.value) {
+      if (call.kind === 'forward') await native.forwardAsync(...call.args);
+      else await native.backwardAsync(...call.args);
+    }
   }
 }
 
