@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../native/blas_runtime.h"
+#include "../native/losses.h"
 #include "../native/rnn_layer.h"
 #include "args.h"
 
@@ -379,6 +380,44 @@ Napi::Value async_call(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// softmaxCrossEntropy(logits, targets, mask, N, C, ignoreIndex, scale, grad) -> summed loss
+Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
+  const ArgList info(call);
+  Napi::Env env = info.Env();
+  if (info.Length() != 8) throw_type(env, "softmaxCrossEntropy expects 8 arguments");
+  auto logits = f32(info, 0, "logits");
+  auto targets = i32(info, 1, "targets");
+  View<uint8_t> mask;
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    Napi::Value v = info[2];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw_type(env, "expected a Uint8Array (or null) for mask");
+    }
+    auto a = v.As<Napi::Uint8Array>();
+    mask = {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
+  }
+  const int64_t N = dim(info, 3, "N"), C = dim(info, 4, "C");
+  const double ignore = number(info, 5, "ignoreIndex");
+  const double scale = number(info, 6, "scale");
+  auto grad = f32(info, 7, "grad");
+  require_length(env, logits, "logits", mul(env, N, C), "N*C");
+  require_length(env, targets, "targets", N, "N");
+  require_length(env, mask, "mask", N, "N");
+  require_length(env, grad, "grad", mul(env, N, C), "N*C");
+  require_disjoint(env, grad, "grad", logits, targets, mask);
+  if (ignore != static_cast<double>(static_cast<int32_t>(ignore))) throw_range(env, "ignoreIndex must be a 32-bit integer");
+  const int32_t ignore_index = static_cast<int32_t>(ignore);
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t t = targets.data[n];
+    if (mask.data != nullptr && mask.data[n] == 0) continue;
+    if (t != ignore_index && (t < 0 || t >= C)) {
+      throw_range(env, "targets[" + std::to_string(n) + "] is " + std::to_string(t) + ", expected 0.." + std::to_string(C - 1));
+    }
+  }
+  const double total = softmax_cross_entropy(logits.data, targets.data, mask.data, N, C, ignore_index, scale, grad.data);
+  return Napi::Number::New(env, total);
+}
+
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
   const BlasInfo b = blas_info();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -422,6 +461,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("backwardPairAsync", Napi::Function::New<async_call<prepare_backward_pair>>(env, "backwardPairAsync"));
   exports.Set("sgemm", Napi::Function::New<sync_call<prepare_sgemm>>(env, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New<async_call<prepare_sgemm>>(env, "sgemmAsync"));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New<softmax_cross_entropy_js>(env, "softmaxCrossEntropy"));
   exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));
   exports.Set("setNumThreads", Napi::Function::New<set_num_threads_js>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<get_num_threads_js>(env, "getNumThreads"));

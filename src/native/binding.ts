@@ -63,6 +63,12 @@ export interface NativeBinding {
   /** As forwardPair for BPTT; the two share one dx (accumulated after they join). */
   backwardPair(fwd: BackwardArgs, rev: BackwardArgs): void;
   backwardPairAsync(fwd: BackwardArgs, rev: BackwardArgs): Promise<void>;
+  /**
+   * Softmax cross-entropy of [N,C] logits: returns the summed loss over counted
+   * rows and writes (softmax - onehot) * scale into grad (0 for skipped rows).
+   */
+  softmaxCrossEntropy(logits: F32, targets: Int32Array, mask: Uint8Array | null, N: number, C: number,
+    ignoreIndex: number, scale: number, grad: F32): number;
   sgemm(...args: SgemmArgs): void;
   sgemmAsync(...args: SgemmArgs): Promise<void>;
   blasInfo(): NativeBlasInfo;

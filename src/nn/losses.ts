@@ -4,6 +4,7 @@
  * Everything is computed in float64; the gradient is returned as float32.
  */
 import { rangeError, typeError } from '../errors.js';
+import { native } from '../native/binding.js';
 import { type Tensor, checkTensor } from '../tensor.js';
 import { checkInt, checkOneOf, checkOptions } from '../validate.js';
 
@@ -88,31 +89,24 @@ export function crossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<num
     count++;
   }
 
-  const xd = x.data;
+  // The softmax and its gradient run natively (vectorised exp, float64 sums).
   const grad = new Float32Array(N * C);
-  const e = new Float64Array(C);
   const scale = reduction === 'mean' ? 1 / count : 1;
-  let total = 0;
-  for (let n = 0; n < N; n++) {
-    if (mask !== null && mask[n] === 0) continue;
-    const t = targets[n];
-    if (t === ignoreIndex) continue;
-    const base = n * C;
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) {
-      const v = xd[base + c];
-      if (v > m || v !== v) m = v;
+  // Targets were validated above: each counted one is in 0..C-1; the rest
+  // become one int32 "ignore" code (the ignoreIndex itself when it fits).
+  const fits = ignoreIndex >= -(2 ** 31) && ignoreIndex < 2 ** 31;
+  const clampedIgnore = fits ? ignoreIndex : -1;
+  let ids: Int32Array;
+  if (targets instanceof Int32Array && fits) {
+    ids = targets;
+  } else {
+    ids = new Int32Array(N);
+    for (let n = 0; n < N; n++) {
+      const t = targets[n];
+      ids[n] = (mask !== null && mask[n] === 0) || t === ignoreIndex ? clampedIgnore : t;
     }
-    let s = 0;
-    for (let c = 0; c < C; c++) {
-      const v = Math.exp(xd[base + c] - m);
-      e[c] = v;
-      s += v;
-    }
-    total += m + Math.log(s) - xd[base + t];
-    const inv = 1 / s;
-    for (let c = 0; c < C; c++) grad[base + c] = (e[c] * inv - (c === t ? 1 : 0)) * scale;
   }
+  const total = native.softmaxCrossEntropy(x.data, ids, mask, N, C, clampedIgnore, scale, grad);
   const loss = reduction === 'mean' ? total / count : total;
   return { loss, grad: { data: grad, shape: Object.freeze([N, C]) } };
 }
