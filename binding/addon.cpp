@@ -418,6 +418,34 @@ Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
   return Napi::Number::New(env, total);
 }
 
+// squaredError(pred, target, mask, rows, inner, scale, grad) -> summed squared error
+Napi::Value squared_error_js(const Napi::CallbackInfo& call) {
+  const ArgList info(call);
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) throw_type(env, "squaredError expects 7 arguments");
+  auto pred = f32(info, 0, "pred");
+  auto target = f32(info, 1, "target");
+  View<uint8_t> mask;
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    Napi::Value v = info[2];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw_type(env, "expected a Uint8Array (or null) for mask");
+    }
+    auto a = v.As<Napi::Uint8Array>();
+    mask = {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
+  }
+  const int64_t rows = dim(info, 3, "rows"), inner = dim(info, 4, "inner");
+  const double scale = number(info, 5, "scale");
+  auto grad = f32(info, 6, "grad");
+  const int64_t n = mul(env, rows, inner);
+  require_length(env, pred, "pred", n, "rows*inner");
+  require_length(env, target, "target", n, "rows*inner");
+  require_length(env, mask, "mask", rows, "rows");
+  require_length(env, grad, "grad", n, "rows*inner");
+  require_disjoint(env, grad, "grad", pred, target, mask);
+  return Napi::Number::New(env, squared_error(pred.data, target.data, mask.data, rows, inner, scale, grad.data));
+}
+
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
   const BlasInfo b = blas_info();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -462,6 +490,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New<sync_call<prepare_sgemm>>(env, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New<async_call<prepare_sgemm>>(env, "sgemmAsync"));
   exports.Set("softmaxCrossEntropy", Napi::Function::New<softmax_cross_entropy_js>(env, "softmaxCrossEntropy"));
+  exports.Set("squaredError", Napi::Function::New<squared_error_js>(env, "squaredError"));
   exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));
   exports.Set("setNumThreads", Napi::Function::New<set_num_threads_js>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<get_num_threads_js>(env, "getNumThreads"));

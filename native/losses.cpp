@@ -49,4 +49,26 @@ double softmax_cross_entropy(const float* logits, const int32_t* targets,
   return total;
 }
 
+double squared_error(const float* pred, const float* target, const uint8_t* mask,
+                     int64_t rows, int64_t inner, double scale, float* grad) {
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * inner;
+    const float* t = target + r * inner;
+    float* g = grad + r * inner;
+    if (mask != nullptr && mask[r] == 0) {
+      std::memset(g, 0, sizeof(float) * inner);
+      continue;
+    }
+    double row_sum = 0.0;
+    for (int64_t i = 0; i < inner; ++i) {
+      const double d = static_cast<double>(p[i]) - t[i];
+      g[i] = static_cast<float>(scale * d);
+      row_sum += d * d;
+    }
+    total += row_sum;
+  }
+  return total;
+}
+
 }  // namespace rnnblas

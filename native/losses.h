@@ -12,4 +12,10 @@ double softmax_cross_entropy(const float* logits, const int32_t* targets,
                              const uint8_t* mask, int64_t N, int64_t C,
                              int32_t ignore_index, double scale, float* grad);
 
+// Squared error over rows of `inner` values with mask[r] != 0 (mask may be
+// null): returns the summed (pred - target)^2 and writes grad = scale * (pred -
+// target) there and 0 elsewhere. Sums in double precision.
+double squared_error(const float* pred, const float* target, const uint8_t* mask,
+                     int64_t rows, int64_t inner, double scale, float* grad);
+
 }  // namespace rnnblas

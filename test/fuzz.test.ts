@@ -78,3 +78,27 @@ describe('fuzz: RNN module', () => {
     expect(rnn.forward(good).y.data).toEqual(reference);
   });
 });
+
+describe('fuzz: loss kernels', () => {
+  it('2000 random softmaxCrossEntropy/squaredError calls either work or throw', () => {
+    let threw = 0;
+    for (let i = 0; i < 2000; i++) {
+      const N = rng.uniform() < 0.8 ? 1 + Math.floor(rng.uniform() * 5) : pick(sizes);
+      const C = rng.uniform() < 0.8 ? 1 + Math.floor(rng.uniform() * 5) : pick(sizes);
+      const n = Number.isFinite(N * C) && N * C > 0 && N * C < 100 ? N * C : 4;
+      const len = (k: number) => Math.max(0, k + (rng.uniform() < 0.2 ? pick([-1, 1]) : 0));
+      try {
+        if (rng.uniform() < 0.5) {
+          const targets = Int32Array.from({ length: len(Number.isFinite(N) && N > 0 && N < 50 ? N : 2) }, () => pick([0, 1, 2, -100, 99, -1]));
+          native.softmaxCrossEntropy(new Float32Array(len(n)), targets, rng.uniform() < 0.3 ? new Uint8Array(len(2)) : null, N, C, pick([-100, 0.5, 2 ** 40]), 1, new Float32Array(len(n)));
+        } else {
+          native.squaredError(new Float32Array(len(n)), new Float32Array(len(n)), rng.uniform() < 0.3 ? new Uint8Array(len(2)) : null, N, C, 1, new Float32Array(len(n)));
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        threw++;
+      }
+    }
+    expect(threw).toBeGreaterThan(100);
+  });
+});

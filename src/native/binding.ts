@@ -69,6 +69,8 @@ export interface NativeBinding {
    */
   softmaxCrossEntropy(logits: F32, targets: Int32Array, mask: Uint8Array | null, N: number, C: number,
     ignoreIndex: number, scale: number, grad: F32): number;
+  /** Summed squared error over unmasked rows; writes scale * (pred - target) into grad (0 for masked rows). */
+  squaredError(pred: F32, target: F32, mask: Uint8Array | null, rows: number, inner: number, scale: number, grad: F32): number;
   sgemm(...args: SgemmArgs): void;
   sgemmAsync(...args: SgemmArgs): Promise<void>;
   blasInfo(): NativeBlasInfo;

@@ -140,19 +140,9 @@ export function mseLoss(pred: Tensor, target: Tensor, options: MseLossOptions = 
   let count = 0;
   for (let r = 0; r < rows; r++) if (mask === null || mask[r] !== 0) count += inner;
   const scale = reduction === 'mean' ? 2 / count : 2;
-  const pd = p.data;
-  const td = t.data;
-  const grad = new Float32Array(pd.length);
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    if (mask !== null && mask[r] === 0) continue;
-    const end = (r + 1) * inner;
-    for (let i = r * inner; i < end; i++) {
-      const d = pd[i] - td[i];
-      total += d * d;
-      grad[i] = scale * d;
-    }
-  }
+  const grad = new Float32Array(p.data.length);
+  // Zero-size tensors have nothing to sum (and the kernel wants sizes >= 1).
+  const total = rows > 0 && inner > 0 ? native.squaredError(p.data, t.data, mask, rows, inner, scale, grad) : 0;
   const loss = reduction === 'mean' ? total / count : total;
   return { loss, grad: { data: grad, shape: Object.freeze([...p.shape]) } };
 }
