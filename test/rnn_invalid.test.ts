@@ -153,3 +153,15 @@ describe('non-finite values', () => {
     expect(() => rnn.forward(x3(2, 1, 3), { checkFinite: true })).toThrow(/weight_hh_l1_reverse but received Infinity at index 2/);
   });
 });
+
+describe('impossible sizes are RangeErrors, not allocation failures', () => {
+  it('a model with more than 2^31 parameters', () => {
+    expect(() => new RNN({ inputSize: 1 << 20, hiddenSize: 1 << 20 })).toThrow(/at most 2147483647 parameters in total/);
+  });
+  it('an output larger than a buffer can hold', () => {
+    const rnn = new RNN({ inputSize: 1, hiddenSize: 1 << 14, seed: 1 });
+    // x itself is small enough to build (2^18 floats); the output would be 2^32.
+    const x = { data: new Float32Array(1 << 18), shape: [1 << 9, 1 << 9, 1] };
+    expect(() => rnn.forward(x)).toThrow(/the output's size/);
+  });
+});

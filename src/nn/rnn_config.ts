@@ -40,6 +40,9 @@ export interface RnnConfig {
 
 const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed'] as const;
 
+/** Most parameters one RNN may have (one Float32Array arena of at most 2^31-1 floats). */
+export const MAX_PARAMETERS = 2 ** 31 - 1;
+
 /** Largest hidden or input width accepted (keeps every GEMM dimension within BLAS's int). */
 export const MAX_WIDTH = 1 << 20;
 
@@ -62,6 +65,11 @@ export function rnnConfig(options: unknown): RnnConfig {
   };
   if (cfg.dropout >= 1) throw rangeError('dropout', 'a probability in [0, 1)', cfg.dropout);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 53);
+  // Refuse impossible sizes here, with a message, rather than as an allocation failure.
+  const params = rnnParameterShapes(cfg).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+  if (params > MAX_PARAMETERS) {
+    throw rangeError('options', `at most ${MAX_PARAMETERS} parameters in total`, `${params} (inputSize ${cfg.inputSize}, hiddenSize ${cfg.hiddenSize}, numLayers ${cfg.numLayers})`);
+  }
   Object.freeze(cfg);
   validated.add(cfg);
   return cfg;

@@ -11,7 +11,7 @@ import { describe, rangeError, typeError } from '../errors.js';
 import { native, NativeActivation, type BackwardArgs, type ForwardArgs } from '../native/binding.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
-import { checkFinite } from '../validate.js';
+import { checkFinite, MAX_ELEMENTS } from '../validate.js';
 import { layerInputSize, layerSuffix, numDirections, rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
 
 /** Weights by PyTorch state-dict name. */
@@ -378,6 +378,11 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   const t = checkTensor('x', x, [-1, -1, cfg.inputSize], `${layout} with inputSize ${cfg.inputSize}`);
   if (t.shape[0] < 1 || t.shape[1] < 1) throw rangeError('x.shape', `${layout} with T >= 1 and B >= 1`, `[${t.shape.join(', ')}]`);
   const B = cfg.batchFirst ? t.shape[0] : t.shape[1];
+  const T = cfg.batchFirst ? t.shape[1] : t.shape[0];
+  const outputs = T * B * numDirections(cfg) * cfg.hiddenSize;
+  if (outputs > MAX_ELEMENTS) {
+    throw rangeError('x.shape', `T*B*numDirections*hiddenSize of at most ${MAX_ELEMENTS} (the output's size)`, `[${t.shape.join(', ')}] giving ${outputs}`);
+  }
   if (o.h0 !== undefined && o.h0 !== null) {
     const LD = cfg.numLayers * numDirections(cfg);
     checkTensor('h0', o.h0, [LD, B, cfg.hiddenSize], `numLayers*numDirections = ${LD}, batch ${B}, hiddenSize ${cfg.hiddenSize}`);
