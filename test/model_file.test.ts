@@ -44,7 +44,7 @@ afterAll(async () => {
 afterEach(() => vi.restoreAllMocks());
 
 const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
-const weightBits = (m: RNN | Sequential): Record<string, number[]> => Object.fromEntries(m.parameters().map((p) => [p.name, bits(p.data)]));
+const weightBits = (m: { parameters(): Array<{ name: string; data: Float32Array }> }): Record<string, number[]> => Object.fromEntries(m.parameters().map((p) => [p.name, bits(p.data)]));
 
 function input(T: number, B: number, F: number, seed: number): Tensor {
   const rng = new Rng(seed);
@@ -172,7 +172,7 @@ describe('saveModel / loadModel', () => {
 
   it('refuses invalid arguments', async () => {
     const m = new RNN({ inputSize: 2, hiddenSize: 3, seed: 1 });
-    await expect(saveModel({} as never, join(dir, 'x'))).rejects.toThrow(new TypeError('Expected an RNN or a Sequential for model but received an object (Object)'));
+    await expect(saveModel({} as never, join(dir, 'x'))).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for model but received an object (Object)'));
     await expect(saveModel(m, '')).rejects.toThrow(new TypeError('Expected a non-empty string for path but received ""'));
     await expect(saveModel(m, join(dir, 'x'), [1] as never)).rejects.toThrow(new TypeError('Expected a JSON-serialisable object for extra but received an array of length 1'));
     const cyclic: Record<string, unknown> = {};
@@ -182,7 +182,7 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel(join(dir, 'missing.safetensors'))).rejects.toThrow(/ENOENT/);
     expect(() => encodeModel(null as never)).toThrow(TypeError);
     expect(() => decodeModel('abc' as never)).toThrow(new TypeError('Expected a Uint8Array for bytes but received "abc"'));
-    expect(() => modelSpec([] as never)).toThrow(new TypeError('Expected an RNN or a Sequential for model but received an array of length 0'));
+    expect(() => modelSpec([] as never)).toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for model but received an array of length 0'));
     expect(() => buildModel({ type: 'GRU' } as never)).toThrow(new RangeError(`Expected 'RNN' or 'Sequential' for spec.type but received "GRU"`));
     expect(() => buildModel({ type: 'Sequential', layers: [] } as never)).toThrow(new TypeError('Expected a non-empty array of layer descriptions for spec.layers but received an array of length 0'));
   });
@@ -275,13 +275,13 @@ describe('checkpoints', () => {
     const { model, optimizer } = setup(1);
     const p = join(dir, 'inv.safetensors');
     await expect(saveCheckpoint(p, { model, step: -1 })).rejects.toThrow(new RangeError('Expected an integer in 0..9007199254740991 for contents.step but received -1'));
-    await expect(saveCheckpoint(p, { model: {} as never, step: 0 })).rejects.toThrow(new TypeError('Expected an RNN or a Sequential for contents.model but received an object (Object)'));
+    await expect(saveCheckpoint(p, { model: {} as never, step: 0 })).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for contents.model but received an object (Object)'));
     await expect(saveCheckpoint(p, { model, step: 0, optimizer: {} as never })).rejects.toThrow(new TypeError('Expected an Optimizer for contents.optimizer but received an object (Object)'));
     await expect(saveCheckpoint(p, { model, step: 0, rng: [1, 2] as never })).rejects.toThrow(TypeError);
     await expect(saveCheckpoint(p, { model, step: 0, optimiser: optimizer } as never)).rejects.toThrow(RangeError);
     const foreign = new Adam(charModel(1).parameters());
     await expect(saveCheckpoint(p, { model: new RNN({ inputSize: 1, hiddenSize: 1 }), step: 0, optimizer: foreign })).rejects.toThrow(/an optimizer over the model's parameters/);
-    await expect(loadCheckpoint(p, { model: 3 } as never)).rejects.toThrow(new TypeError('Expected an RNN or a Sequential for options.model but received 3'));
+    await expect(loadCheckpoint(p, { model: 3 } as never)).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for options.model but received 3'));
     await expect(loadCheckpoint(p, { rng: 3 } as never)).rejects.toThrow(new TypeError('Expected an Rng for options.rng but received 3'));
     await expect(loadCheckpoint('')).rejects.toThrow(TypeError);
   });
@@ -302,5 +302,25 @@ describe('model.save', () => {
     await seq.save(join(dir, 'seq.safetensors'));
     const b = (await load(join(dir, 'seq.safetensors'))).model;
     expect(b.stateDict()).toEqual(seq.stateDict());
+  });
+});
+
+describe('lone layers', () => {
+  it('a Linear and an Embedding save and load on their own', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir: tmp } = await import('node:os');
+    const { join: j } = await import('node:path');
+    const { Linear: L, Embedding: E, saveModel: save, loadModel: load } = await import('../src/index.js');
+    const dir = mkdtempSync(j(tmp(), 'rnnblas-layer-'));
+    const lin = new L({ inFeatures: 3, outFeatures: 2, bias: false, seed: 4 });
+    await save(lin, j(dir, 'lin.safetensors'));
+    const a = (await load(j(dir, 'lin.safetensors'))).model;
+    expect(a).toBeInstanceOf(L);
+    expect(a.stateDict()).toEqual(lin.stateDict());
+    const emb = new E({ numEmbeddings: 5, embeddingDim: 2, seed: 5 });
+    await save(emb, j(dir, 'emb.safetensors'));
+    const b = (await load(j(dir, 'emb.safetensors'))).model;
+    expect(b).toBeInstanceOf(E);
+    expect(b.stateDict()).toEqual(emb.stateDict());
   });
 });

@@ -48,7 +48,11 @@ export type LayerSpec =
 /** The architecture of a model, as stored in a file. */
 export type ModelSpec =
   | { readonly type: 'RNN'; readonly config: RnnConfig }
-  | { readonly type: 'Sequential'; readonly layers: readonly LayerSpec[] };
+  | { readonly type: 'Sequential'; readonly layers: readonly LayerSpec[] }
+  | Extract<LayerSpec, { type: 'Linear' | 'Embedding' }>;
+
+/** What a model file can hold: an RNN, a Sequential of built-in layers, or a lone Linear or Embedding. */
+export type SavableModel = RNN | Sequential | Linear | Embedding;
 
 /** JSON-serialisable values (for `extra`). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -56,7 +60,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** What {@link loadModel} returns. */
 export interface LoadedModel {
   /** The rebuilt model with the saved weights (in training mode, as a new module). */
-  readonly model: RNN | Sequential;
+  readonly model: SavableModel;
   /** The `extra` saved with it ({} when none). */
   readonly extra: { [key: string]: JsonValue };
 }
@@ -91,10 +95,11 @@ function layerSpec(layer: Layer, i: number): LayerSpec {
  * @returns Its description.
  * @throws TypeError for another kind of model or a custom layer.
  */
-export function modelSpec(model: RNN | Sequential): ModelSpec {
+export function modelSpec(model: SavableModel): ModelSpec {
   if (model instanceof RNN) return { type: 'RNN', config: configSpec(model.config) };
   if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers.map(layerSpec) };
-  throw typeError('model', 'an RNN or a Sequential', model);
+  if (model instanceof Linear || model instanceof Embedding) return layerSpec(model, 0) as ModelSpec;
+  throw typeError('model', 'an RNN, a Sequential, a Linear or an Embedding', model);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -128,7 +133,7 @@ function buildLayer(spec: unknown, where: string): Layer {
  * @returns A new RNN or Sequential.
  * @throws TypeError / RangeError naming the bad field.
  */
-export function buildModel(spec: ModelSpec): RNN | Sequential {
+export function buildModel(spec: ModelSpec): SavableModel {
   if (!isRecord(spec)) throw typeError('spec', 'a model description { type, ... }', spec);
   if (spec.type === 'RNN') {
     checkOptions('spec', spec, ['type', 'config']);
@@ -140,7 +145,8 @@ export function buildModel(spec: ModelSpec): RNN | Sequential {
     if (!Array.isArray(layers) || layers.length === 0) throw typeError('spec.layers', 'a non-empty array of layer descriptions', layers);
     return new Sequential(layers.map((l, i) => buildLayer(l, `spec.layers[${i}]`)));
   }
-  throw rangeError('spec.type', "'RNN' or 'Sequential'", describe((spec as { type?: unknown }).type));
+  if (spec.type === 'Linear' || spec.type === 'Embedding') return buildLayer(spec, 'spec') as Linear | Embedding;
+  throw rangeError('spec.type', "'RNN', 'Sequential', 'Linear' or 'Embedding'", describe((spec as { type?: unknown }).type));
 }
 
 /** Paths where two JSON values differ, e.g. `layers[1].config.hiddenSize is 16 in the checkpoint but 8 in the model`. */
@@ -160,8 +166,10 @@ function differences(saved: unknown, given: unknown, path: string, out: string[]
   if (saved !== given) out.push(`${path || 'the model'} is ${JSON.stringify(saved)} in the checkpoint but ${JSON.stringify(given)} in the model`);
 }
 
-function checkModelArg(name: string, model: unknown): RNN | Sequential {
-  if (!(model instanceof RNN) && !(model instanceof Sequential)) throw typeError(name, 'an RNN or a Sequential', model);
+function checkModelArg(name: string, model: unknown): SavableModel {
+  if (!(model instanceof RNN) && !(model instanceof Sequential) && !(model instanceof Linear) && !(model instanceof Embedding)) {
+    throw typeError(name, 'an RNN, a Sequential, a Linear or an Embedding', model);
+  }
   return model;
 }
 
@@ -182,7 +190,7 @@ function checkExtra(name: string, extra: unknown): string | null {
   return text;
 }
 
-function baseMetadata(model: RNN | Sequential, kind: 'model' | 'checkpoint', extra: string | null): Record<string, string> {
+function baseMetadata(model: SavableModel, kind: 'model' | 'checkpoint', extra: string | null): Record<string, string> {
   const meta: Record<string, string> = { format: 'rnnblas', version: String(MODEL_FILE_VERSION), kind, model: JSON.stringify(modelSpec(model)) };
   if (extra !== null) meta.extra = extra;
   return meta;
@@ -195,7 +203,7 @@ function baseMetadata(model: RNN | Sequential, kind: 'model' | 'checkpoint', ext
  * @param extra - Optional JSON-serialisable data stored alongside (e.g. `{ vocab: vocab.chars }`).
  * @returns The safetensors bytes.
  */
-export function encodeModel(model: RNN | Sequential, extra?: { [key: string]: JsonValue }): Uint8Array {
+export function encodeModel(model: SavableModel, extra?: { [key: string]: JsonValue }): Uint8Array {
   const m = checkModelArg('model', model);
   return encodeSafetensors(m.stateDict(), baseMetadata(m, 'model', checkExtra('extra', extra)));
 }
@@ -207,14 +215,14 @@ export function encodeModel(model: RNN | Sequential, extra?: { [key: string]: Js
  * @param path - The file to create or replace.
  * @param extra - Optional JSON-serialisable data stored alongside.
  */
-export async function saveModel(model: RNN | Sequential, path: string, extra?: { [key: string]: JsonValue }): Promise<void> {
+export async function saveModel(model: SavableModel, path: string, extra?: { [key: string]: JsonValue }): Promise<void> {
   const p = checkPath(path);
   await writeFileAtomic(p, encodeModel(model, extra));
 }
 
 interface Parsed {
   readonly spec: ModelSpec;
-  readonly model: RNN | Sequential;
+  readonly model: SavableModel;
   readonly weights: Record<string, Tensor>;
   readonly rest: Record<string, Tensor>;
   readonly metadata: Record<string, string>;
@@ -241,7 +249,7 @@ function parseFile(bytes: Uint8Array, source: string): Parsed {
     throw new FormatError(`${source}: unsupported rnnblas file version ${JSON.stringify(metadata.version)} (this version reads ${MODEL_FILE_VERSION})`, source);
   }
   const spec = parseJsonField(metadata, 'model', source);
-  let model: RNN | Sequential;
+  let model: SavableModel;
   try {
     model = buildModel(spec as ModelSpec);
   } catch (err) {
@@ -302,7 +310,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 /** What goes into a checkpoint. */
 export interface CheckpointContents {
   /** The model (weights, architecture and the dropout generators of its RNN layers). */
-  model: RNN | Sequential;
+  model: SavableModel;
   /** The optimizer (hyper-parameters and per-parameter state). */
   optimizer?: Optimizer;
   /** A learning-rate scheduler. */
@@ -320,7 +328,7 @@ export interface CheckpointContents {
 /** Options of {@link loadCheckpoint}: objects to restore into (each optional). */
 export interface LoadCheckpointOptions {
   /** Restore the weights into this model (its architecture must match); else a new model is built. */
-  model?: RNN | Sequential;
+  model?: SavableModel;
   /** Restore this optimizer's state (it must be of the saved type, over the same parameters). */
   optimizer?: Optimizer;
   /** Restore this scheduler's state. */
@@ -332,7 +340,7 @@ export interface LoadCheckpointOptions {
 /** What {@link loadCheckpoint} returns. */
 export interface LoadedCheckpoint {
   /** The model: `options.model` with the saved weights, or a new one. */
-  readonly model: RNN | Sequential;
+  readonly model: SavableModel;
   /** Optimizer steps done. */
   readonly step: number;
   /** Epochs done. */
@@ -362,8 +370,9 @@ interface CheckpointMeta {
   scheduler: SchedulerState | null;
 }
 
-function recurrentOf(model: RNN | Sequential): RNN[] {
-  return model instanceof RNN ? [model] : model.recurrentLayers();
+function recurrentOf(model: SavableModel): RNN[] {
+  if (model instanceof RNN) return [model];
+  return model instanceof Sequential ? model.recurrentLayers() : [];
 }
 
 /**

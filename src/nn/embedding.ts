@@ -8,6 +8,7 @@ import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
 import type { IntTensor, Layer } from './layer.js';
 import { ParameterStore } from './parameters.js';
+import { saveModule } from './save.js';
 
 /** Options of `new Embedding(...)`. */
 export interface EmbeddingOptions {
@@ -89,6 +90,11 @@ export class Embedding implements Layer {
   /** Copies weights in (checked first). */
   loadStateDict(sd: Record<string, Tensor>): void {
     this.store.load(sd);
+  }
+
+  /** Saves weights and shape as safetensors; read back with `loadModel(path)`. */
+  async save(path: string): Promise<void> {
+    await saveModule(this, path);
   }
 
   /** Zeroes the gradient. */

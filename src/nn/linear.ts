@@ -10,6 +10,7 @@ import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
 import { ParameterStore } from './parameters.js';
+import { saveModule } from './save.js';
 
 /** Options of `new Linear(...)`. */
 export interface LinearOptions {
@@ -111,6 +112,11 @@ export class Linear implements Layer {
   /** Copies weights in (all checked first). */
   loadStateDict(sd: Record<string, Tensor>): void {
     this.store.load(sd);
+  }
+
+  /** Saves weights and shape as safetensors; read back with `loadModel(path)`. */
+  async save(path: string): Promise<void> {
+    await saveModule(this, path);
   }
 
   /** Zeroes the gradients. */

@@ -7,6 +7,7 @@ import { checkOptions } from '../validate.js';
 import type { Parameter, Tensor } from '../tensor.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
 import { ParameterStore } from './parameters.js';
+import { saveModule } from './save.js';
 import { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
 import {
   rnnBackward,
@@ -164,9 +165,7 @@ export class RNN implements Layer {
    * dict; loadable in PyTorch). Read back with `loadModel(path)`.
    */
   async save(path: string): Promise<void> {
-    // Imported lazily: model_file depends on this module.
-    const { saveModel } = await import('../io/model_file.js');
-    await saveModel(this, path);
+    await saveModule(this, path);
   }
 
   /** Zeroes every parameter's gradient. */

@@ -8,6 +8,7 @@ import type { Parameter, Tensor } from '../tensor.js';
 import { checkOptions } from '../validate.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
 import { loadParameters } from './parameters.js';
+import { saveModule } from './save.js';
 import { RNN } from './rnn.js';
 
 /** Options of `Sequential.forward`. */
@@ -136,9 +137,7 @@ export class Sequential {
    * dict; loadable in PyTorch). Read back with `loadModel(path)`.
    */
   async save(path: string): Promise<void> {
-    // Imported lazily: model_file depends on this module.
-    const { saveModel } = await import('../io/model_file.js');
-    await saveModel(this, path);
+    await saveModule(this, path);
   }
 
   /** Zeroes every gradient. */
