@@ -183,7 +183,7 @@ describe('saveModel / loadModel', () => {
     expect(() => encodeModel(null as never)).toThrow(TypeError);
     expect(() => decodeModel('abc' as never)).toThrow(new TypeError('Expected a Uint8Array for bytes but received "abc"'));
     expect(() => modelSpec([] as never)).toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for model but received an array of length 0'));
-    expect(() => buildModel({ type: 'GRU' } as never)).toThrow(new RangeError(`Expected 'RNN' or 'Sequential' for spec.type but received "GRU"`));
+    expect(() => buildModel({ type: 'GRU' } as never)).toThrow(new RangeError(`Expected 'RNN', 'Sequential', 'Linear' or 'Embedding' for spec.type but received "GRU"`));
     expect(() => buildModel({ type: 'Sequential', layers: [] } as never)).toThrow(new TypeError('Expected a non-empty array of layer descriptions for spec.layers but received an array of length 0'));
   });
 });
