@@ -387,15 +387,7 @@ Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
   if (info.Length() != 8) throw_type(env, "softmaxCrossEntropy expects 8 arguments");
   auto logits = f32(info, 0, "logits");
   auto targets = i32(info, 1, "targets");
-  View<uint8_t> mask;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
-    Napi::Value v = info[2];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      throw_type(env, "expected a Uint8Array (or null) for mask");
-    }
-    auto a = v.As<Napi::Uint8Array>();
-    mask = {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
-  }
+  auto mask = u8(info, 2, "mask", true);
   const int64_t N = dim(info, 3, "N"), C = dim(info, 4, "C");
   const double ignore = number(info, 5, "ignoreIndex");
   const double scale = number(info, 6, "scale");
@@ -425,15 +417,7 @@ Napi::Value squared_error_js(const Napi::CallbackInfo& call) {
   if (info.Length() != 7) throw_type(env, "squaredError expects 7 arguments");
   auto pred = f32(info, 0, "pred");
   auto target = f32(info, 1, "target");
-  View<uint8_t> mask;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
-    Napi::Value v = info[2];
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      throw_type(env, "expected a Uint8Array (or null) for mask");
-    }
-    auto a = v.As<Napi::Uint8Array>();
-    mask = {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
-  }
+  auto mask = u8(info, 2, "mask", true);
   const int64_t rows = dim(info, 3, "rows"), inner = dim(info, 4, "inner");
   const double scale = number(info, 5, "scale");
   auto grad = f32(info, 6, "grad");

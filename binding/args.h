@@ -78,6 +78,19 @@ inline View<int32_t> i32(const ArgList& info, size_t i,
   return {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
 }
 
+inline View<uint8_t> u8(const ArgList& info, size_t i, const char* name,
+                        bool optional = false) {
+  Napi::Value v = info[i];
+  if (optional && (v.IsNull() || v.IsUndefined())) return {};
+  if (!v.IsTypedArray() ||
+      v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw_type(info.Env(), std::string("expected a Uint8Array for ") + name +
+                               (optional ? " (or null)" : ""));
+  }
+  auto a = v.As<Napi::Uint8Array>();
+  return {a.Data(), static_cast<int64_t>(a.ElementLength()), v};
+}
+
 // A positive integer that fits BLAS's 32-bit int.
 inline int64_t dim(const ArgList& info, size_t i, const char* name,
                    int64_t min = 1) {

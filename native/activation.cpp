@@ -2,14 +2,7 @@
 
 #include <cstring>
 
-// target_clones gives an AVX2/FMA version next to the baseline one and picks
-// at load time; GCC only vectorises the clamped tanh with no trapping math.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define RNNBLAS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define RNNBLAS_CLONES
-#endif
+#include "clones.h"
 
 namespace rnnblas {
 namespace {

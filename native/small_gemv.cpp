@@ -4,12 +4,7 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define RNNBLAS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define RNNBLAS_CLONES
-#endif
+#include "clones.h"
 
 namespace rnnblas {
 
