@@ -37,52 +37,41 @@ inline float tanh_approx(float x) {
 float fast_tanh(float x) { return tanh_approx(x); }
 
 RNNBLAS_CLONES
-static void tanh_row(float* __restrict row, float* __restrict state,
-                     const float* __restrict b_ih, const float* __restrict b_hh,
-                     int64_t H) {
+void accumulate_row(float* __restrict sum, const float* __restrict row, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) sum[j] += row[j];
+}
+
+RNNBLAS_CLONES
+static void tanh_row(float* __restrict row, const float* __restrict b_ih,
+                     const float* __restrict b_hh, int64_t H) {
   if (b_ih != nullptr && b_hh != nullptr) {
-    for (int64_t j = 0; j < H; ++j) {
-      const float v = tanh_approx(row[j] + b_ih[j] + b_hh[j]);
-      row[j] = v;
-      state[j] = v;
-    }
+    for (int64_t j = 0; j < H; ++j) row[j] = tanh_approx(row[j] + b_ih[j] + b_hh[j]);
   } else {
-    for (int64_t j = 0; j < H; ++j) {
-      const float v = tanh_approx(row[j]);
-      row[j] = v;
-      state[j] = v;
-    }
+    for (int64_t j = 0; j < H; ++j) row[j] = tanh_approx(row[j]);
   }
 }
 
 RNNBLAS_CLONES
-static void relu_row(float* __restrict row, float* __restrict state,
-                     const float* __restrict b_ih, const float* __restrict b_hh,
-                     int64_t H) {
+static void relu_row(float* __restrict row, const float* __restrict b_ih,
+                     const float* __restrict b_hh, int64_t H) {
   if (b_ih != nullptr && b_hh != nullptr) {
     for (int64_t j = 0; j < H; ++j) {
       const float a = row[j] + b_ih[j] + b_hh[j];
-      const float v = a > 0.0f ? a : 0.0f;
-      row[j] = v;
-      state[j] = v;
+      row[j] = a > 0.0f ? a : 0.0f;
     }
   } else {
-    for (int64_t j = 0; j < H; ++j) {
-      const float a = row[j];
-      const float v = a > 0.0f ? a : 0.0f;
-      row[j] = v;
-      state[j] = v;
-    }
+    for (int64_t j = 0; j < H; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
   }
 }
 
 void bias_activate_row(float* row, float* state, const float* b_ih,
                        const float* b_hh, int64_t H, Activation act) {
   if (act == Activation::Tanh) {
-    tanh_row(row, state, b_ih, b_hh, H);
+    tanh_row(row, b_ih, b_hh, H);
   } else {
-    relu_row(row, state, b_ih, b_hh, H);
+    relu_row(row, b_ih, b_hh, H);
   }
+  if (state != nullptr) std::memcpy(state, row, sizeof(float) * H);
 }
 
 // g = dy + carry, with either side possibly absent; the branches sit outside

@@ -10,7 +10,7 @@ namespace rnnblas {
 enum class Activation : int32_t { Tanh = 0, Relu = 1 };
 
 // row[j] = act(row[j] + b_ih[j] + b_hh[j]); state[j] = row[j]   (j < H)
-// b_ih / b_hh may be null (no bias).
+// b_ih / b_hh may be null (no bias); state may be null (row only).
 void bias_activate_row(float* row, float* state, const float* b_ih,
                        const float* b_hh, int64_t H, Activation act);
 
@@ -18,6 +18,9 @@ void bias_activate_row(float* row, float* state, const float* b_ih,
 // activation's output y. dy / carry may be null (zero).
 void activation_backward_row(float* dA, const float* dy, const float* carry,
                              const float* y, int64_t H, Activation act);
+
+// sum[j] += row[j]   (j < H)
+void accumulate_row(float* sum, const float* row, int64_t H);
 
 // Vectorisable tanh (rational approximation, clamped), max error ~1 ulp-ish
 // of float; exported for tests and for the reference comparison.

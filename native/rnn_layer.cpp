@@ -4,6 +4,7 @@
 #include "small_gemv.h"
 
 #include <thread>
+#include <vector>
 
 #include <cassert>
 #include <cstring>
@@ -62,6 +63,25 @@ void recurrent_product(const float* in, int64_t ld_in, const float* w_hh,
               as_blas(ld_out));
 }
 
+// W^T of an H x H matrix, in a per-thread buffer reused across calls (so
+// no allocation after the first call of a given size on a thread).
+const float* transposed_copy(const float* w, int64_t H) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < H * H) buffer.resize(H * H);
+  float* out = buffer.data();
+  constexpr int64_t kBlock = 32;  // cache-friendly tiles
+  for (int64_t i0 = 0; i0 < H; i0 += kBlock) {
+    for (int64_t j0 = 0; j0 < H; j0 += kBlock) {
+      const int64_t i1 = i0 + kBlock < H ? i0 + kBlock : H;
+      const int64_t j1 = j0 + kBlock < H ? j0 + kBlock : H;
+      for (int64_t i = i0; i < i1; ++i) {
+        for (int64_t j = j0; j < j1; ++j) out[j * H + i] = w[i * H + j];
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void rnn_forward(const RnnForwardArgs& a) {
@@ -74,18 +94,57 @@ void rnn_forward(const RnnForwardArgs& a) {
               as_blas(H), as_blas(I), 1.0f, a.x, as_blas(I), a.w_ih,
               as_blas(I), 0.0f, a.y, as_blas(a.ld));
 
-  // hN is the running state: a row keeps its last state once its sequence ends.
+  // OpenBLAS runs h W^T ~9% faster with W^T stored (NoTrans) than with W
+  // transposed on the fly; one transpose per call pays for itself over T steps.
+  const float* w_rec = a.w_hh;
+  bool w_transposed = false;
+  if (B > 1 && T >= 4) {
+    w_rec = transposed_copy(a.w_hh, H);
+    w_transposed = true;
+  }
+  auto step_product = [&](const float* h, int64_t ld_h, float* y_t) {
+    if (w_transposed) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, as_blas(B),
+                  as_blas(H), as_blas(H), 1.0f, h, as_blas(ld_h), w_rec,
+                  as_blas(H), 1.0f, y_t, as_blas(a.ld));
+    } else {
+      recurrent_product(h, ld_h, a.w_hh, /*transpose_w=*/true, 1.0f, y_t, a.ld, B, H);
+    }
+  };
+
+  if (a.lengths == nullptr) {
+    // Every row runs all T steps: h(t-1) is read straight from y (no state
+    // copy per step), and a zero h0 needs no product at all.
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = a.reverse ? T - 1 - s : s;
+      float* y_t = a.y + t * B * a.ld;
+      if (s > 0) {
+        step_product(a.y + (a.reverse ? t + 1 : t - 1) * B * a.ld, a.ld, y_t);
+      } else if (a.h0 != nullptr) {
+        step_product(a.h0, H, y_t);
+      }
+      for (int64_t b = 0; b < B; ++b) {
+        bias_activate_row(y_t + b * a.ld, nullptr, a.b_ih, a.b_hh, H, a.act);
+      }
+    }
+    const float* last = a.y + (a.reverse ? 0 : T - 1) * B * a.ld;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(a.hN + b * H, last + b * a.ld, sizeof(float) * H);
+    }
+    return;
+  }
+
+  // Variable lengths: hN is the running state, so a row keeps its last state
+  // once its sequence ends (and, reversed, starts from h0 at its own last step).
   if (a.h0 != nullptr) {
     std::memcpy(a.hN, a.h0, sizeof(float) * B * H);
   } else {
     std::memset(a.hN, 0, sizeof(float) * B * H);
   }
-
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? T - 1 - s : s;
     float* y_t = a.y + t * B * a.ld;
-    recurrent_product(a.hN, H, a.w_hh, /*transpose_w=*/true, 1.0f, y_t, a.ld,
-                      B, H);
+    step_product(a.hN, H, y_t);
     for (int64_t b = 0; b < B; ++b) {
       float* row = y_t + b * a.ld;
       if (active(a.lengths, b, t)) {
@@ -108,8 +167,11 @@ void rnn_backward(const RnnBackwardArgs& a) {
   float* carry = dA + T * B * H;       // [B, H] dh flowing into the next step back
   float* gathered = carry + B * H;     // [B, H]
   float* bias_sum = gathered + B * H;  // [H]
+  const bool bias = a.db_ih != nullptr;
+  if (bias) std::memset(bias_sum, 0, sizeof(float) * H);
 
-  // The time loop: only dh(t-1) = dA(t) W_hh is per step.
+  // The time loop: only dh(t-1) = dA(t) W_hh is per step. The bias gradient
+  // is summed here too, while each dA row is still in cache.
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? s : T - 1 - s;
     float* dA_t = dA + t * B * H;
@@ -125,6 +187,7 @@ void rnn_backward(const RnnBackwardArgs& a) {
       const float* dy_row = a.dy ? a.dy + (t * B + b) * a.ld : nullptr;
       activation_backward_row(dA_row, dy_row, dh_in, a.y + (t * B + b) * a.ld,
                               H, a.act);
+      if (bias) accumulate_row(bias_sum, dA_row, H);
     }
     const bool need_carry = s + 1 < T || a.dh0 != nullptr;
     if (need_carry) {
@@ -171,12 +234,7 @@ void rnn_backward(const RnnBackwardArgs& a) {
               a.dw_ih, as_blas(I));
 
   // db += column sums of dA (b_ih and b_hh get the same gradient).
-  if (a.db_ih != nullptr) {
-    std::memset(bias_sum, 0, sizeof(float) * H);
-    for (int64_t r = 0; r < T * B; ++r) {
-      const float* row = dA + r * H;
-      for (int64_t j = 0; j < H; ++j) bias_sum[j] += row[j];
-    }
+  if (bias) {
     for (int64_t j = 0; j < H; ++j) {
       a.db_ih[j] += bias_sum[j];
       a.db_hh[j] += bias_sum[j];
