@@ -75,12 +75,8 @@ export class Linear implements Layer {
     const out = this.outFeatures;
     native.sgemm(true, false, out, this.inFeatures, rows, 1, gy.data, out, x.data, this.inFeatures, 1, this.store.get('weight').grad, this.inFeatures);
     if (this.hasBias) {
-      const db = this.store.get('bias').grad;
-      const g = gy.data;
-      for (let r = 0; r < rows; r++) {
-        const o = r * out;
-        for (let j = 0; j < out; j++) db[j] += g[o + j];
-      }
+      // db += 1^T gy: the column sums as one more native GEMM.
+      native.sgemm(false, false, 1, out, rows, 1, this.ones(rows), rows, gy.data, out, 1, this.store.get('bias').grad, out);
     }
     this.lastInput = null;
     if (!inputGrad) return null;
@@ -127,6 +123,13 @@ export class Linear implements Layer {
   /** No mode-dependent behaviour; for the Layer interface. */
   train(_mode = true): this {
     return this;
+  }
+
+  private onesCache = new Float32Array(0);
+
+  private ones(n: number): Float32Array {
+    if (this.onesCache.length < n) this.onesCache = new Float32Array(n).fill(1);
+    return this.onesCache.subarray(0, n);
   }
 
   private checkInput(x: unknown): Tensor {
