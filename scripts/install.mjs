@@ -28,6 +28,12 @@ if (!hasOpenBlas()) {
   process.exit(1);
 }
 
+if (spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  const hint = process.platform === 'darwin' ? 'brew install cmake' : 'apt-get install -y cmake g++';
+  console.error(`rnnblas: cmake not found; install it first (${hint}) and run npm install again.`);
+  process.exit(1);
+}
+
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const args = [cmakeJs, 'compile', '--out', 'build'];
 if (process.env.RNNBLAS_SANITIZE) args.push('--CDRNNBLAS_SANITIZE=ON', '--debug');
