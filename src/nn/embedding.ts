@@ -4,11 +4,10 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { Rng } from '../random.js';
-import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
 import type { IntTensor, Layer } from './layer.js';
-import { ParameterStore } from './parameters.js';
-import { saveModule } from './save.js';
+import { ParametrizedLayer } from './parametrized_layer.js';
 
 /** Options of `new Embedding(...)`. */
 export interface EmbeddingOptions {
@@ -21,20 +20,21 @@ export interface EmbeddingOptions {
 }
 
 /** A lookup table of learned vectors. */
-export class Embedding implements Layer {
+export class Embedding extends ParametrizedLayer implements Layer {
   /** Vocabulary size. */
   readonly numEmbeddings: number;
   /** Vector width. */
   readonly embeddingDim: number;
-  private readonly store: ParameterStore;
   private lastIds: IntTensor | null = null;
 
   /** Creates the table with weights from N(0, 1), as PyTorch does. */
   constructor(options: EmbeddingOptions) {
     const o = checkOptions<EmbeddingOptions>('options', options, ['numEmbeddings', 'embeddingDim', 'seed']);
-    this.numEmbeddings = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
-    this.embeddingDim = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
-    this.store = new ParameterStore([['weight', [this.numEmbeddings, this.embeddingDim]]]);
+    const numEmbeddings = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
+    const embeddingDim = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
+    super([['weight', [numEmbeddings, embeddingDim]]]);
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
     const rng = new Rng(o.seed);
     const v = this.store.values;
     for (let i = 0; i < v.length; i++) v[i] = rng.normal();
@@ -77,35 +77,11 @@ export class Embedding implements Layer {
     return this.backward(gy);
   }
 
-  /** `weight` [numEmbeddings, embeddingDim]. */
-  parameters(): Parameter[] {
-    return [...this.store.list];
-  }
 
-  /** Weights by name (sharing memory). */
-  stateDict(): Record<string, Tensor> {
-    return this.store.stateDict();
-  }
 
-  /** Copies weights in (checked first). */
-  loadStateDict(sd: Record<string, Tensor>): void {
-    this.store.load(sd);
-  }
 
-  /** Saves weights and shape as safetensors; read back with `loadModel(path)`. */
-  async save(path: string): Promise<void> {
-    await saveModule(this, path);
-  }
 
-  /** Zeroes the gradient. */
-  zeroGrad(): void {
-    this.store.zeroGrad();
-  }
 
-  /** No mode-dependent behaviour. */
-  train(_mode = true): this {
-    return this;
-  }
 
   private checkIds(ids: unknown): IntTensor {
     if (ids === null || typeof ids !== 'object') throw typeError('ids', 'an IntTensor { data: Int32Array, shape }', ids);

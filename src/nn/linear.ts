@@ -6,11 +6,10 @@
 import { rangeError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { Rng } from '../random.js';
-import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
-import { ParameterStore } from './parameters.js';
-import { saveModule } from './save.js';
+import { ParametrizedLayer } from './parametrized_layer.js';
 
 /** Options of `new Linear(...)`. */
 export interface LinearOptions {
@@ -25,26 +24,25 @@ export interface LinearOptions {
 }
 
 /** A fully connected layer applied to the last axis. */
-export class Linear implements Layer {
+export class Linear extends ParametrizedLayer implements Layer {
   /** Input features. */
   readonly inFeatures: number;
   /** Output features. */
   readonly outFeatures: number;
   /** Whether there is a bias. */
   readonly hasBias: boolean;
-  private readonly store: ParameterStore;
   private lastInput: Tensor | null = null;
 
   /** Initialises weight and bias from U(-1/sqrt(in), 1/sqrt(in)) as PyTorch does. */
   constructor(options: LinearOptions) {
     const o = checkOptions<LinearOptions>('options', options, ['inFeatures', 'outFeatures', 'bias', 'seed']);
-    this.inFeatures = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
-    this.outFeatures = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
-    this.hasBias = checkBool('bias', o.bias ?? true);
-    this.store = new ParameterStore([
-      ['weight', [this.outFeatures, this.inFeatures]],
-      ...(this.hasBias ? ([['bias', [this.outFeatures]]] as const) : []),
-    ]);
+    const inFeatures = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
+    const outFeatures = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
+    const hasBias = checkBool('bias', o.bias ?? true);
+    super([['weight', [outFeatures, inFeatures]], ...(hasBias ? ([['bias', [outFeatures]]] as const) : [])]);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.hasBias = hasBias;
     const rng = new Rng(o.seed);
     const k = 1 / Math.sqrt(this.inFeatures);
     const v = this.store.values;
@@ -95,35 +93,11 @@ export class Linear implements Layer {
     return this.backward(gy, ctx.inputGrad);
   }
 
-  /** `weight` [out,in] and `bias` [out]. */
-  parameters(): Parameter[] {
-    return [...this.store.list];
-  }
 
-  /** Weights by name (sharing memory). */
-  stateDict(): Record<string, Tensor> {
-    return this.store.stateDict();
-  }
 
-  /** Copies weights in (all checked first). */
-  loadStateDict(sd: Record<string, Tensor>): void {
-    this.store.load(sd);
-  }
 
-  /** Saves weights and shape as safetensors; read back with `loadModel(path)`. */
-  async save(path: string): Promise<void> {
-    await saveModule(this, path);
-  }
 
-  /** Zeroes the gradients. */
-  zeroGrad(): void {
-    this.store.zeroGrad();
-  }
 
-  /** No mode-dependent behaviour; for the Layer interface. */
-  train(_mode = true): this {
-    return this;
-  }
 
   private onesCache = new Float32Array(0);
 

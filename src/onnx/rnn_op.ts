@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { NodeAttributes } from './attributes.js';
 import { floatInput, makeTensor, type Kernel, type KernelOutputs, type NodeInfo } from './ops.js';
 import type { OnnxTensor } from './proto.js';
-import { ACTIVATION_PARAMS, ONNX_ACTIVATIONS, rnnGenericDirection, type OnnxActivation, type OnnxActivationName } from './rnn_generic.js';
+import { ACTIVATION_PARAMS, ONNX_ACTIVATIONS, rnnGenericDirection, type GenericRnnArgs, type OnnxActivation, type OnnxActivationName } from './rnn_generic.js';
 
 /** The RNN node's attributes, resolved. */
 export interface RnnAttributes {
@@ -100,22 +100,8 @@ export function reverseWithinLengths(src: Float32Array, T: number, B: number, F:
   return out;
 }
 
-interface DirectionArgs {
-  x: Float32Array;
-  w: Float32Array;
-  r: Float32Array;
-  wb: Float32Array | null;
-  rb: Float32Array | null;
-  h0: Float32Array | null;
-  lengths: Int32Array | null;
-  reverse: boolean;
-  activation: OnnxActivation;
-  clip: number | null;
-  T: number;
-  B: number;
-  I: number;
-  H: number;
-}
+/** One direction of one RNN node. */
+type DirectionArgs = GenericRnnArgs;
 
 /** Whether a direction can run on the native core. */
 function nativeCapable(a: DirectionArgs): boolean {
