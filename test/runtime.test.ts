@@ -75,3 +75,21 @@ describe('worker_threads', () => {
     for (const r of results) expect(Float32Array.from(r)).toEqual(y.data);
   });
 });
+
+describe('addon loader', () => {
+  it('tries RNNBLAS_ADDON, then prebuilds/<platform>-<arch>, then build/Release', () => {
+    const before = process.env.RNNBLAS_ADDON;
+    process.env.RNNBLAS_ADDON = '/somewhere/custom.node';
+    try {
+      const c = addonCandidates('/pkg');
+      expect(c).toEqual([
+        '/somewhere/custom.node',
+        `/pkg/prebuilds/${process.platform}-${process.arch}/rnnblas.node`,
+        '/pkg/build/Release/rnnblas.node',
+      ]);
+    } finally {
+      if (before === undefined) delete process.env.RNNBLAS_ADDON;
+      else process.env.RNNBLAS_ADDON = before;
+    }
+  });
+});
