@@ -4,12 +4,13 @@
  * H=256, Linear head, cross-entropy): perf_hooks' event-loop delay histogram
  * over the run, next to the same measurement with the synchronous API.
  *
- *   npx tsx bench/event_loop.ts [--steps 100]
+ *   npx tsx bench/event_loop.ts [--steps 100]     (THREADS=n sets the BLAS threads)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Embedding, fit, Linear, RNN, Sequential, SGD, type SequenceDataset } from '../src/index.js';
+import { Embedding, fit, Linear, RNN, Sequential, setNumThreads, SGD, type SequenceDataset } from '../src/index.js';
 import { crossEntropy } from '../src/nn/losses.js';
 
+if (process.env.THREADS) setNumThreads(Number(process.env.THREADS));
 const steps = Number(process.argv[process.argv.indexOf('--steps') + 1]) || 100;
 const T = 64, B = 32, V = 65, H = 256;
 
