@@ -4,8 +4,9 @@
  * reverse direction has seen the whole sequence.
  */
 import { rangeError } from '../errors.js';
-import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
+import { StatelessLayer } from './stateless_layer.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
 
 /** Options of `new LastStep(...)`. */
@@ -17,7 +18,7 @@ export interface LastStepOptions {
 }
 
 /** Picks [B,F] out of [T,B,F] at each sequence's last step. */
-export class LastStep implements Layer {
+export class LastStep extends StatelessLayer implements Layer {
   /** Directions in the input's last axis. */
   readonly directions: 1 | 2;
   /** Input layout. */
@@ -26,6 +27,7 @@ export class LastStep implements Layer {
 
   /** See LastStepOptions. */
   constructor(options: LastStepOptions = {}) {
+    super();
     const o = checkOptions<LastStepOptions>('options', options, ['directions', 'batchFirst']);
     this.directions = checkInt('directions', o.directions ?? 1, 1, 2) as 1 | 2;
     this.batchFirst = checkBool('batchFirst', o.batchFirst ?? false);
@@ -85,15 +87,6 @@ export class LastStep implements Layer {
     return this.backward(gy);
   }
 
-  /** No parameters. */
-  parameters(): Parameter[] {
-    return [];
-  }
-
-  /** No mode-dependent behaviour. */
-  train(_mode = true): this {
-    return this;
-  }
 
   private offset(t: number, b: number, T: number, B: number, F: number): number {
     return (this.batchFirst ? b * T + t : t * B + b) * F;

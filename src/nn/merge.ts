@@ -4,8 +4,9 @@
  * and `splitDirections` for 'none' (both directions returned separately).
  */
 import { rangeError } from '../errors.js';
-import { checkTensor, type Parameter, type Tensor } from '../tensor.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 import { checkOneOf, checkOptions } from '../validate.js';
+import { StatelessLayer } from './stateless_layer.js';
 import type { IntTensor, Layer } from './layer.js';
 
 /** How the two directions of a bidirectional output are combined. */
@@ -36,13 +37,14 @@ export function splitDirections(y: Tensor): { forward: Tensor; reverse: Tensor }
 }
 
 /** A layer merging a bidirectional output's two halves. */
-export class MergeDirections implements Layer {
+export class MergeDirections extends StatelessLayer implements Layer {
   /** The merge mode. */
   readonly mode: MergeMode;
   private last: Tensor | null = null;
 
   /** `new MergeDirections({ mode: 'sum' })`. */
   constructor(options: { mode: MergeMode }) {
+    super();
     const o = checkOptions<{ mode: MergeMode }>('options', options, ['mode']);
     this.mode = checkOneOf('mode', o.mode, ['concat', 'sum', 'mul', 'ave'] as const);
   }
@@ -108,13 +110,4 @@ export class MergeDirections implements Layer {
     return this.backward(gy);
   }
 
-  /** No parameters. */
-  parameters(): Parameter[] {
-    return [];
-  }
-
-  /** No mode-dependent behaviour. */
-  train(_mode = true): this {
-    return this;
-  }
 }

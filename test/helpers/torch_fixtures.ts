@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ReferenceRnnConfig } from '../../src/reference/rnn_reference.js';
 
 /** A tensor as stored in a fixture: flat row-major data plus shape. */
 export interface FixtureTensor {
@@ -19,16 +20,9 @@ export interface TorchFixture {
   /** File name without `.json`. */
   name: string;
   /** The `torch.nn.RNN` configuration and the run's sizes. */
-  config: {
+  config: ReferenceRnnConfig & {
     seqLen: number;
     batch: number;
-    inputSize: number;
-    hiddenSize: number;
-    numLayers: number;
-    nonlinearity: 'tanh' | 'relu';
-    bias: boolean;
-    bidirectional: boolean;
-    batchFirst: boolean;
     /** Steps used by each batch row (batch order), or null for all `seqLen`. */
     seqLengths: number[] | null;
   };
