@@ -12,7 +12,9 @@
 
 #include "../native/blas_runtime.h"
 #include "../native/losses.h"
+#include "../native/packed_gemm.h"
 #include "../native/rnn_layer.h"
+#include "../native/team_gemm.h"
 #include "args.h"
 
 namespace rnnblas::binding {
@@ -327,11 +329,7 @@ Prepared prepare_sgemm(const Napi::CallbackInfo& call) {
   float* b = Bm.data;
   float* c = C.data;
   p.run = [=] {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
-                static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta,
-                c, static_cast<blasint>(ldc));
+    team_sgemm(threads(), ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   };
   keep(p, A); keep(p, Bm); keep(p, C);
   return p;
@@ -446,12 +444,51 @@ Napi::Value set_num_threads_js(const Napi::CallbackInfo& call) {
   const ArgList info(call);
   const int64_t n = dim(info, 0, "n");
   if (n > 1024) throw_range(info.Env(), "expected at most 1024 threads");
-  set_blas_threads(static_cast<int>(n));
+  set_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
 
 Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), blas_threads());
+  return Napi::Number::New(info.Env(), threads());
+}
+
+// setStepKernel("auto" | "blas"): how per-step products run (rnn_layer.h).
+Napi::Value set_step_kernel_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) throw_type(env, "kernel: expected \"auto\" or \"blas\"");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name == "auto") {
+    set_step_kernel(StepKernel::Auto);
+  } else if (name == "blas") {
+    set_step_kernel(StepKernel::Blas);
+  } else {
+    throw_range(env, "kernel: expected \"auto\" or \"blas\", got \"" + name + "\"");
+  }
+  return env.Undefined();
+}
+
+// The kernel per-step products of a batch (B >= 2) use now: "packed" (our
+// AVX-512 microkernel on our own threads) or "blas".
+Napi::Value step_kernel_js(const Napi::CallbackInfo& info) {
+  const bool packed = step_kernel() == StepKernel::Auto && packed_gemm_supported();
+  return Napi::String::New(info.Env(), packed ? "packed" : "blas");
+}
+
+// setGemmThreading("team" | "openblas"): how big GEMMs use several cores
+// (blas_runtime.h). "openblas" is for comparison and the sgemm peak.
+Napi::Value set_gemm_threading_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info.Length() == 1 && info[0].IsString()
+                               ? info[0].As<Napi::String>().Utf8Value()
+                               : std::string();
+  if (name == "team") {
+    set_gemm_threading(GemmThreading::Team);
+  } else if (name == "openblas") {
+    set_gemm_threading(GemmThreading::OpenBlas);
+  } else {
+    throw_range(env, "threading: expected \"team\" or \"openblas\"");
+  }
+  return env.Undefined();
 }
 
 Napi::Value workspace_size_js(const Napi::CallbackInfo& call) {
@@ -478,6 +515,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));
   exports.Set("setNumThreads", Napi::Function::New<set_num_threads_js>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<get_num_threads_js>(env, "getNumThreads"));
+  exports.Set("setStepKernel", Napi::Function::New<set_step_kernel_js>(env, "setStepKernel"));
+  exports.Set("setGemmThreading", Napi::Function::New<set_gemm_threading_js>(env, "setGemmThreading"));
+  exports.Set("stepKernel", Napi::Function::New<step_kernel_js>(env, "stepKernel"));
   exports.Set("backwardWorkspaceSize", Napi::Function::New<workspace_size_js>(env, "backwardWorkspaceSize"));
   return exports;
 }

@@ -2,9 +2,31 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <mutex>
+#include <thread>
 
 namespace rnnblas {
+
+namespace {
+std::mutex mutex;
+int wanted = 0;  // 0: not chosen yet
+GemmThreading mode = GemmThreading::Team;
+
+// Default: every core, as OpenBLAS would use.
+int wanted_locked() {
+  if (wanted == 0) {
+    const int procs = openblas_get_num_procs();
+    wanted = std::max(procs, 1);
+    openblas_set_num_threads(1);
+  }
+  return wanted;
+}
+
+void apply_locked() {
+  openblas_set_num_threads(mode == GemmThreading::OpenBlas ? wanted_locked() : 1);
+}
+}  // namespace
 
 BlasInfo blas_info() {
   BlasInfo info;
@@ -19,43 +41,33 @@ BlasInfo blas_info() {
   info.config = config ? config : "";
   const char* core = openblas_get_corename();
   info.core = core ? core : "";
-  info.num_threads = blas_threads();
+  info.num_threads = threads();
   info.num_procs = openblas_get_num_procs();
   info.parallel = openblas_get_parallel() != 0;
   return info;
 }
 
-namespace {
-std::mutex governor_mutex;
-int desired_threads = 0;  // 0: not read yet
-int single_scopes = 0;
-
-int desired_locked() {
-  if (desired_threads == 0) desired_threads = openblas_get_num_threads();
-  return desired_threads;
-}
-}  // namespace
-
-void set_blas_threads(int n) {
-  std::lock_guard<std::mutex> lock(governor_mutex);
-  desired_threads = n;
-  if (single_scopes == 0) openblas_set_num_threads(n);
+void set_gemm_threading(GemmThreading m) {
+  std::lock_guard<std::mutex> lock(mutex);
+  mode = m;
+  apply_locked();
 }
 
-int blas_threads() {
-  std::lock_guard<std::mutex> lock(governor_mutex);
-  return desired_locked();
+GemmThreading gemm_threading() {
+  std::lock_guard<std::mutex> lock(mutex);
+  wanted_locked();
+  return mode;
 }
 
-SingleThreadedBlas::SingleThreadedBlas() {
-  std::lock_guard<std::mutex> lock(governor_mutex);
-  desired_locked();
-  if (single_scopes++ == 0) openblas_set_num_threads(1);
+void set_threads(int n) {
+  std::lock_guard<std::mutex> lock(mutex);
+  wanted = std::max(n, 1);
+  apply_locked();
 }
 
-SingleThreadedBlas::~SingleThreadedBlas() {
-  std::lock_guard<std::mutex> lock(governor_mutex);
-  if (--single_scopes == 0) openblas_set_num_threads(desired_threads);
+int threads() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return wanted_locked();
 }
 
 }  // namespace rnnblas

@@ -1,4 +1,4 @@
-// What the linked OpenBLAS is and how many threads it uses.
+// What the linked OpenBLAS is, and how many threads rnnblas uses.
 #pragma once
 #include <string>
 
@@ -8,29 +8,25 @@ struct BlasInfo {
   std::string version;  // "OpenBLAS 0.3.21"
   std::string config;   // openblas_get_config()
   std::string core;     // the kernel set OpenBLAS picked for this CPU
-  int num_threads = 1;  // threads BLAS calls use now
+  int num_threads = 1;  // threads rnnblas uses (set_threads)
   int num_procs = 1;    // cores OpenBLAS detected
-  bool parallel = false;  // built with threading support
+  bool parallel = false;  // OpenBLAS built with threading support
 };
 
 BlasInfo blas_info();
 
-// Process-global in OpenBLAS: affects every caller. This is the count the
-// user asked for; it stays in force except while a SingleThreadedBlas scope
-// is open somewhere.
-void set_blas_threads(int n);
-int blas_threads();
+// How big GEMMs use more than one core (see team_gemm.h).
+//   Team: OpenBLAS single-threaded, work split over rnnblas' own thread team
+//         (the default: one pool for the GEMMs and the time loop).
+//   OpenBlas: OpenBLAS's own threads (for comparison and for the sgemm peak
+//         measurement); the time loop still uses the team.
+enum class GemmThreading { Team, OpenBlas };
+void set_gemm_threading(GemmThreading mode);
+GemmThreading gemm_threading();
 
-// While at least one of these is alive, BLAS calls run single-threaded, so
-// that threads of our own (the two directions of a bidirectional layer) each
-// get a core instead of fighting OpenBLAS's pool for them. The last one to
-// close restores the user's count.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas();
-  ~SingleThreadedBlas();
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-};
+// Threads rnnblas' calls use (the team size; OpenBLAS's own count too in
+// OpenBlas mode). Process-wide.
+void set_threads(int n);
+int threads();
 
 }  // namespace rnnblas

@@ -80,9 +80,16 @@ void rnn_backward(const RnnBackwardArgs& a);
 // concurrently with dx = null and then add into their shared dx one by one.
 void rnn_backward_input_grad(const RnnBackwardArgs& a);
 
-// Both directions of a bidirectional layer, concurrently on two threads with
-// single-threaded BLAS each (see SingleThreadedBlas); dx, shared by the two,
-// is accumulated after they join.
+// How each time step's recurrent product runs (on the thread team, columns
+// split). Auto: packed_gemm where the CPU has AVX-512 and B >= 2, else
+// OpenBLAS (small_gemv for B = 1). Blas: always the latter (for tests and
+// benchmarks of both).
+enum class StepKernel : int32_t { Auto = 0, Blas = 1 };
+void set_step_kernel(StepKernel k);
+StepKernel step_kernel();
+
+// Both directions of a bidirectional layer, concurrently on two threads, each
+// with a team of one; dx, shared by the two, is accumulated after they join.
 void rnn_forward_pair(const RnnForwardArgs& fwd, const RnnForwardArgs& rev);
 void rnn_backward_pair(const RnnBackwardArgs& fwd, const RnnBackwardArgs& rev);
 

@@ -76,6 +76,15 @@ export interface NativeBinding {
   blasInfo(): NativeBlasInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** How per-step recurrent products run: "auto" (packed kernel where supported) or "blas" (always OpenBLAS). */
+  setStepKernel(kernel: 'auto' | 'blas'): void;
+  /**
+   * How big GEMMs use several cores: "team" (default: OpenBLAS single-threaded, work split over
+   * rnnblas' own threads) or "openblas" (OpenBLAS's own threads; for comparison and the sgemm peak).
+   */
+  setGemmThreading(mode: 'team' | 'openblas'): void;
+  /** The kernel per-step products of a batch use now. */
+  stepKernel(): 'packed' | 'blas';
   /** Floats of scratch backward needs for this shape. */
   backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
 }

@@ -1,0 +1,125 @@
+#include "team_gemm.h"
+
+#include "blas_runtime.h"
+#include "thread_team.h"
+
+#include <cassert>
+#include <climits>
+#include <algorithm>
+#include <vector>
+
+#include <cblas.h>
+
+namespace rnnblas {
+namespace {
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+           float alpha, const float* A, int64_t lda, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc) {
+  assert(M >= 0 && N >= 0 && K >= 0 && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX);
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+              static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
+              static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+              static_cast<blasint>(ldc));
+}
+
+// Below this many multiply-adds (~10 us on one core) a split costs more in
+// wake-ups than it saves.
+constexpr int64_t kSplitMin = int64_t{1} << 19;
+
+// Slices stay multiples of this many rows/columns: whole OpenBLAS
+// micro-tiles (16 for its AVX-512 sgemm), and whole cache lines of C.
+constexpr int64_t kGrain = 16;
+
+// Offset of element (row, col) of op(X) stored with leading dimension ld.
+inline int64_t at(bool trans, int64_t row, int64_t col, int64_t ld) {
+  return trans ? col * ld + row : row * ld + col;
+}
+
+// The weight-gradient shape (dW = dA^T X over T*B rows): K dwarfs M and N.
+// Split by rows or columns, every member would pack the whole of the other
+// operand (26 MB twice for W3's dW_hh); split along K each packs only its
+// share. Member 0 accumulates into C, the others into scratch; the partial
+// products are then added, each member summing a share of C's rows.
+void split_inner(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                 int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C,
+                 int64_t ldc) {
+  thread_local std::vector<float> scratch;
+  const int64_t parts = threads;
+  if (static_cast<int64_t>(scratch.size()) < (parts - 1) * M * N) {
+    scratch.resize((parts - 1) * M * N);
+  }
+  float* partial = scratch.data();
+  run_team(threads, [&](TeamMember& m) {
+    const auto [k0, k1] = m.share(K, kGrain);
+    const float* a = A + at(trans_a, 0, k0, lda);
+    const float* b = B + at(trans_b, k0, 0, ldb);
+    if (m.rank() == 0) {
+      sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, beta, C, ldc);
+    } else {
+      float* mine = partial + (m.rank() - 1) * M * N;
+      if (k1 > k0) {
+        sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f,
+              mine, N);
+      } else {
+        std::fill(mine, mine + M * N, 0.0f);
+      }
+    }
+    m.barrier();
+    const auto [r0, r1] = m.share(M, 1);
+    for (int64_t part = 0; part + 1 < m.size(); ++part) {
+      const float* from = partial + part * M * N;
+      for (int64_t i = r0; i < r1; ++i) {
+        float* row = C + i * ldc;
+        const float* add = from + i * N;
+        for (int64_t j = 0; j < N; ++j) row[j] += add[j];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void team_sgemm(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                int64_t K, float alpha, const float* A, int64_t lda,
+                const float* B, int64_t ldb, float beta, float* C,
+                int64_t ldc) {
+  if (gemm_threading() == GemmThreading::OpenBlas) {
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (threads <= 1 || M * N * K < kSplitMin) {
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (K > M && K > N && K >= 2 * kGrain) {
+    split_inner(threads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+                beta, C, ldc);
+    return;
+  }
+  const bool split_rows = M >= N;
+  const int64_t extent = split_rows ? M : N;
+  if (extent < 2 * kGrain) {
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  run_team(threads, [&](TeamMember& m) {
+    const auto [begin, end] = m.share(extent, kGrain);
+    if (begin >= end) return;
+    if (split_rows) {
+      // Rows of C are rows of op(A): row i of A, or column i of A^T.
+      const float* a = trans_a ? A + begin : A + begin * lda;
+      sgemm(trans_a, trans_b, end - begin, N, K, alpha, a, lda, B, ldb, beta,
+            C + begin * ldc, ldc);
+    } else {
+      const float* b = trans_b ? B + begin * ldb : B + begin;
+      sgemm(trans_a, trans_b, M, end - begin, K, alpha, A, lda, b, ldb, beta,
+            C + begin, ldc);
+    }
+  });
+}
+
+}  // namespace rnnblas
