@@ -15,6 +15,7 @@
 #include "../native/packed_gemm.h"
 #include "../native/rnn_layer.h"
 #include "../native/team_gemm.h"
+#include "../native/thread_team.h"
 #include "args.h"
 
 namespace rnnblas::binding {
@@ -378,6 +379,9 @@ Napi::Value async_call(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// Elementwise row work is split over the team from 64K elements (~20 us).
+int rows_threads(int64_t elements) { return elements >= (int64_t{1} << 16) ? threads() : 1; }
+
 // softmaxCrossEntropy(logits, targets, mask, N, C, ignoreIndex, scale, grad) -> summed loss
 Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
   const ArgList info(call);
@@ -404,7 +408,13 @@ Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
       throw_range(env, "targets[" + std::to_string(n) + "] is " + std::to_string(t) + ", expected 0.." + std::to_string(C - 1));
     }
   }
-  const double total = softmax_cross_entropy(logits.data, targets.data, mask.data, N, C, ignore_index, scale, grad.data);
+  const float* x = logits.data;
+  const int32_t* t = targets.data;
+  const uint8_t* m = mask.data;
+  float* g = grad.data;
+  const double total = team_sum(rows_threads(N * C), N, 1, [=](int64_t r0, int64_t r1) {
+    return softmax_cross_entropy(x + r0 * C, t + r0, m ? m + r0 : nullptr, r1 - r0, C, ignore_index, scale, g + r0 * C);
+  });
   return Napi::Number::New(env, total);
 }
 
@@ -425,7 +435,14 @@ Napi::Value squared_error_js(const Napi::CallbackInfo& call) {
   require_length(env, mask, "mask", rows, "rows");
   require_length(env, grad, "grad", n, "rows*inner");
   require_disjoint(env, grad, "grad", pred, target, mask);
-  return Napi::Number::New(env, squared_error(pred.data, target.data, mask.data, rows, inner, scale, grad.data));
+  const float* p = pred.data;
+  const float* t = target.data;
+  const uint8_t* m = mask.data;
+  float* g = grad.data;
+  const double total = team_sum(rows_threads(n), rows, 1, [=](int64_t r0, int64_t r1) {
+    return squared_error(p + r0 * inner, t + r0 * inner, m ? m + r0 : nullptr, r1 - r0, inner, scale, g + r0 * inner);
+  });
+  return Napi::Number::New(env, total);
 }
 
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {

@@ -4,14 +4,42 @@
 #include <cstring>
 #include <vector>
 
+#include "clones.h"
+
 namespace rnnblas {
 
 double exp_shifted_row(const float* row, int64_t C, double m, double* e);  // losses_exp.cpp
 
+namespace {
+
+// The row maximum, and whether every value is finite (v * 0 is NaN exactly
+// for an infinite or NaN v; a sum of them vectorises where a branch would not).
+RNNBLAS_CLONES
+float row_max(const float* __restrict row, int64_t C, bool* finite) {
+  float m = -INFINITY;
+  float probe = 0.0f;
+  for (int64_t c = 0; c < C; ++c) {
+    m = row[c] > m ? row[c] : m;
+    probe += row[c] * 0.0f;
+  }
+  *finite = probe == 0.0f;
+  return m;
+}
+
+// g[c] = e[c] * inv (float), the bulk of the gradient row.
+RNNBLAS_CLONES
+void scale_row(const double* __restrict e, double inv, float* __restrict g, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) g[c] = static_cast<float>(e[c] * inv);
+}
+
+}  // namespace
+
 double softmax_cross_entropy(const float* logits, const int32_t* targets,
                              const uint8_t* mask, int64_t N, int64_t C,
                              int32_t ignore_index, double scale, float* grad) {
-  std::vector<double> e(static_cast<size_t>(C));
+  thread_local std::vector<double> buffer;
+  if (static_cast<int64_t>(buffer.size()) < C) buffer.resize(C);
+  double* e = buffer.data();
   double total = 0.0;
   for (int64_t n = 0; n < N; ++n) {
     const float* row = logits + n * C;
@@ -21,18 +49,18 @@ double softmax_cross_entropy(const float* logits, const int32_t* targets,
       std::memset(g, 0, sizeof(float) * C);
       continue;
     }
-    double m = -INFINITY;
     bool finite = true;
-    for (int64_t c = 0; c < C; ++c) {
-      const double v = row[c];
-      finite = finite && std::isfinite(v);
-      m = v > m ? v : m;
-    }
+    double m = row_max(row, C, &finite);
     double s = 0.0;
     if (finite) {
-      s = exp_shifted_row(row, C, m, e.data());
+      s = exp_shifted_row(row, C, m, e);
     } else {
       // NaN/Infinity: the plain formula gives what the float64 math gives.
+      m = -INFINITY;
+      for (int64_t c = 0; c < C; ++c) {
+        const double v = row[c];
+        m = v > m ? v : m;
+      }
       for (int64_t c = 0; c < C; ++c) {
         e[c] = std::exp(static_cast<double>(row[c]) - m);
         s += e[c];
@@ -42,13 +70,13 @@ double softmax_cross_entropy(const float* logits, const int32_t* targets,
       }
     }
     total += m + std::log(s) - static_cast<double>(row[t]);
-    const double inv = scale / s;
-    for (int64_t c = 0; c < C; ++c) g[c] = static_cast<float>(e[c] * inv);
+    scale_row(e, scale / s, g, C);
     g[t] = static_cast<float>((e[t] / s - 1.0) * scale);
   }
   return total;
 }
 
+RNNBLAS_CLONES
 double squared_error(const float* pred, const float* target, const uint8_t* mask,
                      int64_t rows, int64_t inner, double scale, float* grad) {
   double total = 0.0;

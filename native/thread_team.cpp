@@ -132,4 +132,17 @@ void run_team(int threads, const std::function<void(TeamMember&)>& body) {
   ThreadTeam::instance().run(threads, body);
 }
 
+double team_sum(int threads, int64_t count, int64_t grain,
+                const std::function<double(int64_t, int64_t)>& body) {
+  if (threads <= 1) return body(0, count);
+  std::vector<double> partial(static_cast<size_t>(threads), 0.0);
+  run_team(threads, [&](TeamMember& m) {
+    const auto [begin, end] = m.share(count, grain);
+    if (begin < end) partial[m.rank()] = body(begin, end);
+  });
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return total;
+}
+
 }  // namespace rnnblas

@@ -33,4 +33,9 @@ class TeamMember {
 // result.
 void run_team(int threads, const std::function<void(TeamMember&)>& body);
 
+// Splits `count` items over the team in shares of whole `grain`s and returns
+// the sum of body(begin, end) over the shares, added in rank order.
+double team_sum(int threads, int64_t count, int64_t grain,
+                const std::function<double(int64_t, int64_t)>& body);
+
 }  // namespace rnnblas
