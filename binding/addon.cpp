@@ -469,26 +469,34 @@ Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), threads());
 }
 
-// setStepKernel("auto" | "blas"): how per-step products run (rnn_layer.h).
+// setStepKernel("auto" | "blas" | "avx2" | "avx512"): how per-step products
+// of a batch run (rnn_layer.h); an instruction set the CPU lacks is refused.
 Napi::Value set_step_kernel_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) throw_type(env, "kernel: expected \"auto\" or \"blas\"");
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = info.Length() == 1 && info[0].IsString()
+                               ? info[0].As<Napi::String>().Utf8Value()
+                               : std::string();
+  StepKernel k;
   if (name == "auto") {
-    set_step_kernel(StepKernel::Auto);
+    k = StepKernel::Auto;
   } else if (name == "blas") {
-    set_step_kernel(StepKernel::Blas);
+    k = StepKernel::Blas;
+  } else if (name == "avx2") {
+    k = StepKernel::Avx2;
+  } else if (name == "avx512") {
+    k = StepKernel::Avx512;
   } else {
-    throw_range(env, "kernel: expected \"auto\" or \"blas\", got \"" + name + "\"");
+    throw_range(env, "kernel: expected \"auto\", \"blas\", \"avx2\" or \"avx512\"");
   }
+  if (!step_kernel_supported(k)) throw_range(env, "kernel: \"" + name + "\" is not supported by this CPU");
+  set_step_kernel(k);
   return env.Undefined();
 }
 
-// The kernel per-step products of a batch (B >= 2) use now: "packed" (our
-// AVX-512 microkernel on our own threads) or "blas".
+// The kernel per-step products of a batch (B >= 2) use now.
 Napi::Value step_kernel_js(const Napi::CallbackInfo& info) {
-  const bool packed = step_kernel() == StepKernel::Auto && packed_gemm_supported();
-  return Napi::String::New(info.Env(), packed ? "packed" : "blas");
+  const char* names[] = {"auto", "blas", "avx2", "avx512"};
+  return Napi::String::New(info.Env(), names[static_cast<int>(step_kernel())]);
 }
 
 // setGemmThreading("team" | "openblas"): how big GEMMs use several cores

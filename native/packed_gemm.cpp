@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #define RNNBLAS_HAVE_AVX512_KERNEL 1
 #define RNNBLAS_AVX512 __attribute__((target("avx512f,fma")))
+#define RNNBLAS_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 namespace rnnblas {
@@ -44,10 +45,11 @@ void pack_panels(const float* w, bool transpose, int64_t K, int64_t N,
 
 #ifdef RNNBLAS_HAVE_AVX512_KERNEL
 
-bool packed_gemm_supported() {
-  static const bool supported = __builtin_cpu_supports("avx512f") &&
-                                __builtin_cpu_supports("fma");
-  return supported;
+bool packed_isa_supported(PackedIsa isa) {
+  static const bool fma = __builtin_cpu_supports("fma");
+  static const bool avx2 = fma && __builtin_cpu_supports("avx2");
+  static const bool avx512 = fma && __builtin_cpu_supports("avx512f");
+  return isa == PackedIsa::Avx512 ? avx512 : avx2;
 }
 
 namespace {
@@ -60,6 +62,7 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
                                const float* panel, float* C, int64_t ldc,
                                __mmask16 m0, __mmask16 m1, bool accumulate) {
   __m512 lo[MR], hi[MR];
+#pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
     lo[i] = _mm512_setzero_ps();
     hi[i] = _mm512_setzero_ps();
@@ -69,12 +72,14 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
                  _MM_HINT_T0);
     const __m512 b0 = _mm512_loadu_ps(panel + k * kPanelWidth);
     const __m512 b1 = _mm512_loadu_ps(panel + k * kPanelWidth + 16);
-    for (int i = 0; i < MR; ++i) {
+  #pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
       const __m512 a = _mm512_set1_ps(A[i * lda + k]);
       lo[i] = _mm512_fmadd_ps(a, b0, lo[i]);
       hi[i] = _mm512_fmadd_ps(a, b1, hi[i]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
     float* c = C + i * ldc;
     if (accumulate) {
@@ -98,13 +103,88 @@ inline __mmask16 lanes(int64_t n) {
   return static_cast<__mmask16>((1u << n) - 1);
 }
 
+// The AVX2 kernel: 16 registers allow a 6x16 tile (12 accumulators, the
+// classic Haswell shape), so a 32-wide panel is done as two 16-wide halves.
+// Lanes 0..n-1 of 8 set.
+RNNBLAS_AVX2 inline __m256i lanes8(int64_t n) {
+  const int clamped = static_cast<int>(n < 0 ? 0 : (n > 8 ? 8 : n));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The store masks are made after the K loop: all 16 ymm registers are taken
+// during it (12 accumulators, 2 panel rows, 1 broadcast).
+template <int MR>
+RNNBLAS_AVX2 void micro_tile_avx2(int64_t K, const float* A, int64_t lda,
+                                  const float* half_panel, float* C,
+                                  int64_t ldc, int64_t width, bool accumulate) {
+  __m256 lo[MR], hi[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    lo[i] = _mm256_setzero_ps();
+    hi[i] = _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(half_panel + k * kPanelWidth);
+    const __m256 b1 = _mm256_loadu_ps(half_panel + k * kPanelWidth + 8);
+  #pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(A + i * lda + k);
+      lo[i] = _mm256_fmadd_ps(a, b0, lo[i]);
+      hi[i] = _mm256_fmadd_ps(a, b1, hi[i]);
+    }
+  }
+  const __m256i m0 = lanes8(width), m1 = lanes8(width - 8);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    float* c = C + i * ldc;
+    if (accumulate) {
+      lo[i] = _mm256_add_ps(lo[i], _mm256_maskload_ps(c, m0));
+      hi[i] = _mm256_add_ps(hi[i], _mm256_maskload_ps(c + 8, m1));
+    }
+    _mm256_maskstore_ps(c, m0, lo[i]);
+    _mm256_maskstore_ps(c + 8, m1, hi[i]);
+  }
+}
+
+using TileAvx2 = void (*)(int64_t, const float*, int64_t, const float*, float*,
+                          int64_t, int64_t, bool);
+constexpr TileAvx2 kTilesAvx2[7] = {
+    nullptr,            micro_tile_avx2<1>, micro_tile_avx2<2>,
+    micro_tile_avx2<3>, micro_tile_avx2<4>, micro_tile_avx2<5>,
+    micro_tile_avx2<6>};
+
+RNNBLAS_AVX2 void gemm_packed_avx2(int64_t M, int64_t K, const float* A,
+                                   int64_t lda, const float* packed, float* C,
+                                   int64_t ldc, bool accumulate, int64_t n0,
+                                   int64_t n1) {
+  for (int64_t j = n0; j < n1; j += 16) {
+    const int64_t width = n1 - j;
+    const float* half_panel =
+        packed + (j / kPanelWidth) * K * kPanelWidth + j % kPanelWidth;
+    int64_t i = 0;
+    for (; i + 6 <= M; i += 6) {
+      micro_tile_avx2<6>(K, A + i * lda, lda, half_panel, C + i * ldc + j, ldc,
+                         width, accumulate);
+    }
+    if (i < M) {
+      kTilesAvx2[M - i](K, A + i * lda, lda, half_panel, C + i * ldc + j, ldc,
+                        width, accumulate);
+    }
+  }
+}
+
 }  // namespace
 
-void gemm_packed(int64_t M, int64_t K, const float* A, int64_t lda,
-                 const float* packed, float* C, int64_t ldc, bool accumulate,
-                 int64_t n0, int64_t n1) {
-  assert(packed_gemm_supported());
+void gemm_packed(PackedIsa isa, int64_t M, int64_t K, const float* A,
+                 int64_t lda, const float* packed, float* C, int64_t ldc,
+                 bool accumulate, int64_t n0, int64_t n1) {
+  assert(packed_isa_supported(isa));
   assert(n0 % kPanelWidth == 0 && n0 <= n1);
+  if (isa == PackedIsa::Avx2) {
+    gemm_packed_avx2(M, K, A, lda, packed, C, ldc, accumulate, n0, n1);
+    return;
+  }
   for (int64_t j = n0; j < n1; j += kPanelWidth) {
     const int64_t width = n1 - j;
     const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
@@ -123,11 +203,11 @@ void gemm_packed(int64_t M, int64_t K, const float* A, int64_t lda,
 
 #else
 
-bool packed_gemm_supported() { return false; }
+bool packed_isa_supported(PackedIsa) { return false; }
 
-void gemm_packed(int64_t, int64_t, const float*, int64_t, const float*, float*,
-                 int64_t, bool, int64_t, int64_t) {
-  assert(false && "packed_gemm_supported() is false on this target");
+void gemm_packed(PackedIsa, int64_t, int64_t, const float*, int64_t,
+                 const float*, float*, int64_t, bool, int64_t, int64_t) {
+  assert(false && "no packed kernel on this target");
 }
 
 #endif

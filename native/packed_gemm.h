@@ -14,8 +14,12 @@ namespace rnnblas {
 
 constexpr int64_t kPanelWidth = 32;  // columns per packed panel (two zmm)
 
-// The CPU and OS run AVX-512F: the microkernel's requirement.
-bool packed_gemm_supported();
+// The microkernel's instruction sets: AVX-512F (an 8x32 register tile) or
+// AVX2 + FMA (6x16 tiles over half panels).
+enum class PackedIsa : int32_t { Avx2 = 1, Avx512 = 2 };
+
+// The CPU (and OS) run this instruction set.
+bool packed_isa_supported(PackedIsa isa);
 
 // Floats a packed K x N matrix takes (N rounded up to whole panels).
 int64_t packed_size(int64_t K, int64_t N);
@@ -26,9 +30,9 @@ void pack_panels(const float* w, bool transpose, int64_t K, int64_t N,
                  float* packed, int64_t p0, int64_t p1);
 
 // C[0:M, n0:n1] = (accumulate ? C : 0) + A B[:, n0:n1]. n0 is a multiple of
-// kPanelWidth; n1 <= N.
-void gemm_packed(int64_t M, int64_t K, const float* A, int64_t lda,
-                 const float* packed, float* C, int64_t ldc, bool accumulate,
-                 int64_t n0, int64_t n1);
+// kPanelWidth; n1 <= N; packed_isa_supported(isa).
+void gemm_packed(PackedIsa isa, int64_t M, int64_t K, const float* A,
+                 int64_t lda, const float* packed, float* C, int64_t ldc,
+                 bool accumulate, int64_t n0, int64_t n1);
 
 }  // namespace rnnblas

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -54,11 +55,10 @@ int threads_for(const RnnShape& s) { return small_work(s) ? 1 : threads(); }
 
 std::atomic<StepKernel> chosen_step_kernel{StepKernel::Auto};
 
-// Per-step products through packed_gemm on our own threads: batches of 2+
-// rows on AVX-512 machines (one row is a GEMV, small_gemv's job).
-bool use_packed(const RnnShape& s) {
-  return chosen_step_kernel.load(std::memory_order_relaxed) == StepKernel::Auto &&
-         s.B >= 2 && packed_gemm_supported();
+// The instruction set of the packed kernel for this shape, or none for
+// OpenBLAS (one row is a GEMV: small_gemv's job).
+std::optional<PackedIsa> packed_isa_for(const RnnShape& s) {
+  return s.B < 2 ? std::nullopt : packed_isa();
 }
 
 // A per-thread buffer reused across calls (no allocation after the first call
@@ -99,7 +99,8 @@ class StepProduct {
   // transpose: M = W_hh^T. threads: the team size the caller may use.
   StepProduct(const float* w_hh, bool transpose, const RnnShape& s, int threads)
       : w_(w_hh), transpose_(transpose), B_(s.B), H_(s.H),
-        packed_(use_packed(s)), threads_(s.B > 1 ? threads : 1) {
+        isa_(packed_isa_for(s)), packed_(isa_.has_value()),
+        threads_(s.B > 1 ? threads : 1) {
     if (packed_) {
       thread_local std::vector<float> buffer;
       panels_ = scratch(buffer, packed_size(H_, H_));
@@ -126,7 +127,8 @@ class StepProduct {
                   int64_t ld_out, int64_t c0, int64_t c1) const {
     if (c1 <= c0) return;
     if (packed_) {
-      gemm_packed(B_, H_, in, ld_in, panels_, out, ld_out, accumulate, c0, c1);
+      gemm_packed(*isa_, B_, H_, in, ld_in, panels_, out, ld_out, accumulate,
+                  c0, c1);
       return;
     }
     const float beta = accumulate ? 1.0f : 0.0f;
@@ -159,6 +161,7 @@ class StepProduct {
   const float* w_;
   bool transpose_;
   int64_t B_, H_;
+  std::optional<PackedIsa> isa_;
   bool packed_;
   int threads_;
   bool stored_transposed_ = false;
@@ -343,8 +346,34 @@ void backward_on(const RnnBackwardArgs& a, int threads) {
 
 }  // namespace
 
-void set_step_kernel(StepKernel k) { chosen_step_kernel.store(k); }
-StepKernel step_kernel() { return chosen_step_kernel.load(); }
+bool step_kernel_supported(StepKernel k) {
+  switch (k) {
+    case StepKernel::Avx512: return packed_isa_supported(PackedIsa::Avx512);
+    case StepKernel::Avx2: return packed_isa_supported(PackedIsa::Avx2);
+    default: return true;
+  }
+}
+
+void set_step_kernel(StepKernel k) {
+  assert(step_kernel_supported(k));
+  chosen_step_kernel.store(k);
+}
+
+StepKernel step_kernel() {
+  const StepKernel k = chosen_step_kernel.load();
+  if (k != StepKernel::Auto) return k;
+  if (packed_isa_supported(PackedIsa::Avx512)) return StepKernel::Avx512;
+  if (packed_isa_supported(PackedIsa::Avx2)) return StepKernel::Avx2;
+  return StepKernel::Blas;
+}
+
+std::optional<PackedIsa> packed_isa() {
+  switch (step_kernel()) {
+    case StepKernel::Avx512: return PackedIsa::Avx512;
+    case StepKernel::Avx2: return PackedIsa::Avx2;
+    default: return std::nullopt;
+  }
+}
 
 void rnn_forward(const RnnForwardArgs& a) { forward_on(a, threads_for(a.shape)); }
 

@@ -12,6 +12,9 @@
 #include <cstdint>
 
 #include "activation.h"
+#include "packed_gemm.h"
+
+#include <optional>
 
 namespace rnnblas {
 
@@ -80,13 +83,17 @@ void rnn_backward(const RnnBackwardArgs& a);
 // concurrently with dx = null and then add into their shared dx one by one.
 void rnn_backward_input_grad(const RnnBackwardArgs& a);
 
-// How each time step's recurrent product runs (on the thread team, columns
-// split). Auto: packed_gemm where the CPU has AVX-512 and B >= 2, else
-// OpenBLAS (small_gemv for B = 1). Blas: always the latter (for tests and
-// benchmarks of both).
-enum class StepKernel : int32_t { Auto = 0, Blas = 1 };
-void set_step_kernel(StepKernel k);
+// How each time step's recurrent product runs for B >= 2 (on the thread team,
+// columns split; B = 1 always uses small_gemv / OpenBLAS sgemv). Auto picks
+// the packed kernel for the best instruction set the CPU has, else OpenBLAS;
+// the others force one (for tests and benchmarks of each).
+enum class StepKernel : int32_t { Auto = 0, Blas = 1, Avx2 = 2, Avx512 = 3 };
+bool step_kernel_supported(StepKernel k);
+void set_step_kernel(StepKernel k);  // requires step_kernel_supported(k)
+// The kernel in use (Auto resolved).
 StepKernel step_kernel();
+// The packed kernel's instruction set in use, or none (OpenBLAS).
+std::optional<PackedIsa> packed_isa();
 
 // Both directions of a bidirectional layer, concurrently on two threads, each
 // with a team of one; dx, shared by the two, is accumulated after they join.

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { blasInfo, getNumThreads, RNN, setNumThreads, tensor } from '../src/index.js';
 import { addonCandidates } from '../src/native/load.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 describe('BLAS runtime', () => {
   it('blasInfo reports OpenBLAS, its core and threads', () => {
@@ -13,6 +13,13 @@ describe('BLAS runtime', () => {
     expect(info.core.length).toBeGreaterThan(0);
     expect(info.numProcs).toBeGreaterThanOrEqual(1);
     expect(info.numThreads).toBeGreaterThanOrEqual(1);
+  });
+  it('blasInfo reports the step kernel for the best instruction set the CPU has', () => {
+    const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] : undefined;
+    if (flags === undefined || process.arch !== 'x64') return; // not Linux x86-64: nothing to compare with
+    const has = new Set(flags.trim().split(/\s+/));
+    const expected = !has.has('fma') ? 'blas' : has.has('avx512f') ? 'avx512' : has.has('avx2') ? 'avx2' : 'blas';
+    expect(blasInfo().stepKernel).toBe(expected);
   });
   it('setNumThreads changes the thread count and rejects bad values', () => {
     const before = getNumThreads();

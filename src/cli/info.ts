@@ -18,6 +18,7 @@ export function runInfo(json: boolean): void {
     threads: info.numThreads,
     processors: info.numProcs,
     parallel: info.parallel,
+    stepKernel: info.stepKernel,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
@@ -30,7 +31,8 @@ export function runInfo(json: boolean): void {
     ['OpenBLAS', data.openblasVersion],
     ['core', data.openblasCore],
     ['config', data.openblasConfig],
-    ['threads', `${data.threads} (of ${data.processors} processors${data.parallel ? '' : ', single-threaded build'})`],
+    ['threads', `${data.threads} (of ${data.processors} processors; rnnblas' own team, OpenBLAS single-threaded)`],
+    ['steps', data.stepKernel === 'blas' ? 'OpenBLAS sgemm per step' : `packed ${data.stepKernel === 'avx512' ? 'AVX-512' : 'AVX2'} kernel`],
     ['node', `${data.node} (${data.platform})`],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(9)} ${v}`);

@@ -12,11 +12,17 @@ export type NativeActivation = (typeof NativeActivation)[keyof typeof NativeActi
 
 /** What the linked OpenBLAS reports about itself. */
 export interface NativeBlasInfo {
+  /** "OpenBLAS 0.3.21". */
   version: string;
+  /** openblas_get_config(). */
   config: string;
+  /** The kernel set OpenBLAS picked for this CPU ("Cooperlake", "Haswell", ...). */
   core: string;
+  /** Threads rnnblas' native calls use (its own team; OpenBLAS itself runs single-threaded). */
   numThreads: number;
+  /** Cores OpenBLAS detected. */
   numProcs: number;
+  /** OpenBLAS was built with threading support. */
   parallel: boolean;
 }
 
@@ -76,15 +82,18 @@ export interface NativeBinding {
   blasInfo(): NativeBlasInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  /** How per-step recurrent products run: "auto" (packed kernel where supported) or "blas" (always OpenBLAS). */
-  setStepKernel(kernel: 'auto' | 'blas'): void;
+  /**
+   * How per-step recurrent products of a batch run: "auto" (the packed kernel for the best instruction
+   * set the CPU has), or forced: "avx512", "avx2" (RangeError if the CPU lacks it) or "blas" (OpenBLAS).
+   */
+  setStepKernel(kernel: 'auto' | 'blas' | 'avx2' | 'avx512'): void;
   /**
    * How big GEMMs use several cores: "team" (default: OpenBLAS single-threaded, work split over
    * rnnblas' own threads) or "openblas" (OpenBLAS's own threads; for comparison and the sgemm peak).
    */
   setGemmThreading(mode: 'team' | 'openblas'): void;
   /** The kernel per-step products of a batch use now. */
-  stepKernel(): 'packed' | 'blas';
+  stepKernel(): 'blas' | 'avx2' | 'avx512';
   /** Floats of scratch backward needs for this shape. */
   backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
 }

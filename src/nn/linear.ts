@@ -93,12 +93,6 @@ export class Linear extends ParametrizedLayer implements Layer {
     return this.backward(gy, ctx.inputGrad);
   }
 
-
-
-
-
-
-
   private onesCache = new Float32Array(0);
 
   private ones(n: number): Float32Array {
