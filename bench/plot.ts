@@ -40,12 +40,12 @@ interface Sweep {
 
 async function measure(threads: number, quick: boolean): Promise<Sweep> {
   const base = workload('W1');
-  const reps = quick ? 3 : 10;
+  const reps = quick ? 3 : 20;
   const sweep: Sweep = { date: new Date().toISOString(), threads, base, reps, series: { T: {}, B: {}, H: {} }, skipped: [] };
   for (const axis of ['T', 'B', 'H'] as Axis[]) {
     const ws = SWEEPS[axis].map((v) => variant(base, { [axis]: v }));
     for (const impl of ['rnnblas', 'pytorch'] as Impl[]) {
-      const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 2, reps };
+      const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 5, reps };
       process.stderr.write(`sweep ${axis}: ${impl}...\n`);
       const r: ChildResult = await runChildProcess(impl, job);
       if (r.skipped) sweep.skipped.push(`${impl} (${axis} sweep): ${r.skipped}`);
