@@ -3,28 +3,29 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
 namespace rnnblas {
 
 namespace {
-std::mutex mutex;
-int wanted = 0;  // 0: not chosen yet
-GemmThreading mode = GemmThreading::Team;
+std::mutex mutex;  // serialises changes; reads are lock-free (every call reads)
+std::atomic<int> wanted{0};  // 0: not chosen yet
+std::atomic<GemmThreading> mode{GemmThreading::Team};
 
-// Default: every core, as OpenBLAS would use.
+// Default: every core, as OpenBLAS would use; OpenBLAS itself single-threaded.
 int wanted_locked() {
-  if (wanted == 0) {
+  if (wanted.load() == 0) {
     const int procs = openblas_get_num_procs();
-    wanted = std::max(procs, 1);
     openblas_set_num_threads(1);
+    wanted.store(std::max(procs, 1));
   }
-  return wanted;
+  return wanted.load();
 }
 
 void apply_locked() {
-  openblas_set_num_threads(mode == GemmThreading::OpenBlas ? wanted_locked() : 1);
+  openblas_set_num_threads(mode.load() == GemmThreading::OpenBlas ? wanted_locked() : 1);
 }
 }  // namespace
 
@@ -49,23 +50,25 @@ BlasInfo blas_info() {
 
 void set_gemm_threading(GemmThreading m) {
   std::lock_guard<std::mutex> lock(mutex);
-  mode = m;
+  mode.store(m);
   apply_locked();
 }
 
 GemmThreading gemm_threading() {
-  std::lock_guard<std::mutex> lock(mutex);
-  wanted_locked();
-  return mode;
+  threads();  // OpenBLAS set up before the first GEMM
+  return mode.load(std::memory_order_relaxed);
 }
 
 void set_threads(int n) {
   std::lock_guard<std::mutex> lock(mutex);
-  wanted = std::max(n, 1);
+  wanted_locked();
+  wanted.store(std::max(n, 1));
   apply_locked();
 }
 
 int threads() {
+  const int n = wanted.load(std::memory_order_acquire);
+  if (n != 0) return n;
   std::lock_guard<std::mutex> lock(mutex);
   return wanted_locked();
 }

@@ -26,15 +26,19 @@ class ThreadTeam {
   }
 
   void run(int threads, const std::function<void(TeamMember&)>& body) {
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    const int hardware = static_cast<int>(std::thread::hardware_concurrency());
-    int size = std::min(threads, std::max(hardware, 1));
-    if (!busy.owns_lock()) size = 1;
-    if (size <= 1) {
-      TeamMember solo(0, 1, this);
+    TeamMember solo(0, 1, this);
+    // One thread (small calls: one-step generation) touches no shared state.
+    const int wanted = std::min(threads, hardware_);
+    if (wanted <= 1) {
       body(solo);
       return;
     }
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock()) {
+      body(solo);
+      return;
+    }
+    const int size = wanted;
     grow(size - 1);
     size_ = size;
     body_ = &body;
@@ -104,6 +108,9 @@ class ThreadTeam {
     }
   }
 
+  // Read once: hardware_concurrency() reads /sys on every call (~5 us).
+  const int hardware_ =
+      std::max(static_cast<int>(std::thread::hardware_concurrency()), 1);
   std::mutex busy_;  // held by the call the team is working for
   std::mutex wake_mutex_;
   std::condition_variable wake_;
