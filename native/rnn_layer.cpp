@@ -51,14 +51,28 @@ bool small_work(const RnnShape& s) {
   return s.T * s.B * s.H * (s.I + s.H) < (int64_t{1} << 23);
 }
 
-int threads_for(const RnnShape& s) { return small_work(s) ? 1 : threads(); }
+// The context a direction runs with: one thread for small work.
+ExecContext sized_for(const ExecContext& ctx, const RnnShape& s) {
+  ExecContext c = ctx;
+  if (small_work(s)) c.threads = 1;
+  return c;
+}
 
-std::atomic<StepKernel> chosen_step_kernel{StepKernel::Auto};
+ExecContext solo(const ExecContext& ctx) {
+  ExecContext c = ctx;
+  c.threads = 1;
+  return c;
+}
 
 // The instruction set of the packed kernel for this shape, or none for
 // OpenBLAS (one row is a GEMV: small_gemv's job).
-std::optional<PackedIsa> packed_isa_for(const RnnShape& s) {
-  return s.B < 2 ? std::nullopt : packed_isa();
+std::optional<PackedIsa> packed_isa_for(const ExecContext& ctx, const RnnShape& s) {
+  if (s.B < 2) return std::nullopt;
+  switch (resolve_step_kernel(ctx.step_kernel)) {
+    case StepKernel::Avx512: return PackedIsa::Avx512;
+    case StepKernel::Avx2: return PackedIsa::Avx2;
+    default: return std::nullopt;
+  }
 }
 
 // A per-thread buffer reused across calls (no allocation after the first call
@@ -97,9 +111,10 @@ const float* transposed_copy(const float* w, int64_t H) {
 class StepProduct {
  public:
   // transpose: M = W_hh^T. threads: the team size the caller may use.
-  StepProduct(const float* w_hh, bool transpose, const RnnShape& s, int threads)
+  StepProduct(const float* w_hh, bool transpose, const RnnShape& s,
+              const ExecContext& ctx, int threads)
       : w_(w_hh), transpose_(transpose), B_(s.B), H_(s.H),
-        isa_(packed_isa_for(s)), packed_(isa_.has_value()),
+        isa_(packed_isa_for(ctx, s)), packed_(isa_.has_value()),
         threads_(s.B > 1 ? threads : 1) {
     if (packed_) {
       thread_local std::vector<float> buffer;
@@ -232,16 +247,17 @@ void forward_loop(const RnnForwardArgs& a, const StepProduct& product) {
   });
 }
 
-void forward_on(const RnnForwardArgs& a, int threads) {
+void forward_on(const ExecContext& ctx, const RnnForwardArgs& a) {
+  const int threads = ctx.threads;
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   assert((a.b_ih == nullptr) == (a.b_hh == nullptr));
 
   // Input products for every step at once: y[T*B, H] = x[T*B, I] W_ih^T.
-  team_sgemm(threads, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
+  team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
              a.y, a.ld);
 
-  forward_loop(a, StepProduct(a.w_hh, /*transpose=*/true, a.shape, threads));
+  forward_loop(a, StepProduct(a.w_hh, /*transpose=*/true, a.shape, ctx, threads));
 }
 
 // The BPTT time loop: only dh(t-1) = dA(t) W_hh is per step. Member columns
@@ -288,14 +304,15 @@ void backward_loop(const RnnBackwardArgs& a, const StepProduct& product,
 }
 
 // dx += dA W_ih over all T*B rows.
-void input_grad_on(const RnnBackwardArgs& a, int threads) {
+void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
   const auto [T, B, I, H] = a.shape;
   assert(a.dx != nullptr);
-  team_sgemm(threads, false, false, T * B, I, H, 1.0f, a.work, H, a.w_ih, I,
+  team_sgemm(ctx, false, false, T * B, I, H, 1.0f, a.work, H, a.w_ih, I,
              1.0f, a.dx, I);
 }
 
-void backward_on(const RnnBackwardArgs& a, int threads) {
+void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
+  const int threads = ctx.threads;
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   float* dA = a.work;                  // [T*B, H]
@@ -303,7 +320,7 @@ void backward_on(const RnnBackwardArgs& a, int threads) {
   float* gathered = carry + B * H;     // [B, H]
   float* bias_sum = gathered + B * H;  // [H]
 
-  backward_loop(a, StepProduct(a.w_hh, /*transpose=*/false, a.shape, threads),
+  backward_loop(a, StepProduct(a.w_hh, /*transpose=*/false, a.shape, ctx, threads),
                 dA, carry, bias_sum);
 
   // Whole-sequence gradient GEMMs.
@@ -313,7 +330,7 @@ void backward_on(const RnnBackwardArgs& a, int threads) {
   if (T > 1) {
     const float* dA_rows = a.reverse ? dA : dA + B * H;
     const float* h_rows = a.reverse ? a.y + B * a.ld : a.y;
-    team_sgemm(threads, true, false, H, H, (T - 1) * B, 1.0f, dA_rows, H,
+    team_sgemm(ctx, true, false, H, H, (T - 1) * B, 1.0f, dA_rows, H,
                h_rows, a.ld, 1.0f, a.dw_hh, H);
   }
   if (a.h0 != nullptr) {
@@ -325,12 +342,12 @@ void backward_on(const RnnBackwardArgs& a, int threads) {
       }
       dA_first = gathered;
     }
-    team_sgemm(threads, true, false, H, H, B, 1.0f, dA_first, H, a.h0, H, 1.0f,
+    team_sgemm(ctx, true, false, H, H, B, 1.0f, dA_first, H, a.h0, H, 1.0f,
                a.dw_hh, H);
   }
 
   // dW_ih += dA^T x over all T*B rows.
-  team_sgemm(threads, true, false, H, I, T * B, 1.0f, dA, H, a.x, I, 1.0f,
+  team_sgemm(ctx, true, false, H, I, T * B, 1.0f, dA, H, a.x, I, 1.0f,
              a.dw_ih, I);
 
   // db += column sums of dA (b_ih and b_hh get the same gradient).
@@ -341,7 +358,7 @@ void backward_on(const RnnBackwardArgs& a, int threads) {
     }
   }
 
-  if (a.dx != nullptr) input_grad_on(a, threads);
+  if (a.dx != nullptr) input_grad_on(ctx, a);
 }
 
 }  // namespace
@@ -354,59 +371,61 @@ bool step_kernel_supported(StepKernel k) {
   }
 }
 
-void set_step_kernel(StepKernel k) {
-  assert(step_kernel_supported(k));
-  chosen_step_kernel.store(k);
-}
-
-StepKernel step_kernel() {
-  const StepKernel k = chosen_step_kernel.load();
+StepKernel resolve_step_kernel(StepKernel k) {
   if (k != StepKernel::Auto) return k;
   if (packed_isa_supported(PackedIsa::Avx512)) return StepKernel::Avx512;
   if (packed_isa_supported(PackedIsa::Avx2)) return StepKernel::Avx2;
   return StepKernel::Blas;
 }
 
-std::optional<PackedIsa> packed_isa() {
-  switch (step_kernel()) {
-    case StepKernel::Avx512: return PackedIsa::Avx512;
-    case StepKernel::Avx2: return PackedIsa::Avx2;
-    default: return std::nullopt;
-  }
-}
-
-void rnn_forward(const RnnForwardArgs& a) { forward_on(a, threads_for(a.shape)); }
-
 int64_t backward_workspace_size(const RnnShape& s) {
   return s.T * s.B * s.H + 2 * s.B * s.H + s.H;
 }
 
-void rnn_backward(const RnnBackwardArgs& a) { backward_on(a, threads_for(a.shape)); }
+namespace {
 
-void rnn_backward_input_grad(const RnnBackwardArgs& a) {
-  input_grad_on(a, threads_for(a.shape));
+// Below this many multiply-adds per direction, a second thread costs more
+// than it saves (measured: ~30 us per pair call).
+constexpr int64_t kPairMinMacs = int64_t{1} << 21;
+
+bool run_as_pair(const ExecContext& ctx, const RnnShape& s, int count) {
+  return count == 2 && ctx.threads >= 2 && s.T * s.B * s.H * (s.I + s.H) >= kPairMinMacs;
 }
 
-// The two directions run on two threads, one core each (a team of one per
-// direction).
-void rnn_forward_pair(const RnnForwardArgs& fwd, const RnnForwardArgs& rev) {
-  std::thread other([&rev] { forward_on(rev, 1); });
-  forward_on(fwd, 1);
-  other.join();
-}
+}  // namespace
 
-void rnn_backward_pair(const RnnBackwardArgs& fwd, const RnnBackwardArgs& rev) {
-  assert(fwd.dx == rev.dx);
-  RnnBackwardArgs f = fwd, r = rev;
-  f.dx = nullptr;
-  r.dx = nullptr;
-  std::thread other([&r] { backward_on(r, 1); });
-  backward_on(f, 1);
-  other.join();
-  if (fwd.dx != nullptr) {
-    rnn_backward_input_grad(fwd);
-    rnn_backward_input_grad(rev);
+// A pair runs its two directions on two threads, one core each (a team of
+// one per direction).
+void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count) {
+  assert(count == 1 || count == 2);
+  if (run_as_pair(ctx, dirs[0].shape, count)) {
+    const RnnForwardArgs& rev = dirs[1];
+    const ExecContext one = solo(ctx);
+    std::thread other([&] { forward_on(one, rev); });
+    forward_on(one, dirs[0]);
+    other.join();
+    return;
   }
+  for (int d = 0; d < count; ++d) forward_on(sized_for(ctx, dirs[d].shape), dirs[d]);
+}
+
+void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count) {
+  assert(count == 1 || count == 2);
+  if (run_as_pair(ctx, dirs[0].shape, count)) {
+    assert(dirs[0].dx == dirs[1].dx);
+    RnnBackwardArgs f = dirs[0], r = dirs[1];
+    f.dx = nullptr;
+    r.dx = nullptr;
+    const ExecContext one = solo(ctx);
+    std::thread other([&] { backward_on(one, r); });
+    backward_on(one, f);
+    other.join();
+    if (dirs[0].dx != nullptr) {
+      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d].shape), dirs[d]);
+    }
+    return;
+  }
+  for (int d = 0; d < count; ++d) backward_on(sized_for(ctx, dirs[d].shape), dirs[d]);
 }
 
 }  // namespace rnnblas

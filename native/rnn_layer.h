@@ -12,9 +12,9 @@
 #include <cstdint>
 
 #include "activation.h"
+#include "exec_context.h"
 #include "packed_gemm.h"
 
-#include <optional>
 
 namespace rnnblas {
 
@@ -41,8 +41,6 @@ struct RnnForwardArgs {
   bool reverse = false;
 };
 
-// Forward over the whole sequence. y doubles as the cache BPTT needs.
-void rnn_forward(const RnnForwardArgs& a);
 
 struct RnnBackwardArgs {
   // outputs: dx, dw_*, db_* accumulate (+=); dh0 is overwritten
@@ -75,29 +73,17 @@ struct RnnBackwardArgs {
 // gathered dA rows [B,H], bias-gradient sum [H].
 int64_t backward_workspace_size(const RnnShape& s);
 
-// Backpropagation through time over the whole sequence.
-void rnn_backward(const RnnBackwardArgs& a);
-
-// The last part of rnn_backward alone: dx += dA W_ih from the dA rnn_backward
-// left in a.work. Lets the two directions of a layer run rnn_backward
-// concurrently with dx = null and then add into their shared dx one by one.
-void rnn_backward_input_grad(const RnnBackwardArgs& a);
-
-// How each time step's recurrent product runs for B >= 2 (on the thread team,
-// columns split; B = 1 always uses small_gemv / OpenBLAS sgemv). Auto picks
-// the packed kernel for the best instruction set the CPU has, else OpenBLAS;
-// the others force one (for tests and benchmarks of each).
-enum class StepKernel : int32_t { Auto = 0, Blas = 1, Avx2 = 2, Avx512 = 3 };
 bool step_kernel_supported(StepKernel k);
-void set_step_kernel(StepKernel k);  // requires step_kernel_supported(k)
-// The kernel in use (Auto resolved).
-StepKernel step_kernel();
-// The packed kernel's instruction set in use, or none (OpenBLAS).
-std::optional<PackedIsa> packed_isa();
+// The kernel Auto stands for on this CPU (others returned as they are).
+StepKernel resolve_step_kernel(StepKernel k);
 
-// Both directions of a bidirectional layer, concurrently on two threads, each
-// with a team of one; dx, shared by the two, is accumulated after they join.
-void rnn_forward_pair(const RnnForwardArgs& fwd, const RnnForwardArgs& rev);
-void rnn_backward_pair(const RnnBackwardArgs& fwd, const RnnBackwardArgs& rev);
+// One layer: its one or two directions (dirs[1] the reverse one), as one
+// native call. Decides whether two directions run as a pair (one core each)
+// or one after the other on the whole team; the decision depends on the
+// shape and ctx.threads only.
+void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count);
+// As rnn_forward_layer for BPTT. Two directions share dx (both add into it,
+// in a fixed order) and have their own work buffers.
+void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count);
 
 }  // namespace rnnblas

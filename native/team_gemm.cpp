@@ -83,11 +83,12 @@ void split_inner(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
 
 }  // namespace
 
-void team_sgemm(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
                 int64_t K, float alpha, const float* A, int64_t lda,
                 const float* B, int64_t ldb, float beta, float* C,
                 int64_t ldc) {
-  if (gemm_threading() == GemmThreading::OpenBlas) {
+  const int threads = ctx.threads;
+  if (ctx.gemm == GemmThreading::OpenBlas) {
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }

@@ -12,10 +12,12 @@
 #pragma once
 #include <cstdint>
 
+#include "exec_context.h"
+
 namespace rnnblas {
 
-// Row-major C[M,N] = alpha op(A) op(B) + beta C, on up to `threads` threads.
-void team_sgemm(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+// Row-major C[M,N] = alpha op(A) op(B) + beta C, split for ctx.threads.
+void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
                 int64_t K, float alpha, const float* A, int64_t lda,
                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
