@@ -37,3 +37,12 @@ export function rangeError(name: string, expected: string, actual: unknown): Ran
 function received(actual: unknown): string {
   return typeof actual === 'string' ? actual : describe(actual);
 }
+
+/**
+ * Joins at most `limit` items with ', ' and says how many were left out, so an error message
+ * about a hostile input (a million names, a shape with a million dims) stays short.
+ */
+export function cappedList(items: readonly unknown[], limit = 8): string {
+  const shown = items.slice(0, limit).map((v) => (typeof v === 'string' ? v : String(v)));
+  return items.length > limit ? `${shown.join(', ')}, … (${items.length - limit} more)` : shown.join(', ');
+}

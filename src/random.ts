@@ -2,6 +2,7 @@
  * A small seedable generator (xoshiro128**) for initialisation, dropout and
  * shuffling, so that runs with the same seed are bit-identical.
  */
+import { rangeError } from './errors.js';
 import { checkInt } from './validate.js';
 
 /** The generator's full state, for checkpoints. */
@@ -82,12 +83,32 @@ export class Rng {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }
 
-  /** Restores a state from getState. */
+  /**
+   * Restores a state from getState. The all-zero state is refused with a RangeError:
+   * xoshiro128** never leaves it (every draw would be 0, every dropout mask would drop
+   * everything), and no seed produces it.
+   */
   setState(state: RngState): void {
     if (!Array.isArray(state) || state.length !== 4) throw new TypeError('Expected an RNG state of four 32-bit integers');
     state.forEach((w, i) => checkInt(`state[${i}]`, w, 0, 0xffffffff));
+    if (!isValidRngState(state)) throw rangeError('state', 'an RNG state with at least one non-zero word (the all-zero state is a fixed point)', '[0, 0, 0, 0]');
     this.s.set(state);
   }
+}
+
+/**
+ * Whether `state` is a usable generator state: four integers in 0..2^32-1, not all zero.
+ *
+ * @param state - the candidate state.
+ * @returns true when {@link Rng.setState} accepts it.
+ */
+export function isValidRngState(state: unknown): state is RngState {
+  return (
+    Array.isArray(state) &&
+    state.length === 4 &&
+    state.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) &&
+    state.some((w) => w !== 0)
+  );
 }
 
 function rotl(x: number, k: number): number {

@@ -2,7 +2,7 @@
  * Argument predicates and checks used at the public boundary. Everything that
  * reaches `src/native/` has passed through here first.
  */
-import { describe, rangeError, typeError } from './errors.js';
+import { cappedList, describe, rangeError, typeError } from './errors.js';
 
 /** Largest element count rnnblas accepts for one buffer (V8's typed-array limit is near 2^32). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
@@ -56,12 +56,21 @@ export function checkOptions<T extends object>(name: string, value: unknown, kno
   return value as Partial<T>;
 }
 
-/** Product of dims, refusing anything beyond MAX_ELEMENTS. */
-export function checkedSize(name: string, shape: readonly number[]): number {
+/**
+ * Product of dims, refusing anything beyond `max` (default MAX_ELEMENTS). The product of the
+ * non-zero dims is bounded too, so an empty shape such as [0, 2e9] is refused like [2e9]: code
+ * that loops over one axis of an empty tensor stays bounded by the same limit.
+ */
+export function checkedSize(name: string, shape: readonly number[], max: number = MAX_ELEMENTS): number {
   let n = 1;
+  let nonZero = 1;
   for (const d of shape) {
     n *= d;
-    if (n > MAX_ELEMENTS) throw rangeError(name, `a total size of at most ${MAX_ELEMENTS} elements`, `shape [${shape.join(', ')}]`);
+    if (d !== 0) nonZero *= d;
+    if (n > max || nonZero > max) {
+      const what = n > max ? `shape [${cappedList(shape)}]` : `shape [${cappedList(shape)}] (empty, but ${nonZero} or more elements without its zero dims)`;
+      throw rangeError(name, `a total size of at most ${max} elements`, what);
+    }
   }
   return n;
 }

@@ -13,7 +13,7 @@
  * The activation is not part of the weights: use `activation='tanh'` (the default of both) or
  * `'relu'` to match the model's nonlinearity.
  */
-import { rangeError, typeError } from '../errors.js';
+import { cappedList, describe, rangeError, typeError } from '../errors.js';
 import { type Tensor, checkTensor } from '../tensor.js';
 import { checkBool, checkInt } from '../validate.js';
 
@@ -55,6 +55,9 @@ export interface KerasConversionConfig {
   hiddenSize?: number;
 }
 
+/** The most layers a conversion accepts: the same limit as `RNN`'s `numLayers`. */
+export const MAX_KERAS_LAYERS = 1024;
+
 /** Validated config plus the sizes fixed so far. */
 interface Sizes {
   numLayers: number;
@@ -69,7 +72,7 @@ function checkConfig(cfg: unknown): Sizes {
     throw typeError('cfg', 'a config object { numLayers, bidirectional, bias }', cfg);
   }
   const c = cfg as Record<string, unknown>;
-  const numLayers = checkInt('cfg.numLayers', c.numLayers, 1);
+  const numLayers = checkInt('cfg.numLayers', c.numLayers, 1, MAX_KERAS_LAYERS);
   const bidirectional = checkBool('cfg.bidirectional', c.bidirectional);
   const bias = checkBool('cfg.bias', c.bias);
   const inputSize = c.inputSize === undefined ? undefined : checkInt('cfg.inputSize', c.inputSize, 1);
@@ -154,12 +157,13 @@ export function toKerasWeights(stateDict: Record<string, Tensor>, cfg: KerasConv
   }
   const missing = expectedKeys.filter((key) => !Object.prototype.hasOwnProperty.call(stateDict, key));
   if (missing.length > 0) {
-    throw rangeError('stateDict', `the parameters ${expectedKeys.join(', ')}`, `a state dict without ${missing.join(', ')}`);
+    throw rangeError('stateDict', `the ${expectedKeys.length} parameters ${cappedList(expectedKeys)}`, `a state dict without ${cappedList(missing)}`);
   }
-  const unexpected = Object.keys(stateDict).filter((key) => !expectedKeys.includes(key));
+  const expectedSet = new Set(expectedKeys);
+  const unexpected = Object.keys(stateDict).filter((key) => !expectedSet.has(key));
   if (unexpected.length > 0) {
     const hint = describeConfig(sizes);
-    throw rangeError('stateDict', `only the parameters of a ${hint} RNN`, `a state dict with the unexpected key(s) ${unexpected.join(', ')}`);
+    throw rangeError('stateDict', `only the parameters of a ${hint} RNN`, `a state dict with the unexpected key(s) ${cappedList(unexpected.map((k) => describe(k).slice(1, -1)))}`);
   }
 
   inferSizes(sizes, 'stateDict.weight_ih_l0', stateDict.weight_ih_l0, 'stateDict.weight_hh_l0', stateDict.weight_hh_l0, false);
@@ -246,7 +250,7 @@ export function fromKerasWeights(layers: readonly KerasRnnLayerWeights[], cfg: K
 /** "a tensor of shape [..]" for tensor-like values, else the generic description. */
 function describeWeights(value: unknown): unknown {
   const shape = (value as { shape?: unknown } | null)?.shape;
-  return Array.isArray(shape) ? `a tensor of shape [${shape.join(', ')}]` : value;
+  return Array.isArray(shape) ? `a tensor of shape [${cappedList(shape)}]` : value;
 }
 
 /** One Keras cell's (unchecked) weights plus the names errors should use for them. */

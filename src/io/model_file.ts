@@ -17,21 +17,21 @@
  *
  * Every file is written atomically (a failed save leaves the previous file).
  */
-import { describe, rangeError, typeError } from '../errors.js';
+import { cappedList, describe, rangeError, typeError } from '../errors.js';
 import { Embedding } from '../nn/embedding.js';
 import { LastStep } from '../nn/last_step.js';
 import type { Layer } from '../nn/layer.js';
 import { Linear } from '../nn/linear.js';
 import { MergeDirections, type MergeMode } from '../nn/merge.js';
 import { RNN } from '../nn/rnn.js';
-import type { RnnConfig } from '../nn/rnn_config.js';
+import { rnnConfig, rnnParameterShapes, type RnnConfig } from '../nn/rnn_config.js';
 import { Sequential } from '../nn/sequential.js';
 import { LRScheduler, type SchedulerState } from '../optim/lr_scheduler.js';
 import { Optimizer, type HyperValue, type OptimizerState, type ParamStateDict } from '../optim/optimizer.js';
-import { Rng, type RngState } from '../random.js';
+import { Rng, isValidRngState, type RngState } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { checkInt, checkOptions } from '../validate.js';
-import { FormatError, decodeSafetensors, encodeSafetensors, writeFileAtomic } from './safetensors.js';
+import { checkBool, checkInt, checkOptions } from '../validate.js';
+import { FormatError, decodeSafetensorsHeader, decodeSafetensorsTensors, encodeSafetensors, writeFileAtomic, type SafetensorsHeader } from './safetensors.js';
 import fsp from 'node:fs/promises';
 
 /** The file format version this module writes and reads. */
@@ -220,6 +220,28 @@ export async function saveModel(model: SavableModel, path: string, extra?: { [ke
   await writeFileAtomic(p, encodeModel(model, extra));
 }
 
+/**
+ * Default of the `maxParameters` load option: the most float32 parameters (weights and biases,
+ * summed over the model) a file's architecture may declare, 2^28 = 268,435,456 (1 GiB of
+ * float32). The models rnnblas trains have thousands to a few million.
+ */
+export const DEFAULT_MAX_PARAMETERS = 2 ** 28;
+
+/** The most layers a Sequential in a file may have. */
+export const MAX_FILE_LAYERS = 10_000;
+
+/** How deeply the JSON in a metadata entry (`model`, `checkpoint`, `extra`) may nest. */
+export const MAX_METADATA_JSON_DEPTH = 64;
+
+/** Options of {@link loadModel} and {@link decodeModel}. */
+export interface LoadModelOptions {
+  /**
+   * The most parameters the file's architecture may declare (default
+   * {@link DEFAULT_MAX_PARAMETERS}); checked before any model is built.
+   */
+  maxParameters?: number;
+}
+
 interface Parsed {
   readonly spec: ModelSpec;
   readonly model: SavableModel;
@@ -229,38 +251,166 @@ interface Parsed {
   readonly extra: { [key: string]: JsonValue };
 }
 
+/** Whether JSON text nests deeper than `max` (a scan that ignores brackets inside strings). */
+function nestsDeeper(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 function parseJsonField(meta: Record<string, string>, key: string, source: string): unknown {
   const text = meta[key];
   if (text === undefined) throw new FormatError(`${source}: the metadata has no '${key}' entry (not an rnnblas file, or a damaged one)`, source);
+  if (nestsDeeper(text, MAX_METADATA_JSON_DEPTH)) {
+    throw new FormatError(`${source}: the metadata entry '${key}' nests deeper than ${MAX_METADATA_JSON_DEPTH} levels`, source);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new FormatError(`${source}: the metadata entry '${key}' is not valid JSON (${(err as Error).message})`, source);
+    throw new FormatError(`${source}: the metadata entry '${key}' is not valid JSON (${String((err as Error).message).slice(0, 200)})`, source);
   }
 }
 
+/** Checks a layer description without building it; returns its parameters' names and shapes. */
+function layerParameters(spec: unknown, where: string): Array<[string, number[]]> {
+  if (!isRecord(spec)) throw typeError(where, 'a layer description { type, ... }', spec);
+  const { type, ...rest } = spec;
+  switch (type) {
+    case 'RNN': {
+      checkOptions(where, rest, ['config']);
+      if (!isRecord(rest.config)) throw typeError(`${where}.config`, 'an RNN configuration object', rest.config);
+      return rnnParameterShapes(rnnConfig({ ...rest.config, seed: 0 }));
+    }
+    case 'Embedding': {
+      const o = checkOptions<{ numEmbeddings: number; embeddingDim: number }>(where, rest, ['numEmbeddings', 'embeddingDim']);
+      const n = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
+      const e = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
+      return [['weight', [n, e]]];
+    }
+    case 'Linear': {
+      const o = checkOptions<{ inFeatures: number; outFeatures: number; bias: boolean }>(where, rest, ['inFeatures', 'outFeatures', 'bias']);
+      const inF = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
+      const outF = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
+      const bias = checkBool('bias', o.bias ?? true);
+      return bias ? [['weight', [outF, inF]], ['bias', [outF]]] : [['weight', [outF, inF]]];
+    }
+    case 'LastStep':
+    case 'MergeDirections':
+      // Parameter-free; their constructors check their few options without allocating.
+      buildLayer(spec, where);
+      return [];
+    default:
+      throw rangeError(`${where}.type`, "one of 'RNN', 'Embedding', 'Linear', 'LastStep', 'MergeDirections'", describe(type));
+  }
+}
+
+/**
+ * The parameters (state-dict names and shapes) a model description declares, checked without
+ * allocating anything.
+ */
+function specParameters(spec: unknown): Array<[string, number[]]> {
+  if (!isRecord(spec)) throw typeError('spec', 'a model description { type, ... }', spec);
+  if (spec.type === 'RNN') {
+    checkOptions('spec', spec, ['type', 'config']);
+    if (!isRecord(spec.config)) throw typeError('spec.config', 'an RNN configuration object', spec.config);
+    return rnnParameterShapes(rnnConfig({ ...spec.config, seed: 0 }));
+  }
+  if (spec.type === 'Sequential') {
+    checkOptions('spec', spec, ['type', 'layers']);
+    const layers: unknown = spec.layers;
+    if (!Array.isArray(layers) || layers.length === 0) throw typeError('spec.layers', 'a non-empty array of layer descriptions', layers);
+    if (layers.length > MAX_FILE_LAYERS) throw rangeError('spec.layers', `at most ${MAX_FILE_LAYERS} layers`, `${layers.length} layers`);
+    return layers.flatMap((l, i) => layerParameters(l, `spec.layers[${i}]`).map(([n, shape]): [string, number[]] => [`${i}.${n}`, shape]));
+  }
+  if (spec.type === 'Linear' || spec.type === 'Embedding') return layerParameters(spec, 'spec');
+  throw rangeError('spec.type', "'RNN', 'Sequential', 'Linear' or 'Embedding'", describe(spec.type));
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${cappedList(shape)}]`;
+}
+
+/**
+ * Checks the header's tensors against the parameters the architecture declares: every
+ * parameter present with its shape, nothing else (a checkpoint may add `optim.<parameter>.<buffer>`
+ * tensors of the parameter's shape). Lists of names in messages are capped.
+ */
+function checkHeaderAgainstSpec(header: SafetensorsHeader, expected: ReadonlyArray<[string, number[]]>, checkpoint: boolean, source: string): void {
+  const fail = (what: string): FormatError => new FormatError(`${source}: the weights do not fit the architecture in the metadata: ${what}`, source);
+  const shapes = new Map<string, readonly number[]>(expected);
+  const missing = expected.filter(([name]) => !Object.prototype.hasOwnProperty.call(header.tensors, name)).map(([name]) => name);
+  if (missing.length > 0) throw fail(`missing keys: ${cappedList(missing)} (${missing.length} of the ${expected.length} parameters are not in the file)`);
+  const unexpected: string[] = [];
+  for (const [name, info] of Object.entries(header.tensors)) {
+    let want = shapes.get(name);
+    if (want === undefined && checkpoint && name.startsWith('optim.')) {
+      const param = name.slice(6, name.lastIndexOf('.'));
+      want = name.lastIndexOf('.') > 6 ? shapes.get(param) : undefined;
+      if (want === undefined) {
+        throw new FormatError(`${source}: the checkpoint's optimizer tensor ${describe(name)} belongs to no parameter of the model`, source);
+      }
+    }
+    if (want === undefined) {
+      unexpected.push(describe(name));
+      continue;
+    }
+    if (info.shape.length !== want.length || info.shape.some((d, k) => d !== want[k])) {
+      throw fail(`tensor ${describe(name)} has shape ${shapeText(info.shape)} but the architecture needs ${shapeText(want)}`);
+    }
+  }
+  if (unexpected.length > 0) throw fail(`unexpected keys: ${cappedList(unexpected)} (${unexpected.length} tensors the architecture does not have)`);
+}
+
 /** Decodes and checks an rnnblas file: format, version, architecture, and that the weights fit it. */
-function parseFile(bytes: Uint8Array, source: string): Parsed {
-  const { tensors, metadata } = decodeSafetensors(bytes, { source });
+function parseFile(bytes: Uint8Array, source: string, maxParameters: number): Parsed {
+  const header = decodeSafetensorsHeader(bytes, { source });
+  const { metadata } = header;
   if (metadata.format !== 'rnnblas') {
-    throw new FormatError(`${source}: not an rnnblas model file (metadata 'format' is ${metadata.format === undefined ? 'missing' : JSON.stringify(metadata.format)}, expected "rnnblas")`, source);
+    throw new FormatError(`${source}: not an rnnblas model file (metadata 'format' is ${metadata.format === undefined ? 'missing' : describe(metadata.format)}, expected "rnnblas")`, source);
   }
   if (metadata.version !== String(MODEL_FILE_VERSION)) {
-    throw new FormatError(`${source}: unsupported rnnblas file version ${JSON.stringify(metadata.version)} (this version reads ${MODEL_FILE_VERSION})`, source);
+    throw new FormatError(`${source}: unsupported rnnblas file version ${describe(metadata.version)} (this version reads ${MODEL_FILE_VERSION})`, source);
   }
   const spec = parseJsonField(metadata, 'model', source);
-  let model: SavableModel;
+  // Everything about the architecture is checked before any model exists: its fields, its
+  // total size against the budget, and the header's tensors against its parameters.
+  let expected: Array<[string, number[]]>;
   try {
-    model = buildModel(spec as ModelSpec);
+    expected = specParameters(spec);
   } catch (err) {
     throw new FormatError(`${source}: the architecture in the metadata is invalid: ${(err as Error).message}`, source);
   }
+  const total = expected.reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+  if (total > maxParameters) {
+    throw new FormatError(
+      `${source}: the architecture in the metadata has ${total} parameters, more than the limit of ${maxParameters} (raise it with the maxParameters option)`,
+      source,
+    );
+  }
+  checkHeaderAgainstSpec(header, expected, metadata.kind === 'checkpoint', source);
   let extra: { [key: string]: JsonValue } = {};
   if (metadata.extra !== undefined) {
     const e = parseJsonField(metadata, 'extra', source);
     if (!isRecord(e)) throw new FormatError(`${source}: the metadata entry 'extra' is not a JSON object`, source);
     extra = e as { [key: string]: JsonValue };
   }
+  let model: SavableModel;
+  try {
+    model = buildModel(spec as ModelSpec);
+  } catch (err) {
+    throw new FormatError(`${source}: the architecture in the metadata is invalid: ${(err as Error).message}`, source);
+  }
+  const tensors = decodeSafetensorsTensors(bytes, header);
   const weights: Record<string, Tensor> = {};
   const rest: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(tensors)) {
@@ -275,32 +425,46 @@ function parseFile(bytes: Uint8Array, source: string): Parsed {
   return { spec: spec as ModelSpec, model, weights, rest, metadata, extra };
 }
 
+function checkMaxParameters(name: string, value: unknown): number {
+  return value === undefined ? DEFAULT_MAX_PARAMETERS : checkInt(name, value, 1, Number.MAX_SAFE_INTEGER);
+}
+
 /**
  * Rebuilds a model from the bytes of a model file (or a checkpoint).
  *
+ * The whole header is checked before any model is built: the safetensors structure (every
+ * tensor's bytes inside the file), the architecture in the metadata, its parameter count
+ * against `options.maxParameters`, and every tensor's presence and shape.
+ *
  * @param bytes - The file's contents.
  * @param source - Names the bytes in error messages (default 'bytes').
+ * @param options - `maxParameters` (default {@link DEFAULT_MAX_PARAMETERS}).
  * @returns The model and its extra data.
  * @throws FormatError (naming the source) for anything that is not a valid rnnblas file.
  */
-export function decodeModel(bytes: Uint8Array, source = 'bytes'): LoadedModel {
+export function decodeModel(bytes: Uint8Array, source = 'bytes', options?: LoadModelOptions): LoadedModel {
   if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
   if (typeof source !== 'string') throw typeError('source', 'a string', source);
-  const p = parseFile(bytes, source);
+  const o = checkOptions<LoadModelOptions>('options', options, ['maxParameters']);
+  const p = parseFile(bytes, source, checkMaxParameters('options.maxParameters', o.maxParameters));
   return { model: p.model, extra: p.extra };
 }
 
 /**
  * Loads a model saved by {@link saveModel} (or the model of a checkpoint):
- * rebuilds the architecture from the metadata and loads the weights.
+ * rebuilds the architecture from the metadata and loads the weights (see
+ * {@link decodeModel} for what is checked before anything is allocated).
  *
  * @param path - The file.
+ * @param options - `maxParameters` (default {@link DEFAULT_MAX_PARAMETERS}).
  * @returns `{ model, extra }`; narrow the model with `instanceof Sequential` / `instanceof RNN`.
  * @throws FormatError (naming the path and what is wrong) for a damaged or foreign file.
  */
-export async function loadModel(path: string): Promise<LoadedModel> {
+export async function loadModel(path: string, options?: LoadModelOptions): Promise<LoadedModel> {
   const p = checkPath(path);
-  return decodeModel(await fsp.readFile(p), p);
+  const o = checkOptions<LoadModelOptions>('options', options, ['maxParameters']);
+  const max = checkMaxParameters('options.maxParameters', o.maxParameters);
+  return decodeModel(await fsp.readFile(p), p, { maxParameters: max });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,6 +499,8 @@ export interface LoadCheckpointOptions {
   scheduler?: LRScheduler;
   /** Set this generator to the saved RNG state. */
   rng?: Rng;
+  /** The most parameters the file's architecture may declare (default {@link DEFAULT_MAX_PARAMETERS}). */
+  maxParameters?: number;
 }
 
 /** What {@link loadCheckpoint} returns. */
@@ -439,6 +605,7 @@ function readState(v: unknown, source: string, what: string): RngState {
   if (!Array.isArray(v) || v.length !== 4 || !v.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
     throw bad(source, `${what} is not four 32-bit integers`);
   }
+  if (!isValidRngState(v)) throw bad(source, `${what} is the all-zero state, which a generator never leaves (every draw would be 0)`);
   return [v[0], v[1], v[2], v[3]];
 }
 
@@ -500,13 +667,14 @@ function parseCheckpointMeta(p: Parsed, source: string): CheckpointMeta {
  */
 export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
   const src = checkPath(path);
-  const o = checkOptions<LoadCheckpointOptions>('options', options, ['model', 'optimizer', 'scheduler', 'rng']);
+  const o = checkOptions<LoadCheckpointOptions>('options', options, ['model', 'optimizer', 'scheduler', 'rng', 'maxParameters']);
+  const maxParameters = checkMaxParameters('options.maxParameters', o.maxParameters);
   const target = o.model === undefined ? null : checkModelArg('options.model', o.model);
   if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) throw typeError('options.optimizer', 'an Optimizer', o.optimizer);
   if (o.scheduler !== undefined && !(o.scheduler instanceof LRScheduler)) throw typeError('options.scheduler', 'an LRScheduler', o.scheduler);
   if (o.rng !== undefined && !(o.rng instanceof Rng)) throw typeError('options.rng', 'an Rng', o.rng);
 
-  const parsed = parseFile(await fsp.readFile(src), src);
+  const parsed = parseFile(await fsp.readFile(src), src, maxParameters);
   const meta = parseCheckpointMeta(parsed, src);
 
   if (target) {

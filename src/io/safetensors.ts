@@ -15,10 +15,24 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { describe, rangeError, typeError } from '../errors.js';
 import { type Tensor, checkShape, numel } from '../tensor.js';
-import { checkOptions } from '../validate.js';
+import { checkInt, checkOptions } from '../validate.js';
 
 /** Largest header the reader accepts, in bytes (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Default of {@link DecodeSafetensorsOptions.maxTensors}: the most tensors a header may list.
+ * Real models list hundreds to a few thousand; the limit is checked by a scan of the header
+ * bytes before the JSON is parsed, so a header of millions of tiny entries is refused at once.
+ */
+export const DEFAULT_MAX_TENSORS = 100_000;
+
+/**
+ * How deeply the header's JSON may nest. A valid header nests 3 levels
+ * (`{"name": {"shape": [...]}}`); anything deeper is refused before `JSON.parse` sees it,
+ * so a hostile header cannot exhaust the stack.
+ */
+export const MAX_HEADER_DEPTH = 16;
 
 /** The element types rnnblas can read. Only `F32` is written. */
 export type SafetensorsDtype = 'F32' | 'F64' | 'F16' | 'BF16';
@@ -63,10 +77,34 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** Options of {@link decodeSafetensors}. */
+/** Options of {@link decodeSafetensors} and {@link decodeSafetensorsHeader}. */
 export interface DecodeSafetensorsOptions {
   /** Names the bytes' origin (e.g. a file path) in error messages. */
   source?: string;
+  /** The most tensors the header may list (default {@link DEFAULT_MAX_TENSORS}). */
+  maxTensors?: number;
+}
+
+/** One tensor's header entry, validated against the file (its bytes lie inside the data area). */
+export interface SafetensorsTensorInfo {
+  /** The element type stored in the file. */
+  readonly dtype: SafetensorsDtype;
+  /** The shape. */
+  readonly shape: readonly number[];
+  /** `[begin, end)` byte offsets into the data area. */
+  readonly dataOffsets: readonly [number, number];
+}
+
+/** A validated header: what {@link decodeSafetensorsHeader} returns. No tensor data has been copied. */
+export interface SafetensorsHeader {
+  /** The tensors' entries by name, in header order. */
+  readonly tensors: Readonly<Record<string, SafetensorsTensorInfo>>;
+  /** The `__metadata__` string map (empty when the file has none). */
+  readonly metadata: Record<string, string>;
+  /** Byte offset of the data area within the file (8 + header length). */
+  readonly dataStart: number;
+  /** The source named in error messages, if any. */
+  readonly source: string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,26 +308,54 @@ function show(value: unknown): string {
 }
 
 /**
- * Parses and validates the bytes of a safetensors file.
- *
- * Validation is strict, like the reference implementation: the header length must fit the file
- * (and be at most {@link MAX_HEADER_BYTES}), the header must be a UTF-8 JSON object, each entry
- * needs a known `dtype`, a `shape` of non-negative integers and `data_offsets` whose span equals
- * the tensor's byte size, and the tensors must cover the data area exactly, without gaps,
- * overlaps or trailing bytes. `F64`, `F16` and `BF16` tensors are converted to float32 (round
- * to nearest even; conversions from the smaller types are exact). The returned arrays are
- * aligned copies that do not share memory with `bytes`.
+ * Scans the header's bytes (UTF-8, so the structural characters are single bytes that never
+ * occur inside multi-byte sequences) and refuses nesting deeper than {@link MAX_HEADER_DEPTH}
+ * and more than `maxTensors` entries, before any JSON is parsed.
+ */
+function scanHeader(bytes: Uint8Array, maxTensors: number, fail: (detail: string) => FormatError): void {
+  let depth = 0;
+  let entries = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      // '{' or '['
+      if (++depth > MAX_HEADER_DEPTH) throw fail(`the header's JSON nests deeper than ${MAX_HEADER_DEPTH} levels (a valid header nests 3)`);
+      // An object directly inside the top-level object is one entry (a tensor or the metadata).
+      if (depth === 2 && c === 0x7b && ++entries > maxTensors + 1) {
+        throw fail(`the header lists more than ${maxTensors} tensors (the limit; raise it with the maxTensors option)`);
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+/**
+ * Parses and validates the header of a safetensors file without copying any tensor data: the
+ * header length must fit the file (and be at most {@link MAX_HEADER_BYTES}), the header must be
+ * a UTF-8 JSON object nested at most {@link MAX_HEADER_DEPTH} levels with at most `maxTensors`
+ * entries, each entry needs a known `dtype`, a `shape` of non-negative integers and
+ * `data_offsets` whose span equals the tensor's byte size, and the tensors must cover the data
+ * area exactly, without gaps, overlaps or trailing bytes. So every size in a header that passes
+ * is backed by bytes actually present in the file.
  *
  * @param bytes - the file's contents (a Uint8Array or Buffer, at any byte offset).
- * @param options - `source` names the bytes' origin in error messages.
- * @returns the tensors (in header order) and the metadata.
+ * @param options - `source` names the bytes' origin in error messages; `maxTensors` bounds the entries.
+ * @returns the validated header.
  * @throws TypeError if `bytes` is not a Uint8Array or an option has the wrong type.
+ * @throws RangeError if `maxTensors` is not a positive integer.
  * @throws FormatError if the bytes are not a valid safetensors file.
  */
-export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensorsOptions): SafetensorsContents {
+export function decodeSafetensorsHeader(bytes: Uint8Array, options?: DecodeSafetensorsOptions): SafetensorsHeader {
   if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
-  const opts = checkOptions<DecodeSafetensorsOptions>('options', options, ['source']);
+  const opts = checkOptions<DecodeSafetensorsOptions>('options', options, ['source', 'maxTensors']);
   if (opts.source !== undefined && typeof opts.source !== 'string') throw typeError('options.source', 'a string', opts.source);
+  const maxTensors = opts.maxTensors === undefined ? DEFAULT_MAX_TENSORS : checkInt('options.maxTensors', opts.maxTensors, 1, Number.MAX_SAFE_INTEGER);
   const source = opts.source;
   const fail = (detail: string): FormatError =>
     new FormatError(source === undefined ? `Invalid safetensors data: ${detail}` : `Invalid safetensors file '${source}': ${detail}`, source);
@@ -305,21 +371,29 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensors
   if (8 + n > bytes.length) {
     throw fail(`the header length ${n} runs past the end of the file (${bytes.length} bytes, so at most ${bytes.length - 8})`);
   }
+  const headerBytes = bytes.subarray(8, 8 + n);
+  if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) {
+    let start = '';
+    try {
+      start = new TextDecoder('utf-8').decode(headerBytes.subarray(0, 20));
+    } catch {
+      start = '';
+    }
+    throw fail(`the header must be a JSON object starting with '{' but begins with ${show(start)}`);
+  }
+  scanHeader(headerBytes, maxTensors, fail);
 
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
     throw fail('the header is not valid UTF-8');
-  }
-  if (!text.startsWith('{')) {
-    throw fail(`the header must be a JSON object starting with '{' but begins with ${show(text.slice(0, 20))}`);
   }
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (err) {
-    throw fail(`the header is not valid JSON (${(err as Error).message})`);
+    throw fail(`the header is not valid JSON (${String((err as Error).message).slice(0, 200)})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw fail('the header is not a JSON object');
@@ -337,12 +411,15 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensors
         throw fail(`'${METADATA_KEY}' must be an object mapping strings to strings but is ${show(value)}`);
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw fail(`metadata value ${JSON.stringify(k)} must be a string but is ${show(v)}`);
+        if (typeof v !== 'string') throw fail(`metadata value ${show(k)} must be a string but is ${show(v)}`);
         defineEntry(metadata, k, v);
       }
       continue;
     }
     entries.push(parseEntry(name, value, dataLength, fail));
+  }
+  if (entries.length > maxTensors) {
+    throw fail(`the header lists ${entries.length} tensors, more than the limit of ${maxTensors} (raise it with the maxTensors option)`);
   }
 
   // Sorted by position, each tensor must start where the previous one ended.
@@ -352,14 +429,12 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensors
   for (const e of ordered) {
     if (e.begin < covered && previous) {
       throw fail(
-        `tensor ${JSON.stringify(e.name)} (data_offsets [${e.begin}, ${e.end}]) overlaps tensor ` +
-          `${JSON.stringify(previous.name)} (data_offsets [${previous.begin}, ${previous.end}])`,
+        `tensor ${show(e.name)} (data_offsets [${e.begin}, ${e.end}]) overlaps tensor ` +
+          `${show(previous.name)} (data_offsets [${previous.begin}, ${previous.end}])`,
       );
     }
     if (e.begin > covered) {
-      throw fail(
-        `gap in the data area: bytes ${covered}..${e.begin} (before tensor ${JSON.stringify(e.name)}) belong to no tensor`,
-      );
+      throw fail(`gap in the data area: bytes ${covered}..${e.begin} (before tensor ${show(e.name)}) belong to no tensor`);
     }
     covered = e.end;
     previous = e;
@@ -368,18 +443,54 @@ export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensors
     throw fail(`the data area holds ${dataLength} bytes but the tensors cover only ${covered}; ${dataLength - covered} trailing bytes`);
   }
 
+  const tensors: Record<string, SafetensorsTensorInfo> = {};
+  for (const e of entries) defineEntry(tensors, e.name, Object.freeze({ dtype: e.dtype, shape: e.shape, dataOffsets: Object.freeze([e.begin, e.end] as [number, number]) }));
+  return { tensors, metadata, dataStart: 8 + n, source };
+}
+
+/**
+ * Converts the tensors a validated header describes to float32 (each in its own aligned
+ * buffer, sharing no memory with `bytes`).
+ *
+ * @param bytes - the same bytes the header was decoded from.
+ * @param header - from {@link decodeSafetensorsHeader}.
+ * @param names - only these tensors (default all), in this order.
+ * @returns the tensors by name.
+ */
+export function decodeSafetensorsTensors(bytes: Uint8Array, header: SafetensorsHeader, names?: readonly string[]): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
-  const base = 8 + n;
-  for (const e of entries) {
-    const data = toFloat32(bytes.subarray(base + e.begin, base + e.end), e.dtype);
-    defineEntry(tensors, e.name, { data, shape: e.shape } satisfies Tensor);
+  for (const name of names ?? Object.keys(header.tensors)) {
+    const e = header.tensors[name];
+    const [begin, end] = e.dataOffsets;
+    const data = toFloat32(bytes.subarray(header.dataStart + begin, header.dataStart + end), e.dtype);
+    defineEntry(tensors, name, { data, shape: e.shape } satisfies Tensor);
   }
-  return { tensors, metadata };
+  return tensors;
+}
+
+/**
+ * Parses and validates the bytes of a safetensors file.
+ *
+ * The header is checked first, completely, by {@link decodeSafetensorsHeader} (sizes, offsets,
+ * coverage of the data area, nesting depth, entry count); only then is any tensor data copied.
+ * `F64`, `F16` and `BF16` tensors are converted to float32 (round to nearest even; conversions
+ * from the smaller types are exact). The returned arrays are aligned copies that do not share
+ * memory with `bytes`.
+ *
+ * @param bytes - the file's contents (a Uint8Array or Buffer, at any byte offset).
+ * @param options - `source` names the bytes' origin in error messages; `maxTensors` bounds the entries.
+ * @returns the tensors (in header order) and the metadata.
+ * @throws TypeError if `bytes` is not a Uint8Array or an option has the wrong type.
+ * @throws FormatError if the bytes are not a valid safetensors file.
+ */
+export function decodeSafetensors(bytes: Uint8Array, options?: DecodeSafetensorsOptions): SafetensorsContents {
+  const header = decodeSafetensorsHeader(bytes, options);
+  return { tensors: decodeSafetensorsTensors(bytes, header), metadata: header.metadata };
 }
 
 /** Validates one tensor's header entry. */
 function parseEntry(name: string, value: unknown, dataLength: number, fail: (detail: string) => FormatError): Entry {
-  const label = `tensor ${JSON.stringify(name)}`;
+  const label = `tensor ${show(name)}`;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw fail(`${label} must be an object with dtype, shape and data_offsets but is ${show(value)}`);
   }
@@ -392,7 +503,7 @@ function parseEntry(name: string, value: unknown, dataLength: number, fail: (det
   if (typeof dtype !== 'string') throw fail(`${label} has a dtype that is not a string: ${show(dtype)}`);
   if (!Object.prototype.hasOwnProperty.call(DTYPE_SIZES, dtype)) {
     const kind = KNOWN_DTYPES.has(dtype) ? 'unsupported' : 'unknown';
-    throw fail(`${label} has ${kind} dtype ${JSON.stringify(dtype)} (rnnblas reads F32, F64, F16 and BF16)`);
+    throw fail(`${label} has ${kind} dtype ${show(dtype)} (rnnblas reads F32, F64, F16 and BF16)`);
   }
   const size = DTYPE_SIZES[dtype as SafetensorsDtype];
 

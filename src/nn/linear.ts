@@ -49,11 +49,15 @@ export class Linear extends ParametrizedLayer implements Layer {
     for (let i = 0; i < v.length; i++) v[i] = rng.range(-k, k);
   }
 
-  /** y[..., out] = x[..., in] W^T + b. */
+  /** y[..., out] = x[..., in] W^T + b. An input with no rows (e.g. [0, in] or [T, 0, in]) gives an empty output, as in PyTorch. */
   forward(x: Tensor): Tensor {
     const t = this.checkInput(x);
     const rows = t.data.length / this.inFeatures;
     const y = new Float32Array(rows * this.outFeatures);
+    if (rows === 0) {
+      this.lastInput = t;
+      return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
+    }
     const w = this.store.get('weight').data;
     if (this.hasBias) {
       const b = this.store.get('bias').data;
@@ -71,6 +75,11 @@ export class Linear extends ParametrizedLayer implements Layer {
     const rows = x.data.length / this.inFeatures;
     checkTensor('gy', gy, [...x.shape.slice(0, -1), this.outFeatures], 'the shape of the output');
     const out = this.outFeatures;
+    if (rows === 0) {
+      // No rows: nothing to accumulate, and an empty input gradient (PyTorch does the same).
+      this.lastInput = null;
+      return inputGrad ? { data: new Float32Array(0), shape: x.shape } : null;
+    }
     native.sgemm(true, false, out, this.inFeatures, rows, 1, gy.data, out, x.data, this.inFeatures, 1, this.store.get('weight').grad, this.inFeatures);
     if (this.hasBias) {
       // db += 1^T gy: the column sums as one more native GEMM.
