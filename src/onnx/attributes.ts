@@ -2,7 +2,7 @@
  * Reading a node's attributes with type checks, and the errors for what the
  * interpreter does not support.
  */
-import { AttributeType, tensorFromProto, toNumber, type IAttributeProto, type INodeProto, type OnnxTensor } from './proto.js';
+import { AttributeType, defaultBudget, tensorFromProto, toNumber, type Budget, type IAttributeProto, type INodeProto, type OnnxTensor } from './proto.js';
 
 const TYPE_NAMES: Record<number, string> = {
   0: 'UNDEFINED', 1: 'FLOAT', 2: 'INT', 3: 'STRING', 4: 'TENSOR', 5: 'GRAPH', 6: 'FLOATS', 7: 'INTS', 8: 'STRINGS',
@@ -20,11 +20,15 @@ export function nodeLabel(node: INodeProto, index: number): string {
 export class NodeAttributes {
   private readonly byName = new Map<string, IAttributeProto>();
 
-  /** Indexes the attributes; any name outside `allowed` is an Error naming it. */
+  /**
+   * Indexes the attributes; any name outside `allowed` is an Error naming it. TENSOR
+   * attributes are checked against (and charged to) `budget`.
+   */
   constructor(
     node: INodeProto,
     private readonly label: string,
     allowed: readonly string[],
+    private readonly budget?: Budget,
   ) {
     for (const a of node.attribute ?? []) {
       const name = a.name ?? '';
@@ -99,7 +103,7 @@ export class NodeAttributes {
     const a = this.get(name, AttributeType.TENSOR);
     if (!a) return undefined;
     if (!a.t) throw new Error(`Invalid attribute '${name}' on ${this.label}: the tensor is missing`);
-    return tensorFromProto(a.t, `attribute '${name}' of ${this.label}`);
+    return tensorFromProto(a.t, `attribute '${name}' of ${this.label}`, this.budget ?? defaultBudget());
   }
 
   /** An Error for an attribute value outside what is supported. */

@@ -10,8 +10,10 @@ import type { Tensor } from '../tensor.js';
 import { nodeLabel } from './attributes.js';
 import { OPERATORS, type Kernel, type NodeInfo } from './ops.js';
 import {
+  Budget,
   dataTypeName,
   decodeModelProto,
+  onnxLimits,
   dtypeOf,
   tensorFromProto,
   toNumber,
@@ -19,6 +21,8 @@ import {
   type IValueInfoProto,
   type ModelProto,
   type OnnxDType,
+  type OnnxLimits,
+  type OnnxLoadOptions,
   type OnnxTensor,
 } from './proto.js';
 import { compileRnn, rnnAttributes } from './rnn_op.js';
@@ -70,7 +74,7 @@ function valueInfo(v: IValueInfoProto, role: string): OnnxValueInfo {
   return Object.freeze({ name, dtype, shape: shape ? Object.freeze(shape) : null });
 }
 
-function feedToTensor(name: string, feed: unknown, declared: OnnxValueInfo, dims: Map<string, number>): OnnxTensor {
+function feedToTensor(name: string, feed: unknown, declared: OnnxValueInfo, dims: Map<string, number>, budget: Budget): OnnxTensor {
   if (feed === null || typeof feed !== 'object') throw typeError(`feeds.${name}`, 'a tensor { data, shape }', feed);
   const f = feed as { data?: unknown; shape?: unknown };
   let tensor: OnnxTensor;
@@ -79,6 +83,8 @@ function feedToTensor(name: string, feed: unknown, declared: OnnxValueInfo, dims
     throw typeError(`feeds.${name}.shape`, 'an array of non-negative integers', f.shape);
   }
   const shape = [...(f.shape as number[])];
+  // The same shape limits as the model's own tensors (the caller's data is not charged).
+  budget.shape(`feeds.${name}.shape`, shape);
   if (declared.dtype === 'float32' && f.data instanceof Float32Array) tensor = { dtype: 'float32', data: f.data, shape };
   else if (declared.dtype === 'int32' && f.data instanceof Int32Array) tensor = { dtype: 'int32', data: f.data, shape };
   else if (declared.dtype === 'int64' && f.data instanceof BigInt64Array) tensor = { dtype: 'int64', data: Float64Array.from(f.data, (v) => Number(v)), shape };
@@ -119,11 +125,17 @@ function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>):
     }
   });
   const consumers = new Map<string, number[]>();
-  pending.forEach((set, i) => set.forEach((v) => consumers.set(v, [...(consumers.get(v) ?? []), i])));
+  pending.forEach((set, i) =>
+    set.forEach((v) => {
+      const list = consumers.get(v);
+      if (list) list.push(i);
+      else consumers.set(v, [i]);
+    }),
+  );
   const ready = pending.flatMap((s, i) => (s.size === 0 ? [i] : []));
   const order: number[] = [];
-  while (ready.length > 0) {
-    const i = ready.shift() as number;
+  for (let head = 0; head < ready.length; head++) {
+    const i = ready[head];
     order.push(i);
     for (const o of nodes[i].output ?? []) {
       for (const c of consumers.get(o) ?? []) {
@@ -133,7 +145,8 @@ function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>):
     }
   }
   if (order.length !== nodes.length) {
-    const stuck = nodes.findIndex((_, i) => !order.includes(i));
+    const done = new Set(order);
+    const stuck = nodes.findIndex((_, i) => !done.has(i));
     throw new Error(`Invalid graph: it has a cycle through ${nodeLabel(nodes[stuck], stuck)}`);
   }
   return order;
@@ -162,9 +175,14 @@ export class OnnxModel {
   private readonly initializers: ReadonlyMap<string, OnnxTensor>;
   private readonly overridable: ReadonlyMap<string, OnnxValueInfo>;
   private readonly steps: readonly Step[];
+  private readonly limits: OnnxLimits;
+  private readonly heldElements: number;
 
-  private constructor(model: ModelProto) {
+  private constructor(model: ModelProto, limits: OnnxLimits) {
     this.model = model;
+    this.limits = limits;
+    // Initializers and constants are checked against (and charged to) the budgets as they are read.
+    const budget = new Budget(limits);
     const graph = model.graph;
     if (!graph) throw new Error('Not a valid ONNX model: it has no graph');
     this.irVersion = toNumber(model.irVersion);
@@ -180,7 +198,7 @@ export class OnnxModel {
     const initializers = new Map<string, OnnxTensor>();
     for (const t of graph.initializer ?? []) {
       const name = t.name ?? '';
-      initializers.set(name, tensorFromProto(t, `initializer '${name}'`));
+      initializers.set(name, tensorFromProto(t, `initializer '${name}'`, budget));
     }
     this.initializers = initializers;
     const inputs: OnnxValueInfo[] = [];
@@ -206,20 +224,21 @@ export class OnnxModel {
       const label = nodeLabel(node, i);
       if (node.domain && node.domain !== 'ai.onnx') throw new Error(`Unsupported operator ${node.domain}.${node.opType} (${label}): only the ai.onnx domain is supported`);
       const op = node.opType ?? '';
-      const info: NodeInfo = { node, label, opset: this.opsetVersion };
+      const info: NodeInfo = { node, label, opset: this.opsetVersion, budget };
       let kernel: Kernel;
       if (op === 'RNN') kernel = compileRnn(info);
       else if (Object.prototype.hasOwnProperty.call(OPERATORS, op)) kernel = OPERATORS[op](info);
       else throw new Error(`Unsupported operator '${op}' (${label}): rnnblas supports ${SUPPORTED_OPERATORS.join(', ')}`);
       return { node, kernel, label, inputs: [...(node.input ?? [])], outputs: [...(node.output ?? [])] };
     });
+    this.heldElements = budget.total;
     const produced = new Set([...available, ...this.steps.flatMap((s) => s.outputs)]);
     for (const o of outputs) if (!produced.has(o.name)) throw new Error(`Invalid graph: output '${o.name}' is produced by no node`);
   }
 
   /** @internal Builds a model from decoded protobuf (use `decodeOnnx` or `loadOnnx`). */
-  static fromProto(model: ModelProto): OnnxModel {
-    return new OnnxModel(model);
+  static fromProto(model: ModelProto, limits: OnnxLimits = onnxLimits(undefined)): OnnxModel {
+    return new OnnxModel(model, limits);
   }
 
   /**
@@ -232,6 +251,9 @@ export class OnnxModel {
     if (feeds === null || typeof feeds !== 'object') throw typeError('feeds', 'an object mapping input names to tensors', feeds);
     const values = new Map<string, OnnxTensor>(this.initializers);
     const dims = new Map<string, number>();
+    // This run's allocations count on top of what the model holds.
+    const budget = new Budget(this.limits, this.heldElements);
+    const ctx = { budget };
     for (const key of Object.keys(feeds)) {
       if (!this.inputs.some((i) => i.name === key) && !this.overridable.has(key)) {
         throw rangeError('feeds', `only the inputs ${this.inputs.map((i) => `'${i.name}'`).join(', ')}`, `an unknown input '${key}'`);
@@ -241,16 +263,16 @@ export class OnnxModel {
       if (!Object.prototype.hasOwnProperty.call(feeds, input.name)) {
         throw rangeError('feeds', `a tensor for the input '${input.name}'`, 'none');
       }
-      values.set(input.name, feedToTensor(input.name, feeds[input.name], input, dims));
+      values.set(input.name, feedToTensor(input.name, feeds[input.name], input, dims, budget));
     }
     for (const [name, info] of this.overridable) {
-      if (Object.prototype.hasOwnProperty.call(feeds, name)) values.set(name, feedToTensor(name, feeds[name], info, dims));
+      if (Object.prototype.hasOwnProperty.call(feeds, name)) values.set(name, feedToTensor(name, feeds[name], info, dims, budget));
     }
     for (const step of this.steps) {
       const args = step.inputs.map((name) => (name ? values.get(name) : undefined));
       let outs;
       try {
-        outs = await step.kernel.run(args);
+        outs = await step.kernel.run(args, ctx);
       } catch (e) {
         if (e instanceof Error && !e.message.includes(step.label)) e.message = `${step.label}: ${e.message}`;
         throw e;
@@ -367,15 +389,36 @@ export class OnnxModel {
   }
 }
 
-/** Reads an ONNX model from bytes (checks the graph, its operators and initializers). */
-export function decodeOnnx(bytes: Uint8Array): OnnxModel {
+/**
+ * Reads an ONNX model from bytes (checks the graph, its operators and initializers).
+ *
+ * Every size the file states is checked before it is allocated: each initializer and constant
+ * against `options.maxTensorElements` (for an empty tensor, the product of its non-zero dims)
+ * and their total against `options.maxGraphElements`; `run` then checks every op's output size
+ * against the same budgets (its allocations counted on top of the initializers) before the
+ * buffer exists.
+ *
+ * @param bytes - the file's bytes.
+ * @param options - the element budgets (defaults DEFAULT_MAX_TENSOR_ELEMENTS, DEFAULT_MAX_GRAPH_ELEMENTS).
+ * @returns the model.
+ * @throws TypeError for bytes that are not a Uint8Array; RangeError for a bad option or a tensor over budget; Error for an invalid or unsupported model.
+ */
+export function decodeOnnx(bytes: Uint8Array, options?: OnnxLoadOptions): OnnxModel {
   if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
+  const limits = onnxLimits(options);
   if (bytes.length === 0) throw new Error('Not a valid ONNX model: the file is empty');
-  return OnnxModel.fromProto(decodeModelProto(bytes));
+  return OnnxModel.fromProto(decodeModelProto(bytes), limits);
 }
 
-/** Reads an ONNX model file (see decodeOnnx). */
-export async function loadOnnx(path: string): Promise<OnnxModel> {
+/**
+ * Reads an ONNX model file (see {@link decodeOnnx}).
+ *
+ * @param path - the file.
+ * @param options - the element budgets.
+ * @returns the model.
+ */
+export async function loadOnnx(path: string, options?: OnnxLoadOptions): Promise<OnnxModel> {
   if (typeof path !== 'string') throw typeError('path', 'a file path string', path);
-  return decodeOnnx(await readFile(path));
+  onnxLimits(options);
+  return decodeOnnx(await readFile(path), options);
 }

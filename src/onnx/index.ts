@@ -20,5 +20,13 @@ export {
   type OnnxFeed,
   type OnnxValueInfo,
 } from './import.js';
-export { decodeTensorProto, type OnnxTensor, type OnnxDType } from './proto.js';
+export {
+  decodeTensorProto,
+  DEFAULT_MAX_TENSOR_ELEMENTS,
+  DEFAULT_MAX_GRAPH_ELEMENTS,
+  MAX_TENSOR_RANK,
+  type OnnxLoadOptions,
+  type OnnxTensor,
+  type OnnxDType,
+} from './proto.js';
 export { ONNX_ACTIVATIONS, ACTIVATION_PARAMS, type OnnxActivationName, type OnnxActivation } from './rnn_generic.js';

@@ -3,45 +3,60 @@
  * (attributes read and checked when the model is loaded) into a kernel run on
  * every call.
  */
-import { rangeError } from '../errors.js';
-import { MAX_ELEMENTS } from '../validate.js';
 import { NodeAttributes } from './attributes.js';
-import { dataTypeName, dtypeOf, type INodeProto, type OnnxDType, type OnnxTensor } from './proto.js';
+import { Budget, MAX_TENSOR_RANK, dataTypeName, defaultBudget, dtypeOf, type INodeProto, type OnnxDType, type OnnxTensor } from './proto.js';
 
 /** Outputs of a kernel, in the node's output order (undefined for outputs it does not produce). */
 export type KernelOutputs = Array<OnnxTensor | undefined>;
 
+/** What a kernel gets on each run besides its inputs. */
+export interface RunContext {
+  /** The run's element budget: every buffer a kernel allocates is checked and charged first. */
+  readonly budget: Budget;
+}
+
 /** A compiled node: runs on its inputs (undefined for omitted optional ones). */
 export interface Kernel {
   /** Computes the node's outputs. */
-  run(inputs: ReadonlyArray<OnnxTensor | undefined>): KernelOutputs | Promise<KernelOutputs>;
+  run(inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: RunContext): KernelOutputs | Promise<KernelOutputs>;
 }
 
-/** What a compiler gets: the node, its label for messages and the model's ai.onnx opset. */
+/** What a compiler gets: the node, its label for messages, the model's ai.onnx opset and the load-time budget (for constants). */
 export interface NodeInfo {
   readonly node: INodeProto;
   readonly label: string;
   readonly opset: number;
+  /** Charged for tensors the node holds from load time (Constant values); defaults apply when absent. */
+  readonly budget?: Budget;
 }
 
 type TypedData = Float32Array | Int32Array | Float64Array;
 
-/** A new tensor of a dtype. */
-export function makeTensor(dtype: OnnxDType, shape: readonly number[], data?: TypedData): OnnxTensor {
-  const n = sizeOf(shape);
-  const d = data ?? allocate(dtype, n);
-  return { dtype, data: d, shape: [...shape] } as OnnxTensor;
+/**
+ * A new zero-filled tensor of a dtype: the shape is checked against the per-tensor budget and
+ * the elements charged to the run's budget before the buffer exists. `what` names the output
+ * in errors.
+ */
+export function makeTensor(ctx: RunContext, what: string, dtype: OnnxDType, shape: readonly number[]): OnnxTensor {
+  const n = ctx.budget.alloc(what, shape);
+  return { dtype, data: allocate(dtype, n), shape: [...shape] } as OnnxTensor;
+}
+
+/** Wraps existing data as a tensor (no allocation: the shape is checked against the per-tensor budget only). */
+export function wrapTensor(ctx: RunContext, what: string, dtype: OnnxDType, shape: readonly number[], data: TypedData): OnnxTensor {
+  const n = ctx.budget.shape(what, shape);
+  if (n !== data.length) throw new Error(`Internal error: ${what} has ${data.length} elements for shape ${fmt(shape)}`);
+  return { dtype, data, shape: [...shape] } as OnnxTensor;
 }
 
 function allocate(dtype: OnnxDType, n: number): TypedData {
   return dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);
 }
 
-/** Element count of a shape (checked against the largest buffer rnnblas allocates). */
+/** Element count of a shape (inputs have passed the budget checks, so this stays in range). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
-  if (n > MAX_ELEMENTS) throw rangeError('tensor shape', `at most ${MAX_ELEMENTS} elements`, `[${shape.join(', ')}]`);
   return n;
 }
 
@@ -74,10 +89,22 @@ export function floatInput(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | un
   return t;
 }
 
-/** The integer values of an int32/int64 input (shapes, axes, indices). */
+/**
+ * The integer values of a small int32/int64 input (a shape, axes, starts, ends, steps): at most
+ * MAX_TENSOR_RANK of them, so a hostile input cannot make a huge JS array.
+ */
 function intValues(info: NodeInfo, t: OnnxTensor, what: string): number[] {
   if (t.dtype === 'float32') throw new Error(`Invalid input ${what} of ${info.label}: expected int64 (or int32) values but received float32`);
+  if (t.data.length > MAX_TENSOR_RANK) {
+    throw new Error(`Invalid input ${what} of ${info.label}: expected at most ${MAX_TENSOR_RANK} values (one per axis) but received ${t.data.length}`);
+  }
   return Array.from(t.data);
+}
+
+/** The int32/int64 data of an index input, as is (no copy). */
+function intData(info: NodeInfo, t: OnnxTensor, what: string): Int32Array | Float64Array {
+  if (t.dtype === 'float32') throw new Error(`Invalid input ${what} of ${info.label}: expected int64 (or int32) values but received float32`);
+  return t.data;
 }
 
 function normAxis(info: NodeInfo, axis: number, rank: number, what = 'axis'): number {
@@ -128,16 +155,16 @@ function forEachIndex(out: readonly number[], strides: number[][], fn: (i: numbe
   }
 }
 
-function binary(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, op: (x: number, y: number) => number): KernelOutputs {
+function binary(info: NodeInfo, ctx: RunContext, inputs: ReadonlyArray<OnnxTensor | undefined>, op: (x: number, y: number) => number): KernelOutputs {
   const a = required(info, inputs, 0, 'A');
   const b = required(info, inputs, 1, 'B');
   if (a.dtype !== b.dtype) throw new Error(`Mismatched input dtypes ${a.dtype} and ${b.dtype} of ${info.label}`);
   const shape = broadcastShapes(info, a.shape, b.shape);
-  const out = makeTensor(a.dtype, shape);
+  const out = makeTensor(ctx, `the output of ${info.label}`, a.dtype, shape);
   const o = out.data;
   const ad = a.data;
   const bd = b.data;
-  if (sizeOf(a.shape) === o.length && sizeOf(b.shape) === o.length) {
+  if (ad.length === o.length && bd.length === o.length) {
     for (let i = 0; i < o.length; i++) o[i] = op(ad[i], bd[i]);
   } else {
     forEachIndex(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], (i, offs) => {
@@ -147,9 +174,9 @@ function binary(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, o
   return [out];
 }
 
-function transposeData(t: OnnxTensor, perm: readonly number[]): OnnxTensor {
+function transposeData(info: NodeInfo, ctx: RunContext, t: OnnxTensor, perm: readonly number[]): OnnxTensor {
   const shape = perm.map((p) => t.shape[p]);
-  const out = makeTensor(t.dtype, shape);
+  const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, shape);
   const src = stridesOf(t.shape);
   const permuted = perm.map((p) => src[p]);
   const o = out.data;
@@ -160,8 +187,8 @@ function transposeData(t: OnnxTensor, perm: readonly number[]): OnnxTensor {
   return out;
 }
 
-function reshaped(t: OnnxTensor, shape: readonly number[]): OnnxTensor {
-  return { dtype: t.dtype, data: t.data, shape: [...shape] } as OnnxTensor;
+function reshaped(info: NodeInfo, ctx: RunContext, t: OnnxTensor, shape: readonly number[]): OnnxTensor {
+  return wrapTensor(ctx, `the output of ${info.label}`, t.dtype, shape, t.data);
 }
 
 /** Axes from the attribute (opset < 13) or the second input (opset >= 13). */
@@ -171,25 +198,30 @@ function axesOf(info: NodeInfo, attrs: NodeAttributes, inputs: ReadonlyArray<Onn
   return t ? intValues(info, t, 'axes') : undefined;
 }
 
-function sliceAxis(dim: number, start: number, end: number, step: number): number[] {
-  const idx: number[] = [];
-  if (step > 0) {
-    let s = start < 0 ? start + dim : start;
-    let e = end < 0 ? end + dim : end;
-    s = Math.min(Math.max(s, 0), dim);
-    e = Math.min(Math.max(e, 0), dim);
-    for (let i = s; i < e; i += step) idx.push(i);
-  } else {
-    let s = start < 0 ? start + dim : start;
-    let e = end < 0 ? end + dim : end;
-    s = Math.min(Math.max(s, -1), dim - 1);
-    e = Math.min(Math.max(e, -1), dim - 1);
-    for (let i = s; i > e; i += step) idx.push(i);
-  }
-  return idx;
+/** One axis of a Slice: the first index, the step and how many indices (computed, not listed). */
+interface SliceRange {
+  readonly start: number;
+  readonly step: number;
+  readonly count: number;
 }
 
-function matmul(info: NodeInfo, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTensor & { dtype: 'float32' }): OnnxTensor {
+function sliceRange(dim: number, start: number, end: number, step: number): SliceRange {
+  let s = start < 0 ? start + dim : start;
+  let e = end < 0 ? end + dim : end;
+  let count: number;
+  if (step > 0) {
+    s = Math.min(Math.max(s, 0), dim);
+    e = Math.min(Math.max(e, 0), dim);
+    count = e > s ? Math.ceil((e - s) / step) : 0;
+  } else {
+    s = Math.min(Math.max(s, -1), dim - 1);
+    e = Math.min(Math.max(e, -1), dim - 1);
+    count = s > e ? Math.ceil((s - e) / -step) : 0;
+  }
+  return { start: count > 0 ? s : 0, step, count };
+}
+
+function matmul(info: NodeInfo, ctx: RunContext, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTensor & { dtype: 'float32' }): OnnxTensor {
   if (a.shape.length === 0 || b.shape.length === 0) throw new Error(`Invalid scalar input of ${info.label}: MatMul needs rank >= 1`);
   const as = a.shape.length === 1 ? [1, a.shape[0]] : [...a.shape];
   const bs = b.shape.length === 1 ? [b.shape[0], 1] : [...b.shape];
@@ -198,8 +230,14 @@ function matmul(info: NodeInfo, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTen
   const N = bs[bs.length - 1];
   if (bs[bs.length - 2] !== K) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (inner dimensions ${K} and ${bs[bs.length - 2]})`);
   const batch = broadcastShapes(info, as.slice(0, -2), bs.slice(0, -2));
-  const outShape = [...batch, M, N];
-  const out = new Float32Array(sizeOf(outShape));
+  let shape = [...batch, M, N];
+  if (a.shape.length === 1) shape = [...shape.slice(0, -2), N];
+  if (b.shape.length === 1) shape = a.shape.length === 1 ? shape.slice(0, -1) : [...shape.slice(0, -2), M];
+  // The output's size is checked (and charged) before its buffer or any loop exists.
+  const result = makeTensor(ctx, `the output of ${info.label}`, 'float32', shape);
+  const out = result.data;
+  if (out.length === 0 || K === 0) return result; // empty, or all sums empty (zeros)
+  ctx.budget.charge(`the accumulator of ${info.label}`, N);
   const aStr = broadcastStrides(as.slice(0, -2), batch).map((s) => s * M * K);
   const bStr = broadcastStrides(bs.slice(0, -2), batch).map((s) => s * K * N);
   const acc = new Float64Array(N);
@@ -220,15 +258,12 @@ function matmul(info: NodeInfo, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTen
       for (let j = 0; j < N; j++) out[oo + i * N + j] = acc[j];
     }
   });
-  let shape = outShape;
-  if (a.shape.length === 1) shape = [...shape.slice(0, -2), N];
-  if (b.shape.length === 1) shape = a.shape.length === 1 ? shape.slice(0, -1) : [...shape.slice(0, -2), M];
-  return makeTensor('float32', shape, out);
+  return result;
 }
 
-function castTo(t: OnnxTensor, dtype: OnnxDType): OnnxTensor {
+function castTo(info: NodeInfo, ctx: RunContext, t: OnnxTensor, dtype: OnnxDType): OnnxTensor {
   if (t.dtype === dtype) return t;
-  const out = makeTensor(dtype, t.shape);
+  const out = makeTensor(ctx, `the output of ${info.label}`, dtype, t.shape);
   const o = out.data;
   const d = t.data;
   if (dtype === 'float32') for (let i = 0; i < d.length; i++) o[i] = d[i];
@@ -236,9 +271,10 @@ function castTo(t: OnnxTensor, dtype: OnnxDType): OnnxTensor {
   return out;
 }
 
-function expandTo(info: NodeInfo, t: OnnxTensor, target: readonly number[]): OnnxTensor {
+function expandTo(info: NodeInfo, ctx: RunContext, t: OnnxTensor, target: readonly number[]): OnnxTensor {
+  if (target.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`Invalid shape ${fmt(target)} for ${info.label}`);
   const shape = broadcastShapes(info, t.shape, target);
-  const out = makeTensor(t.dtype, shape);
+  const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, shape);
   const o = out.data;
   const d = t.data;
   forEachIndex(shape, [broadcastStrides(t.shape, shape)], (i, offs) => {
@@ -262,40 +298,45 @@ export const OPERATORS: Record<string, Compiler> = {
   },
 
   Constant(info) {
-    const attrs = new NodeAttributes(info.node, info.label, ['value', 'value_float', 'value_floats', 'value_int', 'value_ints']);
+    const attrs = new NodeAttributes(info.node, info.label, ['value', 'value_float', 'value_floats', 'value_int', 'value_ints'], info.budget);
     let value: OnnxTensor;
     const f = attrs.float('value_float');
     const fs = attrs.floats('value_floats');
     const i = attrs.int('value_int');
     const is = attrs.ints('value_ints');
     const t = attrs.tensor('value');
+    const budget = info.budget ?? defaultBudget();
+    const held = (dtype: OnnxDType, shape: number[], data: TypedData): OnnxTensor => {
+      budget.alloc(`the value of ${info.label}`, shape);
+      return { dtype, data, shape } as OnnxTensor;
+    };
     if (t) value = t;
-    else if (f !== undefined) value = makeTensor('float32', [], Float32Array.of(f));
-    else if (fs) value = makeTensor('float32', [fs.length], Float32Array.from(fs));
-    else if (i !== undefined) value = makeTensor('int64', [], Float64Array.of(i));
-    else if (is) value = makeTensor('int64', [is.length], Float64Array.from(is));
+    else if (f !== undefined) value = held('float32', [], Float32Array.of(f));
+    else if (fs) value = held('float32', [fs.length], Float32Array.from(fs));
+    else if (i !== undefined) value = held('int64', [], Float64Array.of(i));
+    else if (is) value = held('int64', [is.length], Float64Array.from(is));
     else throw new Error(`Invalid ${info.label}: it has no value attribute`);
     return { run: () => [value] };
   },
 
   Add(info) {
     new NodeAttributes(info.node, info.label, []);
-    return { run: (inputs) => binary(info, inputs, (x, y) => x + y) };
+    return { run: (inputs, ctx) => binary(info, ctx, inputs, (x, y) => x + y) };
   },
 
   Sub(info) {
     new NodeAttributes(info.node, info.label, []);
-    return { run: (inputs) => binary(info, inputs, (x, y) => x - y) };
+    return { run: (inputs, ctx) => binary(info, ctx, inputs, (x, y) => x - y) };
   },
 
   Mul(info) {
     new NodeAttributes(info.node, info.label, []);
-    return { run: (inputs) => binary(info, inputs, (x, y) => x * y) };
+    return { run: (inputs, ctx) => binary(info, ctx, inputs, (x, y) => x * y) };
   },
 
   MatMul(info) {
     new NodeAttributes(info.node, info.label, []);
-    return { run: (inputs) => [matmul(info, floatInput(info, inputs, 0, 'A'), floatInput(info, inputs, 1, 'B'))] };
+    return { run: (inputs, ctx) => [matmul(info, ctx, floatInput(info, inputs, 0, 'A'), floatInput(info, inputs, 1, 'B'))] };
   },
 
   Gemm(info) {
@@ -305,24 +346,30 @@ export const OPERATORS: Record<string, Compiler> = {
     const transA = attrs.int('transA', 0) !== 0;
     const transB = attrs.int('transB', 0) !== 0;
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const a = floatInput(info, inputs, 0, 'A');
         const b = floatInput(info, inputs, 1, 'B');
         if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`Invalid inputs of ${info.label}: A and B must be 2-D, received ${fmt(a.shape)} and ${fmt(b.shape)}`);
         const [M, K] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
         const [K2, N] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
         if (K !== K2) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (transA=${+transA}, transB=${+transB})`);
-        const out = new Float32Array(M * N);
         const c = inputs[2];
         if (c) {
           if (c.dtype !== 'float32') throw new Error(`Unsupported dtype ${c.dtype} of input C of ${info.label}`);
           const shape = broadcastShapes(info, c.shape, [M, N]);
           if (shape.length !== 2 || shape[0] !== M || shape[1] !== N) throw new Error(`Input C ${fmt(c.shape)} of ${info.label} does not broadcast to [${M}, ${N}]`);
+        }
+        // [M, N] is checked against the budgets before the buffer exists.
+        const result = makeTensor(ctx, `the output of ${info.label}`, 'float32', [M, N]);
+        const out = result.data as Float32Array;
+        if (out.length === 0) return [result];
+        if (c) {
           const cd = c.data;
           forEachIndex([M, N], [broadcastStrides(c.shape, [M, N])], (i, offs) => {
             out[i] = beta * cd[offs[0]];
           });
         }
+        if (K === 0) return [result];
         const ad = a.data;
         const bd = b.data;
         const aAt = transA ? (i: number, k: number) => ad[k * M + i] : (i: number, k: number) => ad[i * K + k];
@@ -334,7 +381,7 @@ export const OPERATORS: Record<string, Compiler> = {
             out[i * N + j] += alpha * acc;
           }
         }
-        return [makeTensor('float32', [M, N], out)];
+        return [result];
       },
     };
   },
@@ -343,14 +390,14 @@ export const OPERATORS: Record<string, Compiler> = {
     const attrs = new NodeAttributes(info.node, info.label, ['perm']);
     const perm = attrs.ints('perm');
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const r = t.shape.length;
         const p = perm ?? Array.from({ length: r }, (_, i) => r - 1 - i);
         if (p.length !== r || [...p].sort((x, y) => x - y).some((v, i) => v !== i)) {
-          throw new Error(`Invalid perm [${p.join(', ')}] of ${info.label} for a rank-${r} input`);
+          throw new Error(`Invalid perm [${p.slice(0, MAX_TENSOR_RANK).join(', ')}] of ${info.label} for a rank-${r} input`);
         }
-        return [transposeData(t, p)];
+        return [transposeData(info, ctx, t, p)];
       },
     };
   },
@@ -360,9 +407,10 @@ export const OPERATORS: Record<string, Compiler> = {
     const allowZero = attrs.int('allowzero', 0) !== 0;
     const attrShape = attrs.ints('shape');
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const spec = info.opset < 5 ? attrShape ?? [] : intValues(info, required(info, inputs, 1, 'shape'), 'shape');
+        if (spec.length > MAX_TENSOR_RANK) throw new Error(`Invalid shape of ${spec.length} dims for ${info.label}: at most ${MAX_TENSOR_RANK}`);
         const n = t.data.length;
         let infer = -1;
         let known = 1;
@@ -376,7 +424,7 @@ export const OPERATORS: Record<string, Compiler> = {
             if (i >= t.shape.length) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}: 0 at axis ${i} but the input has rank ${t.shape.length}`);
             d = t.shape[i];
           }
-          if (!Number.isInteger(d) || d < 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}`);
+          if (!Number.isSafeInteger(d) || d < 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}`);
           known *= d;
           return d;
         });
@@ -386,7 +434,7 @@ export const OPERATORS: Record<string, Compiler> = {
         } else if (known !== n) {
           throw new Error(`Cannot reshape ${fmt(t.shape)} (${n} elements) to [${spec.join(', ')}] in ${info.label}`);
         }
-        return [reshaped(t, shape)];
+        return [reshaped(info, ctx, t, shape)];
       },
     };
   },
@@ -394,13 +442,13 @@ export const OPERATORS: Record<string, Compiler> = {
   Squeeze(info) {
     const attrs = new NodeAttributes(info.node, info.label, info.opset < 13 ? ['axes'] : []);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const given = axesOf(info, attrs, inputs);
         const r = t.shape.length;
         const axes = given ? given.map((a) => normAxis(info, a, r, 'axes entry')) : t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
         for (const a of axes) if (t.shape[a] !== 1) throw new Error(`Cannot squeeze axis ${a} of size ${t.shape[a]} in ${info.label}`);
-        return [reshaped(t, t.shape.filter((_, i) => !axes.includes(i)))];
+        return [reshaped(info, ctx, t, t.shape.filter((_, i) => !axes.includes(i)))];
       },
     };
   },
@@ -408,17 +456,18 @@ export const OPERATORS: Record<string, Compiler> = {
   Unsqueeze(info) {
     const attrs = new NodeAttributes(info.node, info.label, info.opset < 13 ? ['axes'] : []);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const given = axesOf(info, attrs, inputs);
         if (!given) throw new Error(`Missing axes of ${info.label}`);
         const r = t.shape.length + given.length;
+        if (r > MAX_TENSOR_RANK) throw new Error(`Invalid axes of ${info.label}: the output would have rank ${r}, more than ${MAX_TENSOR_RANK}`);
         const axes = given.map((a) => normAxis(info, a, r, 'axes entry'));
         if (new Set(axes).size !== axes.length) throw new Error(`Repeated axes [${given.join(', ')}] in ${info.label}`);
         const shape: number[] = [];
         let k = 0;
         for (let i = 0; i < r; i++) shape.push(axes.includes(i) ? 1 : t.shape[k++]);
-        return [reshaped(t, shape)];
+        return [reshaped(info, ctx, t, shape)];
       },
     };
   },
@@ -428,7 +477,7 @@ export const OPERATORS: Record<string, Compiler> = {
     const axisAttr = attrs.int('axis');
     if (axisAttr === undefined && info.opset >= 4) throw new Error(`Missing attribute 'axis' of ${info.label}`);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const parts = inputs.filter((t): t is OnnxTensor => t !== undefined);
         if (parts.length === 0) throw new Error(`Missing inputs of ${info.label}`);
         const first = parts[0];
@@ -442,14 +491,16 @@ export const OPERATORS: Record<string, Compiler> = {
         }
         const shape = [...first.shape];
         shape[axis] = parts.reduce((s, p) => s + p.shape[axis], 0);
-        const out = makeTensor(first.dtype, shape);
+        const out = makeTensor(ctx, `the output of ${info.label}`, first.dtype, shape);
+        // An empty output has nothing to copy: no loop over the other dims.
+        if (out.data.length === 0) return [out];
         const outer = sizeOf(first.shape.slice(0, axis));
         const inner = sizeOf(first.shape.slice(axis + 1));
         const rowOut = shape[axis] * inner;
         let off = 0;
         for (const p of parts) {
           const rowIn = p.shape[axis] * inner;
-          for (let o = 0; o < outer; o++) out.data.set(p.data.subarray(o * rowIn, (o + 1) * rowIn), o * rowOut + off);
+          if (rowIn > 0) for (let o = 0; o < outer; o++) out.data.set(p.data.subarray(o * rowIn, (o + 1) * rowIn), o * rowOut + off);
           off += rowIn;
         }
         return [out];
@@ -463,7 +514,7 @@ export const OPERATORS: Record<string, Compiler> = {
     const aEnds = attrs.ints('ends');
     const aAxes = attrs.ints('axes');
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         let starts: number[];
         let ends: number[];
@@ -483,20 +534,25 @@ export const OPERATORS: Record<string, Compiler> = {
         if (starts.length !== ends.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {
           throw new Error(`Invalid ${info.label}: starts, ends, axes and steps must have the same length`);
         }
-        const picks: number[][] = t.shape.map((d) => Array.from({ length: d }, (_, i) => i));
+        if (ax.some((a) => a >= r)) throw new Error(`Invalid ${info.label}: more starts than the input's ${r} axes`);
+        // Each axis as (first index, step, count): nothing is listed per index.
+        const ranges: SliceRange[] = t.shape.map((d) => ({ start: 0, step: 1, count: d }));
         ax.forEach((a, i) => {
           const step = steps ? steps[i] : 1;
-          if (step === 0) throw new Error(`Invalid step 0 in ${info.label}`);
-          picks[a] = sliceAxis(t.shape[a], starts[i], ends[i], step);
+          if (step === 0 || !Number.isFinite(step)) throw new Error(`Invalid step ${step} in ${info.label}`);
+          ranges[a] = sliceRange(t.shape[a], starts[i], ends[i], step);
         });
-        const shape = picks.map((p) => p.length);
-        const out = makeTensor(t.dtype, shape);
-        const src = stridesOf(t.shape);
+        const shape = ranges.map((p) => p.count);
+        const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, shape);
         const n = out.data.length;
+        if (n === 0) return [out];
+        const src = stridesOf(t.shape);
         const idx = new Array<number>(r).fill(0);
+        let base = 0;
+        for (let k = 0; k < r; k++) base += ranges[k].start * src[k];
         for (let i = 0; i < n; i++) {
-          let off = 0;
-          for (let k = 0; k < r; k++) off += picks[k][idx[k]] * src[k];
+          let off = base;
+          for (let k = 0; k < r; k++) off += idx[k] * ranges[k].step * src[k];
           out.data[i] = t.data[off];
           for (let k = r - 1; k >= 0; k--) {
             if (++idx[k] < shape[k]) break;
@@ -514,7 +570,7 @@ export const OPERATORS: Record<string, Compiler> = {
     if (to === undefined) throw new Error(`Missing attribute 'to' of ${info.label}`);
     const dtype = dtypeOf(to);
     if (!dtype) throw attrs.badValue('to', dataTypeName(to), 'FLOAT, INT32 or INT64');
-    return { run: (inputs) => [castTo(required(info, inputs, 0, 'input'), dtype)] };
+    return { run: (inputs, ctx) => [castTo(info, ctx, required(info, inputs, 0, 'input'), dtype)] };
   },
 
   Shape(info) {
@@ -522,26 +578,29 @@ export const OPERATORS: Record<string, Compiler> = {
     const start = attrs.int('start', 0);
     const end = attrs.int('end');
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const r = t.shape.length;
         const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
         const dims = t.shape.slice(clamp(start), end === undefined ? r : clamp(end));
-        return [makeTensor('int64', [dims.length], Float64Array.from(dims))];
+        const out = makeTensor(ctx, `the output of ${info.label}`, 'int64', [dims.length]);
+        out.data.set(dims);
+        return [out];
       },
     };
   },
 
   ConstantOfShape(info) {
-    const attrs = new NodeAttributes(info.node, info.label, ['value']);
-    const value = attrs.tensor('value') ?? makeTensor('float32', [1], Float32Array.of(0));
+    const attrs = new NodeAttributes(info.node, info.label, ['value'], info.budget);
+    const value = attrs.tensor('value') ?? ({ dtype: 'float32', data: Float32Array.of(0), shape: [1] } as OnnxTensor);
     if (value.data.length !== 1) throw new Error(`Invalid attribute 'value' of ${info.label}: expected one element`);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const shape = intValues(info, required(info, inputs, 0, 'input'), 'shape');
-        if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`Invalid shape [${shape.join(', ')}] for ${info.label}`);
-        const out = makeTensor(value.dtype, shape);
-        out.data.fill(value.data[0]);
+        if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`Invalid shape [${shape.join(', ')}] for ${info.label}`);
+        // The requested size is checked against the budgets before the buffer exists.
+        const out = makeTensor(ctx, `the output of ${info.label}`, value.dtype, shape);
+        if (value.data[0] !== 0) out.data.fill(value.data[0]);
         return [out];
       },
     };
@@ -550,10 +609,10 @@ export const OPERATORS: Record<string, Compiler> = {
   Expand(info) {
     new NodeAttributes(info.node, info.label, []);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'input');
         const shape = intValues(info, required(info, inputs, 1, 'shape'), 'shape');
-        return [expandTo(info, t, shape)];
+        return [expandTo(info, ctx, t, shape)];
       },
     };
   },
@@ -562,22 +621,27 @@ export const OPERATORS: Record<string, Compiler> = {
     const attrs = new NodeAttributes(info.node, info.label, ['axis']);
     const axisAttr = attrs.int('axis', 0);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const ind = required(info, inputs, 1, 'indices');
-        const indices = intValues(info, ind, 'indices');
+        const indices = intData(info, ind, 'indices');
         const axis = normAxis(info, axisAttr, t.shape.length);
         const dim = t.shape[axis];
+        const shape = [...t.shape.slice(0, axis), ...ind.shape, ...t.shape.slice(axis + 1)];
+        const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, shape);
+        // Every index is checked (a loop over the indices, which exist), then the copy runs
+        // over the output's elements only.
+        for (let j = 0; j < indices.length; j++) checkIndex(info, indices[j], dim);
+        if (out.data.length === 0) return [out];
         const outer = sizeOf(t.shape.slice(0, axis));
         const inner = sizeOf(t.shape.slice(axis + 1));
-        const shape = [...t.shape.slice(0, axis), ...ind.shape, ...t.shape.slice(axis + 1)];
-        const out = makeTensor(t.dtype, shape);
-        const picked = indices.map((v) => checkIndex(info, v, dim));
+        const k = indices.length;
         for (let o = 0; o < outer; o++) {
-          picked.forEach((p, j) => {
+          for (let j = 0; j < k; j++) {
+            const p = indices[j] < 0 ? indices[j] + dim : indices[j];
             const src = (o * dim + p) * inner;
-            out.data.set(t.data.subarray(src, src + inner), (o * picked.length + j) * inner);
-          });
+            out.data.set(t.data.subarray(src, src + inner), (o * k + j) * inner);
+          }
         }
         return [out];
       },
@@ -588,14 +652,14 @@ export const OPERATORS: Record<string, Compiler> = {
     const attrs = new NodeAttributes(info.node, info.label, ['axis']);
     const axisAttr = attrs.int('axis', 0);
     return {
-      run(inputs) {
+      run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const ind = required(info, inputs, 1, 'indices');
-        const indices = intValues(info, ind, 'indices');
+        const indices = intData(info, ind, 'indices');
         const r = t.shape.length;
         const axis = normAxis(info, axisAttr, r);
         if (ind.shape.length !== r) throw new Error(`Indices ${fmt(ind.shape)} of ${info.label} must have the rank of the data ${fmt(t.shape)}`);
-        const out = makeTensor(t.dtype, ind.shape);
+        const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, ind.shape);
         const src = stridesOf(t.shape);
         const idx = new Array<number>(r).fill(0);
         for (let i = 0; i < indices.length; i++) {

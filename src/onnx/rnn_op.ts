@@ -7,7 +7,7 @@ import { rnnConfig } from '../nn/rnn_config.js';
 import { rnnForwardAsync, type RnnWeights } from '../nn/rnn_functional.js';
 import type { Tensor } from '../tensor.js';
 import { NodeAttributes } from './attributes.js';
-import { floatInput, makeTensor, type Kernel, type KernelOutputs, type NodeInfo } from './ops.js';
+import { floatInput, wrapTensor, type Kernel, type KernelOutputs, type NodeInfo, type RunContext } from './ops.js';
 import type { OnnxTensor } from './proto.js';
 import { ACTIVATION_PARAMS, ONNX_ACTIVATIONS, rnnGenericDirection, type GenericRnnArgs, type OnnxActivation, type OnnxActivationName } from './rnn_generic.js';
 
@@ -139,7 +139,7 @@ export function compileRnn(info: NodeInfo): Kernel {
   const attrs = rnnAttributes(info);
   const D = attrs.direction === 'bidirectional' ? 2 : 1;
   return {
-    async run(inputs: ReadonlyArray<OnnxTensor | undefined>): Promise<KernelOutputs> {
+    async run(inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: RunContext): Promise<KernelOutputs> {
       const X = floatInput(info, inputs, 0, 'X');
       const W = floatInput(info, inputs, 1, 'W');
       const R = floatInput(info, inputs, 2, 'R');
@@ -171,6 +171,21 @@ export function compileRnn(info: NodeInfo): Kernel {
       const hShape = attrs.layout === 0 ? [D, B, H] : [B, D, H];
       if (init && (init.shape.length !== 3 || init.shape.some((d, i) => d !== hShape[i]))) throw bad('initial_h', shapeStr(hShape), init.shape);
 
+      // Every buffer this node makes is sized and charged before the first exists: the outputs,
+      // the layout copies, and per direction its outputs and reversed copies.
+      const yShape = attrs.layout === 0 ? [T, D, B, H] : [B, T, D, H];
+      const what = `the outputs of ${info.label}`;
+      const nY = ctx.budget.shape(what, yShape);
+      const nH = ctx.budget.shape(what, hShape);
+      const reversed = attrs.direction === 'forward' ? 0 : 1; // one direction runs on reversed copies
+      const scratch = (attrs.layout === 1 ? T * B * I + (init ? D * B * H : 0) : 0) + D * (T * B * H + B * H) + reversed * (T * B * I + T * B * H);
+      ctx.budget.charge(what, nY + nH + scratch);
+      const Y = new Float32Array(nY);
+      const Yh = new Float32Array(nH);
+      const outputs = (): KernelOutputs => [wrapTensor(ctx, what, 'float32', yShape, Y), wrapTensor(ctx, what, 'float32', hShape, Yh)];
+      // No state to carry (no batch or no hidden units): empty outputs, no loop over the other dims.
+      if (nH === 0) return outputs();
+
       const x = attrs.layout === 0 ? X.data : swap01(X.data, B, T, I);
       const h0 = init ? (attrs.layout === 0 ? init.data : swap01(init.data, B, D, H)) : null;
 
@@ -193,8 +208,6 @@ export function compileRnn(info: NodeInfo): Kernel {
       }
       const results = await Promise.all(runs);
 
-      const Y = new Float32Array(T * D * B * H);
-      const Yh = new Float32Array(D * B * H);
       results.forEach(({ y, h }, d) => {
         for (let t = 0; t < T; t++) {
           for (let b = 0; b < B; b++) {
@@ -207,10 +220,7 @@ export function compileRnn(info: NodeInfo): Kernel {
           Yh.set(h.subarray(b * H, (b + 1) * H), dst);
         }
       });
-      return [
-        makeTensor('float32', attrs.layout === 0 ? [T, D, B, H] : [B, T, D, H], Y),
-        makeTensor('float32', hShape, Yh),
-      ];
+      return outputs();
     },
   };
 }
