@@ -6,26 +6,19 @@
  */
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
+import { AttributeType, DataType, encodeModelProto } from '../src/onnx/proto.js';
 import { Lcg, peakRssMB, runChild, timeSteps, timing, type Timing } from './common.js';
 import { directions, type Workload } from './workloads.js';
 
 const require = createRequire(import.meta.url);
 
-/** The bits of the onnx-proto namespace used here. */
-interface OnnxNs {
-  ModelProto: { create(p: object): unknown; encode(m: unknown): { finish(): Uint8Array } };
-  TensorProto: { DataType: { FLOAT: number } };
-  AttributeProto: { AttributeType: { INT: number; STRING: number } };
-}
-
 /** The serialized one-node RNN model for w (weights uniform in ±1/√H, as PyTorch initialises). */
 export function rnnModelBytes(w: Workload, seed = 1): Uint8Array {
-  const { onnx } = require('onnx-proto') as { onnx: OnnxNs };
   const { T, I, H } = w;
   const D = directions(w);
   const rng = new Lcg(seed);
   const k = 1 / Math.sqrt(H);
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const FLOAT = DataType.FLOAT;
   const init = (name: string, dims: number[]) => {
     const n = dims.reduce((a, b) => a * b, 1);
     return { name, dims, dataType: FLOAT, rawData: new Uint8Array(rng.floats(n, -k, k).buffer) };
@@ -34,8 +27,8 @@ export function rnnModelBytes(w: Workload, seed = 1): Uint8Array {
   const valueInfo = (name: string, dims: Array<number | string>) => ({
     name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map(dim) } } },
   });
-  const { INT, STRING } = onnx.AttributeProto.AttributeType;
-  const model = onnx.ModelProto.create({
+  const { INT, STRING } = AttributeType;
+  return encodeModelProto({
     irVersion: 7,
     producerName: 'rnnblas-bench',
     opsetImport: [{ domain: '', version: 14 }],
@@ -53,7 +46,6 @@ export function rnnModelBytes(w: Workload, seed = 1): Uint8Array {
       output: [valueInfo('Y', [T, D, 'batch', H])],
     },
   });
-  return onnx.ModelProto.encode(model).finish();
 }
 
 runChild('onnxruntime', async (job) => {
