@@ -88,8 +88,10 @@ function overhead(): Record<string, number> {
   const h0 = new Float32Array(B * H);
   const hN = new Float32Array(B * H);
   const nativeUs = microsPerCall(() => {
-    native.forward(x.data, h0, sd.weight_ih_l0.data, sd.weight_hh_l0.data, sd.bias_ih_l0.data, sd.bias_hh_l0.data,
-      null, y, hN, T, B, I, H, H, NativeActivation.Tanh, false);
+    native.forwardLayer([{
+      x: x.data, h0, wIh: sd.weight_ih_l0.data, wHh: sd.weight_hh_l0.data, bIh: sd.bias_ih_l0.data, bHh: sd.bias_hh_l0.data,
+      lengths: null, y, hN, T, B, I, H, ld: H, act: NativeActivation.Tanh, reverse: false,
+    }]);
     h0.set(hN);
   }, 5000, 9);
   return { overheadModuleUs: moduleUs, overheadNativeUs: nativeUs };

@@ -42,9 +42,11 @@ async function profile(w: Workload, reps: number): Promise<string[]> {
   const row = (what: string, t: number, flop?: number) => rows.push(`| ${w.id} | ${what} | ${t.toFixed(3)} | ${flop ? gf(flop, t) : ''} |`);
 
   // Whole native forward of layer 0 (one direction).
-  const fwd = () => native.forward(x, null, wih, whh, bih, bhh, null, y, hN, T, B, I, H, H, NativeActivation.Tanh, false);
+  const fwd = () => native.forwardLayer([{
+    x, h0: null, wIh: wih, wHh: whh, bIh: bih, bHh: bhh, lengths: null, y, hN, T, B, I, H, ld: H, act: NativeActivation.Tanh, reverse: false,
+  }]);
   const tf = ms(fwd, reps);
-  row('native.forward, layer 0, one direction', tf, 2 * T * B * H * (I + H));
+  row('native.forwardLayer, layer 0, one direction', tf, 2 * T * B * H * (I + H));
   const a = new Float32Array(T * B * H);
   const tIn = ms(() => native.sgemm(false, true, T * B, H, I, 1, x, I, wih, I, 0, a, H), reps);
   row(`  input GEMM [${T * B}×${I}]·[${I}×${H}]`, tIn, 2 * T * B * I * H);
@@ -63,9 +65,12 @@ async function profile(w: Workload, reps: number): Promise<string[]> {
     const dbhh = new Float32Array(H);
     const dy = rng.floats(T * B * H, -0.01, 0.01);
     const dh0 = new Float32Array(B * H);
-    const bwd = () => native.backward(null, dh0, dwih, dwhh, dbih, dbhh, y, null, dy, null, x, wih, whh, null, work, T, B, I, H, H, NativeActivation.Tanh, false);
+    const bwd = () => native.backwardLayer([{
+      dx: null, dh0, dwIh: dwih, dwHh: dwhh, dbIh: dbih, dbHh: dbhh, work, y, h0: null, dy, dhN: null, x, wIh: wih, wHh: whh,
+      lengths: null, T, B, I, H, ld: H, act: NativeActivation.Tanh, reverse: false,
+    }]);
     const tb = ms(bwd, reps);
-    row('native.backward, layer 0 (no dx)', tb, 2 * 2 * T * B * H * (I + H) - 2 * T * B * I * H);
+    row('native.backwardLayer, layer 0 (no dx)', tb, 2 * 2 * T * B * H * (I + H) - 2 * T * B * I * H);
     const dA = rng.floats(T * B * H, -0.01, 0.01);
     const carry = new Float32Array(B * H);
     const tRecB = ms(() => {

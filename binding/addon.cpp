@@ -1,448 +1,595 @@
-// The N-API surface of rnnblas. Declared for TypeScript in src/native/binding.ts;
-// argument order there and here must match.
+// The N-API surface of rnnblas. Declared for TypeScript in src/native/binding.ts.
+//
+// Every call takes named arguments (fields.h): read once, checked once here
+// (src/ validated them first; this is the memory-safety check), then run on
+// the calling thread or queued on the libuv pool with its memory held
+// (keep.h, async_job.h). Settings (thread count, step kernel) live in one
+// ExecContext per Node environment, copied into every call.
 #include <napi.h>
-
-#include <cblas.h>
 
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../native/blas_runtime.h"
+#include "../native/exec_context.h"
 #include "../native/losses.h"
-#include "../native/packed_gemm.h"
 #include "../native/rnn_layer.h"
 #include "../native/team_gemm.h"
 #include "../native/thread_team.h"
-#include "args.h"
+#include "async_job.h"
+#include "fields.h"
+#include "keep.h"
+#include "memory.h"
 
 namespace rnnblas::binding {
 namespace {
 
-// Arguments of one call, unpacked and checked, plus the JS handles whose
-// memory the kernel borrows (kept alive while an async call runs).
-struct Prepared {
-  std::function<void()> run;
-  std::vector<napi_value> handles;
+// ---------------------------------------------------------------------------
+// Per-environment settings
+
+struct EnvState {
+  ExecContext ctx;
 };
 
-template <typename T>
-void keep(Prepared& p, const View<T>& v) {
-  if (v.handle != nullptr) p.handles.push_back(v.handle);
+EnvState& env_state(Napi::Env env) {
+  auto* s = env.GetInstanceData<EnvState>();
+  if (s == nullptr) {
+    s = new EnvState();
+    s->ctx.threads = available_cpus();
+    env.SetInstanceData(s);
+  }
+  return *s;
 }
 
-Activation activation(const ArgList& info, size_t i) {
-  const double a = number(info, i, "activation");
-  if (a == 0) return Activation::Tanh;
-  if (a == 1) return Activation::Relu;
-  throw_range(info.Env(), "expected activation 0 (tanh) or 1 (relu)");
+// A call either runs now or is queued with its memory held.
+enum class Mode { Sync, Async };
+
+// Runs `run` now (sync) or queues it with `kept` (async). Native exceptions
+// become JS errors, never an abort.
+Napi::Value dispatch(Napi::Env env, Mode mode, std::unique_ptr<Kept> kept,
+                     std::function<void()> run) {
+  if (mode == Mode::Async) return AsyncJob::queue(env, std::move(kept), std::move(run));
+  try {
+    run();
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(env, "rnnblas native: out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("rnnblas native: ") + e.what());
+  }
+  return env.Undefined();
 }
 
-void check_lengths(Napi::Env env, const View<int32_t>& lengths, int64_t T,
-                   int64_t B) {
-  if (lengths.data == nullptr) return;
-  require_length(env, lengths, "lengths", B, "B");
-  for (int64_t b = 0; b < B; ++b) {
-    if (lengths.data[b] < 1 || lengths.data[b] > T) {
-      throw_range(env, "lengths[" + std::to_string(b) + "] is " +
-                           std::to_string(lengths.data[b]) + ", expected 1.." +
-                           std::to_string(T));
+// Wraps an entry so that a native exception escaping it (bad_alloc while
+// preparing) is a JS error.
+template <Napi::Value (*Entry)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Entry(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(info.Env(), "rnnblas native: out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("rnnblas native: ") + e.what());
+  }
+}
+
+// The argument objects of a layer call: one per direction, 1 or 2.
+std::vector<napi_value> direction_objects(Napi::Env env, const Napi::CallbackInfo& info,
+                                          const char* what) {
+  if (info.Length() != 1 || !info[0].IsArray()) {
+    throw_type(env, std::string(what) + " expects an array of one or two direction objects");
+  }
+  const auto list = info[0].As<Napi::Array>();
+  const uint32_t n = list.Length();
+  if (n != 1 && n != 2) throw_range(env, std::string(what) + " takes 1 or 2 directions, got " + std::to_string(n));
+  std::vector<napi_value> out;
+  for (uint32_t i = 0; i < n; ++i) out.push_back(list.Get(i));
+  return out;
+}
+
+Activation activation(Napi::Env env, double code, const std::string& what) {
+  if (code == 0) return Activation::Tanh;
+  if (code == 1) return Activation::Relu;
+  throw_range(env, what + ".act: expected 0 (tanh) or 1 (relu)");
+}
+
+// Copies and checks lengths ([B] each in 1..T): kernels index with them, so
+// they come from a private copy nothing else can change.
+std::shared_ptr<std::vector<int32_t>> copy_lengths(Napi::Env env, const Array& a, int64_t T,
+                                                   const std::string& what) {
+  if (!a.present) return nullptr;
+  auto out = std::make_shared<std::vector<int32_t>>(a.as<int32_t>(), a.as<int32_t>() + a.length);
+  for (size_t b = 0; b < out->size(); ++b) {
+    const int32_t v = (*out)[b];
+    if (v < 1 || v > T) {
+      throw_range(env, what + ".lengths[" + std::to_string(b) + "] is " + std::to_string(v) +
+                           ", expected 1.." + std::to_string(T));
     }
   }
+  return out;
 }
 
 int64_t strided_size(Napi::Env env, int64_t rows, int64_t ld, int64_t width) {
   return mul(env, rows - 1, ld) + width;
 }
 
-template <typename O, typename... In>
-void require_disjoint(Napi::Env env, const View<O>& out, const char* name,
-                      const In&... inputs) {
-  if ((overlaps(out, inputs) || ...)) {
-    throw_range(env, std::string(name) + " shares memory with another argument");
-  }
-}
-
-// The y view of one forward call, for checking two calls against each other.
-struct StridedOut {
-  View<float> y;
-  int64_t ld = 0, H = 0;
-};
-
-// forward(x, h0, wIh, wHh, bIh, bHh, lengths, y, hN, T, B, I, H, ld, act, reverse)
-RnnForwardArgs parse_forward(const ArgList& info, std::vector<napi_value>& handles,
-                             StridedOut* out = nullptr, View<float>* hN_out = nullptr) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 16) throw_type(env, "forward expects 16 arguments");
-  auto x = f32(info, 0, "x");
-  auto h0 = f32(info, 1, "h0", true);
-  auto w_ih = f32(info, 2, "wIh");
-  auto w_hh = f32(info, 3, "wHh");
-  auto b_ih = f32(info, 4, "bIh", true);
-  auto b_hh = f32(info, 5, "bHh", true);
-  auto lengths = i32(info, 6, "lengths", true);
-  auto y = f32(info, 7, "y");
-  auto hN = f32(info, 8, "hN");
-  RnnShape s{dim(info, 9, "T"), dim(info, 10, "B"), dim(info, 11, "I"),
-             dim(info, 12, "H")};
-  const int64_t ld = dim(info, 13, "ld");
-  const Activation act = activation(info, 14);
-  const bool reverse = flag(info, 15, "reverse");
-
-  const int64_t TB = mul(env, s.T, s.B);
-  if (TB > INT32_MAX) throw_range(env, "T*B must be below 2^31");
-  if (ld < s.H) throw_range(env, "ld must be at least H");
-  if ((b_ih.data == nullptr) != (b_hh.data == nullptr)) {
-    throw_type(env, "bIh and bHh must both be given or both be null");
-  }
-  require_length(env, x, "x", mul(env, TB, s.I), "T*B*I");
-  require_length(env, h0, "h0", mul(env, s.B, s.H), "B*H");
-  require_length(env, w_ih, "wIh", mul(env, s.H, s.I), "H*I");
-  require_length(env, w_hh, "wHh", mul(env, s.H, s.H), "H*H");
-  require_length(env, b_ih, "bIh", s.H, "H");
-  require_length(env, b_hh, "bHh", s.H, "H");
-  require_at_least(env, y, "y", strided_size(env, TB, ld, s.H), "(T*B-1)*ld+H");
-  require_length(env, hN, "hN", mul(env, s.B, s.H), "B*H");
-  check_lengths(env, lengths, s.T, s.B);
-  require_disjoint(env, y, "y", x, h0, w_ih, w_hh, b_ih, b_hh, lengths, hN);
-  require_disjoint(env, hN, "hN", x, h0, w_ih, w_hh, b_ih, b_hh, lengths);
-
-  RnnForwardArgs a;
-  a.y = y.data;
-  a.hN = hN.data;
-  a.x = x.data;
-  a.h0 = h0.data;
-  a.w_ih = w_ih.data;
-  a.w_hh = w_hh.data;
-  a.b_ih = b_ih.data;
-  a.b_hh = b_hh.data;
-  a.lengths = lengths.data;
-  a.shape = s;
-  a.ld = ld;
-  a.act = act;
-  a.reverse = reverse;
-
-  for (napi_value h : {x.handle, h0.handle, w_ih.handle, w_hh.handle, b_ih.handle,
-                       b_hh.handle, lengths.handle, y.handle, hN.handle}) {
-    if (h != nullptr) handles.push_back(h);
-  }
-  if (out != nullptr) *out = {y, ld, s.H};
-  if (hN_out != nullptr) *hN_out = hN;
-  return a;
-}
-
-Prepared prepare_forward(const Napi::CallbackInfo& info) {
-  Prepared p;
-  RnnForwardArgs a = parse_forward(ArgList(info), p.handles);
-  p.run = [a] { rnn_forward(a); };
-  return p;
-}
-
-// Outputs of one backward call, for checking two calls against each other.
-struct BackwardOuts {
-  std::vector<View<float>> own;  // dh0, dw*, db*, work: must be disjoint between calls
-  View<float> dx;                // shared by the two directions of a layer
-};
-
-// backward(dx, dh0, dwIh, dwHh, dbIh, dbHh, y, h0, dy, dhN, x, wIh, wHh,
-//          lengths, work, T, B, I, H, ld, act, reverse)
-RnnBackwardArgs parse_backward(const ArgList& info, std::vector<napi_value>& handles,
-                               BackwardOuts* outs = nullptr) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 22) throw_type(env, "backward expects 22 arguments");
-  auto dx = f32(info, 0, "dx", true);
-  auto dh0 = f32(info, 1, "dh0", true);
-  auto dw_ih = f32(info, 2, "dwIh");
-  auto dw_hh = f32(info, 3, "dwHh");
-  auto db_ih = f32(info, 4, "dbIh", true);
-  auto db_hh = f32(info, 5, "dbHh", true);
-  auto y = f32(info, 6, "y");
-  auto h0 = f32(info, 7, "h0", true);
-  auto dy = f32(info, 8, "dy", true);
-  auto dhN = f32(info, 9, "dhN", true);
-  auto x = f32(info, 10, "x");
-  auto w_ih = f32(info, 11, "wIh");
-  auto w_hh = f32(info, 12, "wHh");
-  auto lengths = i32(info, 13, "lengths", true);
-  auto work = f32(info, 14, "work");
-  RnnShape s{dim(info, 15, "T"), dim(info, 16, "B"), dim(info, 17, "I"),
-             dim(info, 18, "H")};
-  const int64_t ld = dim(info, 19, "ld");
-  const Activation act = activation(info, 20);
-  const bool reverse = flag(info, 21, "reverse");
-
-  const int64_t TB = mul(env, s.T, s.B);
-  if (TB > INT32_MAX) throw_range(env, "T*B must be below 2^31");
-  if (ld < s.H) throw_range(env, "ld must be at least H");
-  if ((db_ih.data == nullptr) != (db_hh.data == nullptr)) {
-    throw_type(env, "dbIh and dbHh must both be given or both be null");
-  }
-  const int64_t strided = strided_size(env, TB, ld, s.H);
-  require_length(env, dx, "dx", mul(env, TB, s.I), "T*B*I");
-  require_length(env, dh0, "dh0", mul(env, s.B, s.H), "B*H");
-  require_length(env, dw_ih, "dwIh", mul(env, s.H, s.I), "H*I");
-  require_length(env, dw_hh, "dwHh", mul(env, s.H, s.H), "H*H");
-  require_length(env, db_ih, "dbIh", s.H, "H");
-  require_length(env, db_hh, "dbHh", s.H, "H");
-  require_at_least(env, y, "y", strided, "(T*B-1)*ld+H");
-  require_length(env, h0, "h0", mul(env, s.B, s.H), "B*H");
-  require_at_least(env, dy, "dy", strided, "(T*B-1)*ld+H");
-  require_length(env, dhN, "dhN", mul(env, s.B, s.H), "B*H");
-  require_length(env, x, "x", mul(env, TB, s.I), "T*B*I");
-  require_length(env, w_ih, "wIh", mul(env, s.H, s.I), "H*I");
-  require_length(env, w_hh, "wHh", mul(env, s.H, s.H), "H*H");
-  const int64_t need = mul(env, TB, s.H) + 2 * mul(env, s.B, s.H) + s.H;
-  require_at_least(env, work, "work", need, "T*B*H + 2*B*H + H");
-  check_lengths(env, lengths, s.T, s.B);
-  require_disjoint(env, dx, "dx", dh0, dw_ih, dw_hh, db_ih, db_hh, y, h0, dy,
-                   dhN, x, w_ih, w_hh, lengths, work);
-  require_disjoint(env, dh0, "dh0", dw_ih, dw_hh, db_ih, db_hh, y, h0, dy, dhN,
-                   x, w_ih, w_hh, lengths, work);
-  require_disjoint(env, dw_ih, "dwIh", dw_hh, db_ih, db_hh, y, h0, dy, dhN, x,
-                   w_ih, w_hh, lengths, work);
-  require_disjoint(env, dw_hh, "dwHh", db_ih, db_hh, y, h0, dy, dhN, x, w_ih,
-                   w_hh, lengths, work);
-  require_disjoint(env, db_ih, "dbIh", db_hh, y, h0, dy, dhN, x, w_ih, w_hh,
-                   lengths, work);
-  require_disjoint(env, db_hh, "dbHh", y, h0, dy, dhN, x, w_ih, w_hh, lengths,
-                   work);
-  require_disjoint(env, work, "work", y, h0, dy, dhN, x, w_ih, w_hh, lengths);
-
-  RnnBackwardArgs a;
-  a.dx = dx.data;
-  a.dh0 = dh0.data;
-  a.dw_ih = dw_ih.data;
-  a.dw_hh = dw_hh.data;
-  a.db_ih = db_ih.data;
-  a.db_hh = db_hh.data;
-  a.y = y.data;
-  a.h0 = h0.data;
-  a.dy = dy.data;
-  a.dhN = dhN.data;
-  a.x = x.data;
-  a.w_ih = w_ih.data;
-  a.w_hh = w_hh.data;
-  a.lengths = lengths.data;
-  a.work = work.data;
-  a.shape = s;
-  a.ld = ld;
-  a.act = act;
-  a.reverse = reverse;
-
-  for (napi_value h : {dx.handle, dh0.handle, dw_ih.handle, dw_hh.handle,
-                       db_ih.handle, db_hh.handle, y.handle, h0.handle,
-                       dy.handle, dhN.handle, x.handle, w_ih.handle,
-                       w_hh.handle, lengths.handle, work.handle}) {
-    if (h != nullptr) handles.push_back(h);
-  }
-  if (outs != nullptr) *outs = {{dh0, dw_ih, dw_hh, db_ih, db_hh, work}, dx};
-  return a;
-}
-
-Prepared prepare_backward(const Napi::CallbackInfo& info) {
-  Prepared p;
-  RnnBackwardArgs a = parse_backward(ArgList(info), p.handles);
-  p.run = [a] { rnn_backward(a); };
-  return p;
-}
-
 // Two strided outputs [rows, ld] of width H may share a buffer when their
 // columns do not meet (the two halves of a bidirectional layer's y).
-bool strided_disjoint(const StridedOut& a, const StridedOut& b) {
-  if (!overlaps(a.y, b.y)) return true;
-  if (a.ld != b.ld || a.H != b.H) return false;
-  const auto pa = reinterpret_cast<uintptr_t>(a.y.data);
-  const auto pb = reinterpret_cast<uintptr_t>(b.y.data);
+bool strided_disjoint(const Array& a, const Array& b, int64_t ld, int64_t H) {
+  if (!overlaps(a, b)) return true;
+  const auto pa = reinterpret_cast<uintptr_t>(a.data);
+  const auto pb = reinterpret_cast<uintptr_t>(b.data);
   const uintptr_t diff = pa > pb ? pa - pb : pb - pa;
   if (diff % sizeof(float) != 0) return false;
-  const int64_t cols = static_cast<int64_t>(diff / sizeof(float)) % a.ld;
-  return cols >= a.H && cols <= a.ld - a.H;
+  const int64_t cols = static_cast<int64_t>(diff / sizeof(float)) % ld;
+  return cols >= H && cols <= ld - H;
 }
 
-// forwardPair([args of direction 0], [args of direction 1])
-Prepared prepare_forward_pair(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 2) throw_type(env, "forwardPair expects two argument lists");
-  Prepared p;
-  StridedOut ya, yb;
-  View<float> ha, hb;
-  RnnForwardArgs a = parse_forward(ArgList(env, info[0]), p.handles, &ya, &ha);
-  RnnForwardArgs b = parse_forward(ArgList(env, info[1]), p.handles, &yb, &hb);
-  if (!strided_disjoint(ya, yb)) throw_range(env, "the two directions' y overlap");
-  if (overlaps(ha, hb) || overlaps(ha, yb.y) || overlaps(hb, ya.y)) {
-    throw_range(env, "the two directions' outputs overlap");
-  }
-  p.run = [a, b] { rnn_forward_pair(a, b); };
-  return p;
-}
-
-// backwardPair([args of direction 0], [args of direction 1]); dx is shared.
-Prepared prepare_backward_pair(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 2) throw_type(env, "backwardPair expects two argument lists");
-  Prepared p;
-  BackwardOuts oa, ob;
-  RnnBackwardArgs a = parse_backward(ArgList(env, info[0]), p.handles, &oa);
-  RnnBackwardArgs b = parse_backward(ArgList(env, info[1]), p.handles, &ob);
-  if (a.dx != b.dx || oa.dx.length != ob.dx.length) {
-    throw_range(env, "the two directions must share one dx (or both pass null)");
-  }
-  for (const auto& u : oa.own) {
-    for (const auto& v : ob.own) {
-      if (overlaps(u, v)) throw_range(env, "the two directions' gradient outputs overlap");
+void require_disjoint(Napi::Env env, const std::string& what, const Array& out,
+                      std::initializer_list<const Array*> others) {
+  for (const Array* o : others) {
+    if (o != &out && overlaps(out, *o)) {
+      throw_range(env, what + "." + out.spec->name + " shares memory with " + o->spec->name);
     }
   }
-  p.run = [a, b] { rnn_backward_pair(a, b); };
-  return p;
 }
 
-// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
-// row-major C = alpha op(A) op(B) + beta C.
-Prepared prepare_sgemm(const Napi::CallbackInfo& call) {
-  const ArgList info(call);
+// ---------------------------------------------------------------------------
+// forwardLayer([dir, dir?]) and forwardLayerAsync
+
+#define FORWARD_FIELDS(F)             \
+  F(x, F32, In, Required)             \
+  F(h0, F32, In, Optional)            \
+  F(wIh, F32, In, Required)           \
+  F(wHh, F32, In, Required)           \
+  F(bIh, F32, In, Optional)           \
+  F(bHh, F32, In, Optional)           \
+  F(lengths, I32, In, Optional)       \
+  F(y, F32, Out, Required)            \
+  F(hN, F32, Out, Required)           \
+  F(T, Dim, In, Required)             \
+  F(B, Dim, In, Required)             \
+  F(I, Dim, In, Required)             \
+  F(H, Dim, In, Required)             \
+  F(ld, Dim, In, Required)            \
+  F(act, Int, In, Required)           \
+  F(reverse, Bool, In, Required)
+
+enum class Fwd { FORWARD_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kFwdCount = 0 FORWARD_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kFwdCount> kFwdSpecs{{FORWARD_FIELDS(RNNBLAS_FIELD_SPEC)}};
+using FwdFields = Fields<Fwd, kFwdCount>;
+
+RnnShape shape_of(const FwdFields& f) {
+  return {f.dim(Fwd::T), f.dim(Fwd::B), f.dim(Fwd::I), f.dim(Fwd::H)};
+}
+
+void check_forward(Napi::Env env, const FwdFields& f, const std::string& what) {
+  const RnnShape s = shape_of(f);
+  const int64_t ld = f.dim(Fwd::ld);
+  const int64_t TB = mul(env, s.T, s.B);
+  if (TB > INT32_MAX) throw_range(env, what + ": T*B must be below 2^31");
+  if (ld < s.H) throw_range(env, what + ".ld must be at least H");
+  activation(env, f.number(Fwd::act), what);
+  if (f[Fwd::bIh].present != f[Fwd::bHh].present) {
+    throw_type(env, what + ": bIh and bHh must both be given or both be null");
+  }
+  require_length(env, f[Fwd::x], what, mul(env, TB, s.I), "T*B*I");
+  require_length(env, f[Fwd::h0], what, mul(env, s.B, s.H), "B*H");
+  require_length(env, f[Fwd::wIh], what, mul(env, s.H, s.I), "H*I");
+  require_length(env, f[Fwd::wHh], what, mul(env, s.H, s.H), "H*H");
+  require_length(env, f[Fwd::bIh], what, s.H, "H");
+  require_length(env, f[Fwd::bHh], what, s.H, "H");
+  require_length(env, f[Fwd::lengths], what, s.B, "B");
+  require_at_least(env, f[Fwd::y], what, strided_size(env, TB, ld, s.H), "(T*B-1)*ld+H");
+  require_length(env, f[Fwd::hN], what, mul(env, s.B, s.H), "B*H");
+  const auto& in = f.arrays;
+  for (Fwd out : {Fwd::y, Fwd::hN}) {
+    require_disjoint(env, what, f[out], {&in[0], &in[1], &in[2], &in[3], &in[4], &in[5], &in[6]});
+  }
+  require_disjoint(env, what, f[Fwd::hN], {&f[Fwd::y]});
+}
+
+// Checks of two directions against each other (they run concurrently).
+void check_forward_pair(Napi::Env env, const FwdFields& a, const FwdFields& b) {
+  const RnnShape sa = shape_of(a), sb = shape_of(b);
+  if (sa.T != sb.T || sa.B != sb.B || sa.I != sb.I || sa.H != sb.H ||
+      a.dim(Fwd::ld) != b.dim(Fwd::ld)) {
+    throw_range(env, "forwardLayer: the two directions must have the same T, B, I, H and ld");
+  }
+  if (!strided_disjoint(a[Fwd::y], b[Fwd::y], a.dim(Fwd::ld), sa.H)) {
+    throw_range(env, "forwardLayer: the two directions' y overlap");
+  }
+  if (overlaps(a[Fwd::hN], b[Fwd::hN]) || overlaps(a[Fwd::hN], b[Fwd::y]) ||
+      overlaps(b[Fwd::hN], a[Fwd::y])) {
+    throw_range(env, "forwardLayer: the two directions' outputs overlap");
+  }
+  for (Fwd in : {Fwd::x, Fwd::h0, Fwd::wIh, Fwd::wHh, Fwd::bIh, Fwd::bHh, Fwd::lengths}) {
+    for (Fwd out : {Fwd::y, Fwd::hN}) {
+      if (overlaps(a[in], b[out]) || overlaps(b[in], a[out])) {
+        throw_range(env, "forwardLayer: an output of one direction shares memory with an input of the other");
+      }
+    }
+  }
+}
+
+RnnForwardArgs forward_args(Napi::Env env, const FwdFields& f, const int32_t* lengths) {
+  RnnForwardArgs a;
+  a.y = f[Fwd::y].as<float>();
+  a.hN = f[Fwd::hN].as<float>();
+  a.x = f[Fwd::x].as<float>();
+  a.h0 = f[Fwd::h0].as<float>();
+  a.w_ih = f[Fwd::wIh].as<float>();
+  a.w_hh = f[Fwd::wHh].as<float>();
+  a.b_ih = f[Fwd::bIh].as<float>();
+  a.b_hh = f[Fwd::bHh].as<float>();
+  a.lengths = lengths;
+  a.shape = shape_of(f);
+  a.ld = f.dim(Fwd::ld);
+  a.act = activation(env, f.number(Fwd::act), "forwardLayer");
+  a.reverse = f.flag(Fwd::reverse);
+  return a;
+}
+
+template <typename FieldsT>
+std::vector<Array*> arrays_of(std::vector<FieldsT>& dirs) {
+  std::vector<Array*> out;
+  for (auto& d : dirs) {
+    for (auto& a : d.arrays) {
+      if (a.spec != nullptr && a.spec->kind != Kind::I32) out.push_back(&a);  // lengths are copied apart
+    }
+  }
+  return out;
+}
+
+Napi::Value forward_layer(const Napi::CallbackInfo& info, Mode mode) {
   Napi::Env env = info.Env();
-  if (info.Length() != 13) throw_type(env, "sgemm expects 13 arguments");
-  const bool ta = flag(info, 0, "transA");
-  const bool tb = flag(info, 1, "transB");
-  const int64_t M = dim(info, 2, "M"), N = dim(info, 3, "N"), K = dim(info, 4, "K");
-  const float alpha = static_cast<float>(number(info, 5, "alpha"));
-  auto A = f32(info, 6, "A");
-  const int64_t lda = dim(info, 7, "lda");
-  auto Bm = f32(info, 8, "B");
-  const int64_t ldb = dim(info, 9, "ldb");
-  const float beta = static_cast<float>(number(info, 10, "beta"));
-  auto C = f32(info, 11, "C");
-  const int64_t ldc = dim(info, 12, "ldc");
+  const auto objects = direction_objects(env, info, "forwardLayer");
+  std::vector<std::array<napi_value, kFwdCount>> values;
+  for (size_t d = 0; d < objects.size(); ++d) {
+    values.push_back(read_properties(env, objects[d], kFwdSpecs, "forwardLayer[" + std::to_string(d) + "]"));
+  }
+  std::vector<FwdFields> dirs;
+  for (size_t d = 0; d < values.size(); ++d) {
+    const std::string what = "forwardLayer[" + std::to_string(d) + "]";
+    dirs.push_back(convert_fields<Fwd>(env, values[d], kFwdSpecs, what));
+    check_forward(env, dirs.back(), what);
+  }
+  if (dirs.size() == 2) check_forward_pair(env, dirs[0], dirs[1]);
+
+  auto kept = std::make_unique<Kept>();
+  if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
+  std::vector<std::shared_ptr<std::vector<int32_t>>> lengths;
+  std::vector<RnnForwardArgs> args;
+  for (size_t d = 0; d < dirs.size(); ++d) {
+    lengths.push_back(copy_lengths(env, dirs[d][Fwd::lengths], dirs[d].dim(Fwd::T), "forwardLayer[" + std::to_string(d) + "]"));
+    args.push_back(forward_args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
+  }
+  const ExecContext ctx = env_state(env).ctx;
+  return dispatch(env, mode, std::move(kept), [ctx, args, lengths] {
+    rnn_forward_layer(ctx, args.data(), static_cast<int>(args.size()));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// backwardLayer([dir, dir?]) and backwardLayerAsync
+
+#define BACKWARD_FIELDS(F)            \
+  F(dx, F32, InOut, Optional)         \
+  F(dh0, F32, Out, Optional)          \
+  F(dwIh, F32, InOut, Required)       \
+  F(dwHh, F32, InOut, Required)       \
+  F(dbIh, F32, InOut, Optional)       \
+  F(dbHh, F32, InOut, Optional)       \
+  F(work, F32, Out, Required)         \
+  F(y, F32, In, Required)             \
+  F(h0, F32, In, Optional)            \
+  F(dy, F32, In, Optional)            \
+  F(dhN, F32, In, Optional)           \
+  F(x, F32, In, Required)             \
+  F(wIh, F32, In, Required)           \
+  F(wHh, F32, In, Required)           \
+  F(lengths, I32, In, Optional)       \
+  F(T, Dim, In, Required)             \
+  F(B, Dim, In, Required)             \
+  F(I, Dim, In, Required)             \
+  F(H, Dim, In, Required)             \
+  F(ld, Dim, In, Required)            \
+  F(act, Int, In, Required)           \
+  F(reverse, Bool, In, Required)
+
+enum class Bwd { BACKWARD_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kBwdCount = 0 BACKWARD_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kBwdCount> kBwdSpecs{{BACKWARD_FIELDS(RNNBLAS_FIELD_SPEC)}};
+using BwdFields = Fields<Bwd, kBwdCount>;
+constexpr Bwd kBwdOutputs[] = {Bwd::dx, Bwd::dh0, Bwd::dwIh, Bwd::dwHh, Bwd::dbIh, Bwd::dbHh, Bwd::work};
+
+RnnShape shape_of(const BwdFields& f) {
+  return {f.dim(Bwd::T), f.dim(Bwd::B), f.dim(Bwd::I), f.dim(Bwd::H)};
+}
+
+void check_backward(Napi::Env env, const BwdFields& f, const std::string& what) {
+  const RnnShape s = shape_of(f);
+  const int64_t ld = f.dim(Bwd::ld);
+  const int64_t TB = mul(env, s.T, s.B);
+  if (TB > INT32_MAX) throw_range(env, what + ": T*B must be below 2^31");
+  if (ld < s.H) throw_range(env, what + ".ld must be at least H");
+  activation(env, f.number(Bwd::act), what);
+  if (f[Bwd::dbIh].present != f[Bwd::dbHh].present) {
+    throw_type(env, what + ": dbIh and dbHh must both be given or both be null");
+  }
+  const int64_t strided = strided_size(env, TB, ld, s.H);
+  require_length(env, f[Bwd::dx], what, mul(env, TB, s.I), "T*B*I");
+  require_length(env, f[Bwd::dh0], what, mul(env, s.B, s.H), "B*H");
+  require_length(env, f[Bwd::dwIh], what, mul(env, s.H, s.I), "H*I");
+  require_length(env, f[Bwd::dwHh], what, mul(env, s.H, s.H), "H*H");
+  require_length(env, f[Bwd::dbIh], what, s.H, "H");
+  require_length(env, f[Bwd::dbHh], what, s.H, "H");
+  require_at_least(env, f[Bwd::y], what, strided, "(T*B-1)*ld+H");
+  require_length(env, f[Bwd::h0], what, mul(env, s.B, s.H), "B*H");
+  require_at_least(env, f[Bwd::dy], what, strided, "(T*B-1)*ld+H");
+  require_length(env, f[Bwd::dhN], what, mul(env, s.B, s.H), "B*H");
+  require_length(env, f[Bwd::x], what, mul(env, TB, s.I), "T*B*I");
+  require_length(env, f[Bwd::wIh], what, mul(env, s.H, s.I), "H*I");
+  require_length(env, f[Bwd::wHh], what, mul(env, s.H, s.H), "H*H");
+  require_length(env, f[Bwd::lengths], what, s.B, "B");
+  require_at_least(env, f[Bwd::work], what, backward_workspace_size(s), "T*B*H + 2*B*H + H");
+  // Every output is disjoint from every other argument.
+  for (Bwd out : kBwdOutputs) {
+    for (size_t i = 0; i < kBwdCount; ++i) {
+      const Array& other = f.arrays[i];
+      if (other.spec != nullptr && &other != &f[out] && overlaps(f[out], other)) {
+        throw_range(env, what + "." + f[out].spec->name + " shares memory with " + other.spec->name);
+      }
+    }
+  }
+}
+
+void check_backward_pair(Napi::Env env, const BwdFields& a, const BwdFields& b) {
+  const RnnShape sa = shape_of(a), sb = shape_of(b);
+  if (sa.T != sb.T || sa.B != sb.B || sa.I != sb.I || sa.H != sb.H ||
+      a.dim(Bwd::ld) != b.dim(Bwd::ld)) {
+    throw_range(env, "backwardLayer: the two directions must have the same T, B, I, H and ld");
+  }
+  if (a[Bwd::dx].data != b[Bwd::dx].data || a[Bwd::dx].length != b[Bwd::dx].length) {
+    throw_range(env, "backwardLayer: the two directions must share one dx (or both pass null)");
+  }
+  for (Bwd u : kBwdOutputs) {
+    for (size_t i = 0; i < kBwdCount; ++i) {
+      if (u == Bwd::dx && static_cast<Bwd>(i) == Bwd::dx) continue;
+      const Array& other = b.arrays[i];
+      if (overlaps(a[u], other)) throw_range(env, "backwardLayer: an output of one direction shares memory with an argument of the other");
+      const Array& mine = a.arrays[i];
+      if (u != Bwd::dx && overlaps(b[u], mine)) throw_range(env, "backwardLayer: an output of one direction shares memory with an argument of the other");
+    }
+  }
+}
+
+RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* lengths) {
+  RnnBackwardArgs a;
+  a.dx = f[Bwd::dx].as<float>();
+  a.dh0 = f[Bwd::dh0].as<float>();
+  a.dw_ih = f[Bwd::dwIh].as<float>();
+  a.dw_hh = f[Bwd::dwHh].as<float>();
+  a.db_ih = f[Bwd::dbIh].as<float>();
+  a.db_hh = f[Bwd::dbHh].as<float>();
+  a.y = f[Bwd::y].as<float>();
+  a.h0 = f[Bwd::h0].as<float>();
+  a.dy = f[Bwd::dy].as<float>();
+  a.dhN = f[Bwd::dhN].as<float>();
+  a.x = f[Bwd::x].as<float>();
+  a.w_ih = f[Bwd::wIh].as<float>();
+  a.w_hh = f[Bwd::wHh].as<float>();
+  a.lengths = lengths;
+  a.work = f[Bwd::work].as<float>();
+  a.shape = shape_of(f);
+  a.ld = f.dim(Bwd::ld);
+  a.act = activation(env, f.number(Bwd::act), "backwardLayer");
+  a.reverse = f.flag(Bwd::reverse);
+  return a;
+}
+
+Napi::Value backward_layer(const Napi::CallbackInfo& info, Mode mode) {
+  Napi::Env env = info.Env();
+  const auto objects = direction_objects(env, info, "backwardLayer");
+  std::vector<std::array<napi_value, kBwdCount>> values;
+  for (size_t d = 0; d < objects.size(); ++d) {
+    values.push_back(read_properties(env, objects[d], kBwdSpecs, "backwardLayer[" + std::to_string(d) + "]"));
+  }
+  std::vector<BwdFields> dirs;
+  for (size_t d = 0; d < values.size(); ++d) {
+    const std::string what = "backwardLayer[" + std::to_string(d) + "]";
+    dirs.push_back(convert_fields<Bwd>(env, values[d], kBwdSpecs, what));
+    check_backward(env, dirs.back(), what);
+  }
+  if (dirs.size() == 2) check_backward_pair(env, dirs[0], dirs[1]);
+
+  auto kept = std::make_unique<Kept>();
+  if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
+  std::vector<std::shared_ptr<std::vector<int32_t>>> lengths;
+  std::vector<RnnBackwardArgs> args;
+  for (size_t d = 0; d < dirs.size(); ++d) {
+    lengths.push_back(copy_lengths(env, dirs[d][Bwd::lengths], dirs[d].dim(Bwd::T), "backwardLayer[" + std::to_string(d) + "]"));
+    args.push_back(backward_args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
+  }
+  const ExecContext ctx = env_state(env).ctx;
+  return dispatch(env, mode, std::move(kept), [ctx, args, lengths] {
+    rnn_backward_layer(ctx, args.data(), static_cast<int>(args.size()));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// sgemm({...}) and sgemmAsync: row-major C = alpha op(A) op(B) + beta C
+
+#define SGEMM_FIELDS(F)         \
+  F(transA, Bool, In, Required) \
+  F(transB, Bool, In, Required) \
+  F(M, Dim, In, Required)       \
+  F(N, Dim, In, Required)       \
+  F(K, Dim, In, Required)       \
+  F(alpha, Number, In, Required) \
+  F(A, F32, In, Required)       \
+  F(lda, Dim, In, Required)     \
+  F(B, F32, In, Required)       \
+  F(ldb, Dim, In, Required)     \
+  F(beta, Number, In, Required) \
+  F(C, F32, InOut, Required)    \
+  F(ldc, Dim, In, Required)
+
+enum class Gemm { SGEMM_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kGemmCount = 0 SGEMM_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kGemmCount> kGemmSpecs{{SGEMM_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw_type(env, "sgemm expects one argument object");
+  const auto values = read_properties(env, info[0], kGemmSpecs, "sgemm");
+  auto f = convert_fields<Gemm>(env, values, kGemmSpecs, "sgemm");
+  const bool ta = f.flag(Gemm::transA), tb = f.flag(Gemm::transB);
+  const int64_t M = f.dim(Gemm::M), N = f.dim(Gemm::N), K = f.dim(Gemm::K);
+  const int64_t lda = f.dim(Gemm::lda), ldb = f.dim(Gemm::ldb), ldc = f.dim(Gemm::ldc);
   // Row-major op(A) is M x K; stored as rows x cols with leading dimension lda.
   const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K;
   const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N;
-  if (lda < a_cols) throw_range(env, "lda is smaller than A's row length");
-  if (ldb < b_cols) throw_range(env, "ldb is smaller than B's row length");
-  if (ldc < N) throw_range(env, "ldc is smaller than N");
-  require_at_least(env, A, "A", strided_size(env, a_rows, lda, a_cols), "rows*lda");
-  require_at_least(env, Bm, "B", strided_size(env, b_rows, ldb, b_cols), "rows*ldb");
-  require_at_least(env, C, "C", strided_size(env, M, ldc, N), "M*ldc");
-  require_disjoint(env, C, "C", A, Bm);
-  Prepared p;
-  float* a = A.data;
-  float* b = Bm.data;
-  float* c = C.data;
-  p.run = [=] {
-    team_sgemm(threads(), ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-  };
-  keep(p, A); keep(p, Bm); keep(p, C);
-  return p;
+  if (lda < a_cols) throw_range(env, "sgemm.lda is smaller than A's row length");
+  if (ldb < b_cols) throw_range(env, "sgemm.ldb is smaller than B's row length");
+  if (ldc < N) throw_range(env, "sgemm.ldc is smaller than N");
+  require_at_least(env, f[Gemm::A], "sgemm", strided_size(env, a_rows, lda, a_cols), "rows*lda");
+  require_at_least(env, f[Gemm::B], "sgemm", strided_size(env, b_rows, ldb, b_cols), "rows*ldb");
+  require_at_least(env, f[Gemm::C], "sgemm", strided_size(env, M, ldc, N), "M*ldc");
+  require_disjoint(env, "sgemm", f[Gemm::C], {&f[Gemm::A], &f[Gemm::B]});
+  const float alpha = static_cast<float>(f.number(Gemm::alpha));
+  const float beta = static_cast<float>(f.number(Gemm::beta));
+
+  auto kept = std::make_unique<Kept>();
+  if (mode == Mode::Async) {
+    kept->keep(env, {&f.arrays[static_cast<size_t>(Gemm::A)], &f.arrays[static_cast<size_t>(Gemm::B)],
+                     &f.arrays[static_cast<size_t>(Gemm::C)]});
+  }
+  const float* a = f[Gemm::A].as<float>();
+  const float* b = f[Gemm::B].as<float>();
+  float* c = f[Gemm::C].as<float>();
+  const ExecContext ctx = env_state(env).ctx;
+  return dispatch(env, mode, std::move(kept), [=] {
+    team_sgemm(ctx, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  });
 }
 
-// Runs prepared work on the libuv pool; the typed arrays it borrows are
-// referenced until the promise settles.
-class KernelWorker : public Napi::AsyncWorker {
- public:
-  KernelWorker(Napi::Env env, Prepared p)
-      : Napi::AsyncWorker(env, "rnnblas"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        run_(std::move(p.run)) {
-    for (napi_value h : p.handles) {
-      refs_.push_back(Napi::Persistent(Napi::Value(env, h).As<Napi::Object>()));
-    }
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { run_(); }
-  void OnOK() override {
-    refs_.clear();
-    deferred_.Resolve(Env().Undefined());
-  }
-  void OnError(const Napi::Error& e) override {
-    refs_.clear();
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::function<void()> run_;
-  std::vector<Napi::ObjectReference> refs_;
-};
-
-template <Prepared (*Prepare)(const Napi::CallbackInfo&)>
-Napi::Value sync_call(const Napi::CallbackInfo& info) {
-  Prepare(info).run();
-  return info.Env().Undefined();
-}
-
-template <Prepared (*Prepare)(const Napi::CallbackInfo&)>
-Napi::Value async_call(const Napi::CallbackInfo& info) {
-  auto* worker = new KernelWorker(info.Env(), Prepare(info));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
-}
+// ---------------------------------------------------------------------------
+// Losses (synchronous: one pass over the logits)
 
 // Elementwise row work is split over the team from 64K elements (~20 us).
-int rows_threads(int64_t elements) { return elements >= (int64_t{1} << 16) ? threads() : 1; }
+int rows_threads(const ExecContext& ctx, int64_t elements) {
+  return elements >= (int64_t{1} << 16) ? ctx.threads : 1;
+}
 
-// softmaxCrossEntropy(logits, targets, mask, N, C, ignoreIndex, scale, grad) -> summed loss
-Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& call) {
-  const ArgList info(call);
+#define SOFTMAX_CE_FIELDS(F)          \
+  F(logits, F32, In, Required)        \
+  F(targets, I32, In, Required)       \
+  F(mask, U8, In, Optional)           \
+  F(N, Dim, In, Required)             \
+  F(C, Dim, In, Required)             \
+  F(ignoreIndex, Int, In, Required)   \
+  F(scale, Number, In, Required)      \
+  F(grad, F32, Out, Required)
+
+enum class Sce { SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kSceCount = 0 SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kSceCount> kSceSpecs{{SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+// softmaxCrossEntropy({...}) -> summed loss
+Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 8) throw_type(env, "softmaxCrossEntropy expects 8 arguments");
-  auto logits = f32(info, 0, "logits");
-  auto targets = i32(info, 1, "targets");
-  auto mask = u8(info, 2, "mask", true);
-  const int64_t N = dim(info, 3, "N"), C = dim(info, 4, "C");
-  const double ignore = number(info, 5, "ignoreIndex");
-  const double scale = number(info, 6, "scale");
-  auto grad = f32(info, 7, "grad");
-  require_length(env, logits, "logits", mul(env, N, C), "N*C");
-  require_length(env, targets, "targets", N, "N");
-  require_length(env, mask, "mask", N, "N");
-  require_length(env, grad, "grad", mul(env, N, C), "N*C");
-  require_disjoint(env, grad, "grad", logits, targets, mask);
-  if (ignore != static_cast<double>(static_cast<int32_t>(ignore))) throw_range(env, "ignoreIndex must be a 32-bit integer");
-  const int32_t ignore_index = static_cast<int32_t>(ignore);
+  if (info.Length() != 1) throw_type(env, "softmaxCrossEntropy expects one argument object");
+  const auto values = read_properties(env, info[0], kSceSpecs, "softmaxCrossEntropy");
+  const auto f = convert_fields<Sce>(env, values, kSceSpecs, "softmaxCrossEntropy");
+  const int64_t N = f.dim(Sce::N), C = f.dim(Sce::C);
+  const std::string what = "softmaxCrossEntropy";
+  require_length(env, f[Sce::logits], what, mul(env, N, C), "N*C");
+  require_length(env, f[Sce::targets], what, N, "N");
+  require_length(env, f[Sce::mask], what, N, "N");
+  require_length(env, f[Sce::grad], what, mul(env, N, C), "N*C");
+  require_disjoint(env, what, f[Sce::grad], {&f[Sce::logits], &f[Sce::targets], &f[Sce::mask]});
+  const int32_t ignore_index = static_cast<int32_t>(f.number(Sce::ignoreIndex));
+  // Targets index the logits: checked on a private copy.
+  std::vector<int32_t> targets(f[Sce::targets].as<int32_t>(), f[Sce::targets].as<int32_t>() + N);
+  const uint8_t* m = f[Sce::mask].as<uint8_t>();
   for (int64_t n = 0; n < N; ++n) {
-    const int32_t t = targets.data[n];
-    if (mask.data != nullptr && mask.data[n] == 0) continue;
+    const int32_t t = targets[n];
+    if (m != nullptr && m[n] == 0) continue;
     if (t != ignore_index && (t < 0 || t >= C)) {
-      throw_range(env, "targets[" + std::to_string(n) + "] is " + std::to_string(t) + ", expected 0.." + std::to_string(C - 1));
+      throw_range(env, what + ".targets[" + std::to_string(n) + "] is " + std::to_string(t) +
+                           ", expected 0.." + std::to_string(C - 1));
     }
   }
-  const float* x = logits.data;
-  const int32_t* t = targets.data;
-  const uint8_t* m = mask.data;
-  float* g = grad.data;
-  const double total = team_sum(rows_threads(N * C), N, 1, [=](int64_t r0, int64_t r1) {
+  const float* x = f[Sce::logits].as<float>();
+  const int32_t* t = targets.data();
+  float* g = f[Sce::grad].as<float>();
+  const double scale = f.number(Sce::scale);
+  const ExecContext& ctx = env_state(env).ctx;
+  const double total = team_sum(rows_threads(ctx, N * C), N, 1, [=](int64_t r0, int64_t r1) {
     return softmax_cross_entropy(x + r0 * C, t + r0, m ? m + r0 : nullptr, r1 - r0, C, ignore_index, scale, g + r0 * C);
   });
   return Napi::Number::New(env, total);
 }
 
-// squaredError(pred, target, mask, rows, inner, scale, grad) -> summed squared error
-Napi::Value squared_error_js(const Napi::CallbackInfo& call) {
-  const ArgList info(call);
+#define SQUARED_ERROR_FIELDS(F)  \
+  F(pred, F32, In, Required)     \
+  F(target, F32, In, Required)   \
+  F(mask, U8, In, Optional)      \
+  F(rows, Dim, In, Required)     \
+  F(inner, Dim, In, Required)    \
+  F(scale, Number, In, Required) \
+  F(grad, F32, Out, Required)
+
+enum class Sqe { SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kSqeCount = 0 SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kSqeCount> kSqeSpecs{{SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+// squaredError({...}) -> summed squared error
+Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 7) throw_type(env, "squaredError expects 7 arguments");
-  auto pred = f32(info, 0, "pred");
-  auto target = f32(info, 1, "target");
-  auto mask = u8(info, 2, "mask", true);
-  const int64_t rows = dim(info, 3, "rows"), inner = dim(info, 4, "inner");
-  const double scale = number(info, 5, "scale");
-  auto grad = f32(info, 6, "grad");
+  if (info.Length() != 1) throw_type(env, "squaredError expects one argument object");
+  const auto values = read_properties(env, info[0], kSqeSpecs, "squaredError");
+  const auto f = convert_fields<Sqe>(env, values, kSqeSpecs, "squaredError");
+  const int64_t rows = f.dim(Sqe::rows), inner = f.dim(Sqe::inner);
   const int64_t n = mul(env, rows, inner);
-  require_length(env, pred, "pred", n, "rows*inner");
-  require_length(env, target, "target", n, "rows*inner");
-  require_length(env, mask, "mask", rows, "rows");
-  require_length(env, grad, "grad", n, "rows*inner");
-  require_disjoint(env, grad, "grad", pred, target, mask);
-  const float* p = pred.data;
-  const float* t = target.data;
-  const uint8_t* m = mask.data;
-  float* g = grad.data;
-  const double total = team_sum(rows_threads(n), rows, 1, [=](int64_t r0, int64_t r1) {
+  const std::string what = "squaredError";
+  require_length(env, f[Sqe::pred], what, n, "rows*inner");
+  require_length(env, f[Sqe::target], what, n, "rows*inner");
+  require_length(env, f[Sqe::mask], what, rows, "rows");
+  require_length(env, f[Sqe::grad], what, n, "rows*inner");
+  require_disjoint(env, what, f[Sqe::grad], {&f[Sqe::pred], &f[Sqe::target], &f[Sqe::mask]});
+  const float* p = f[Sqe::pred].as<float>();
+  const float* t = f[Sqe::target].as<float>();
+  const uint8_t* m = f[Sqe::mask].as<uint8_t>();
+  float* g = f[Sqe::grad].as<float>();
+  const double scale = f.number(Sqe::scale);
+  const ExecContext& ctx = env_state(env).ctx;
+  const double total = team_sum(rows_threads(ctx, n), rows, 1, [=](int64_t r0, int64_t r1) {
     return squared_error(p + r0 * inner, t + r0 * inner, m ? m + r0 : nullptr, r1 - r0, inner, scale, g + r0 * inner);
   });
   return Napi::Number::New(env, total);
+}
+
+// ---------------------------------------------------------------------------
+// Memory and settings
+
+// alloc(n): a zero-filled Float32Array of n floats on native-owned memory
+// (async calls use it in place instead of copying).
+Napi::Value alloc_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw_type(env, "alloc expects a number of floats");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 2147483647.0) || n != static_cast<double>(static_cast<int64_t>(n))) {
+    throw_range(env, "alloc: expected an integer in 1..2147483647 floats");
+  }
+  return alloc_f32(env, static_cast<size_t>(n));
 }
 
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
@@ -451,99 +598,117 @@ Napi::Value blas_info_js(const Napi::CallbackInfo& info) {
   o.Set("version", b.version);
   o.Set("config", b.config);
   o.Set("core", b.core);
-  o.Set("numThreads", b.num_threads);
+  o.Set("numThreads", env_state(info.Env()).ctx.threads);
+  o.Set("availableCpus", available_cpus());
   o.Set("numProcs", b.num_procs);
   o.Set("parallel", b.parallel);
   return o;
 }
 
-Napi::Value set_num_threads_js(const Napi::CallbackInfo& call) {
-  const ArgList info(call);
-  const int64_t n = dim(info, 0, "n");
-  if (n > 1024) throw_range(info.Env(), "expected at most 1024 threads");
-  set_threads(static_cast<int>(n));
-  return info.Env().Undefined();
+// setNumThreads(n): this environment's thread count, capped at the CPUs the
+// process may use. Returns the count in effect.
+Napi::Value set_num_threads_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw_type(env, "setNumThreads expects a number");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= 1024) || n != static_cast<double>(static_cast<int64_t>(n))) {
+    throw_range(env, "setNumThreads: expected an integer in 1..1024");
+  }
+  EnvState& s = env_state(env);
+  s.ctx.threads = std::min(static_cast<int>(n), available_cpus());
+  if (s.ctx.gemm == GemmThreading::OpenBlas) set_openblas_threads(s.ctx.threads);
+  return Napi::Number::New(env, s.ctx.threads);
 }
 
 Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), threads());
+  return Napi::Number::New(info.Env(), env_state(info.Env()).ctx.threads);
 }
 
+const char* const kKernelNames[] = {"auto", "blas", "avx2", "avx512"};
+
 // setStepKernel("auto" | "blas" | "avx2" | "avx512"): how per-step products
-// of a batch run (rnn_layer.h); an instruction set the CPU lacks is refused.
+// of a batch run in this environment; an instruction set the CPU lacks is refused.
 Napi::Value set_step_kernel_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string name = info.Length() == 1 && info[0].IsString()
-                               ? info[0].As<Napi::String>().Utf8Value()
-                               : std::string();
-  StepKernel k;
-  if (name == "auto") {
-    k = StepKernel::Auto;
-  } else if (name == "blas") {
-    k = StepKernel::Blas;
-  } else if (name == "avx2") {
-    k = StepKernel::Avx2;
-  } else if (name == "avx512") {
-    k = StepKernel::Avx512;
-  } else {
-    throw_range(env, "kernel: expected \"auto\", \"blas\", \"avx2\" or \"avx512\"");
+  const std::string name = info.Length() == 1 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  int found = -1;
+  for (int i = 0; i < 4; ++i) {
+    if (name == kKernelNames[i]) found = i;
   }
+  if (found < 0) throw_range(env, "kernel: expected \"auto\", \"blas\", \"avx2\" or \"avx512\"");
+  const auto k = static_cast<StepKernel>(found);
   if (!step_kernel_supported(k)) throw_range(env, "kernel: \"" + name + "\" is not supported by this CPU");
-  set_step_kernel(k);
+  env_state(env).ctx.step_kernel = k;
   return env.Undefined();
 }
 
 // The kernel per-step products of a batch (B >= 2) use now.
 Napi::Value step_kernel_js(const Napi::CallbackInfo& info) {
-  const char* names[] = {"auto", "blas", "avx2", "avx512"};
-  return Napi::String::New(info.Env(), names[static_cast<int>(step_kernel())]);
+  const StepKernel k = resolve_step_kernel(env_state(info.Env()).ctx.step_kernel);
+  return Napi::String::New(info.Env(), kKernelNames[static_cast<int>(k)]);
 }
 
-// setGemmThreading("team" | "openblas"): how big GEMMs use several cores
-// (blas_runtime.h). "openblas" is for comparison and the sgemm peak.
+// setGemmThreading("team" | "openblas"): how big GEMMs use several cores.
+// "openblas" is for comparison and the sgemm peak; OpenBLAS's own thread
+// count is process-wide.
 Napi::Value set_gemm_threading_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string name = info.Length() == 1 && info[0].IsString()
-                               ? info[0].As<Napi::String>().Utf8Value()
-                               : std::string();
+  const std::string name = info.Length() == 1 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  EnvState& s = env_state(env);
   if (name == "team") {
-    set_gemm_threading(GemmThreading::Team);
+    s.ctx.gemm = GemmThreading::Team;
+    set_openblas_threads(1);
   } else if (name == "openblas") {
-    set_gemm_threading(GemmThreading::OpenBlas);
+    s.ctx.gemm = GemmThreading::OpenBlas;
+    set_openblas_threads(s.ctx.threads);
   } else {
     throw_range(env, "threading: expected \"team\" or \"openblas\"");
   }
   return env.Undefined();
 }
 
-Napi::Value workspace_size_js(const Napi::CallbackInfo& call) {
-  const ArgList info(call);
-  RnnShape s{dim(info, 0, "T"), dim(info, 1, "B"), dim(info, 2, "I"),
-             dim(info, 3, "H")};
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(backward_workspace_size(s)));
+Napi::Value workspace_size_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t d[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < 4; ++i) {
+    const double v = i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : 0;
+    if (!(v >= 1 && v <= 2147483647.0)) throw_range(env, "backwardWorkspaceSize: expected T, B, I, H in 1..2147483647");
+    d[i] = static_cast<int64_t>(v);
+  }
+  RnnShape s{d[0], d[1], d[2], d[3]};
+  mul(env, mul(env, s.T, s.B), s.H);
+  return Napi::Number::New(env, static_cast<double>(backward_workspace_size(s)));
+}
+
+template <Napi::Value (*Entry)(const Napi::CallbackInfo&, Mode), Mode M>
+Napi::Value with_mode(const Napi::CallbackInfo& info) {
+  return Entry(info, M);
+}
+
+template <Napi::Value (*Entry)(const Napi::CallbackInfo&)>
+void export_fn(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<guarded<Entry>>(env, name));
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  exports.Set("forward", Napi::Function::New<sync_call<prepare_forward>>(env, "forward"));
-  exports.Set("forwardAsync", Napi::Function::New<async_call<prepare_forward>>(env, "forwardAsync"));
-  exports.Set("backward", Napi::Function::New<sync_call<prepare_backward>>(env, "backward"));
-  exports.Set("backwardAsync", Napi::Function::New<async_call<prepare_backward>>(env, "backwardAsync"));
-  exports.Set("forwardPair", Napi::Function::New<sync_call<prepare_forward_pair>>(env, "forwardPair"));
-  exports.Set("forwardPairAsync", Napi::Function::New<async_call<prepare_forward_pair>>(env, "forwardPairAsync"));
-  exports.Set("backwardPair", Napi::Function::New<sync_call<prepare_backward_pair>>(env, "backwardPair"));
-  exports.Set("backwardPairAsync", Napi::Function::New<async_call<prepare_backward_pair>>(env, "backwardPairAsync"));
-  exports.Set("sgemm", Napi::Function::New<sync_call<prepare_sgemm>>(env, "sgemm"));
-  exports.Set("sgemmAsync", Napi::Function::New<async_call<prepare_sgemm>>(env, "sgemmAsync"));
-  exports.Set("softmaxCrossEntropy", Napi::Function::New<softmax_cross_entropy_js>(env, "softmaxCrossEntropy"));
-  exports.Set("squaredError", Napi::Function::New<squared_error_js>(env, "squaredError"));
-  exports.Set("blasInfo", Napi::Function::New<blas_info_js>(env, "blasInfo"));
-  exports.Set("setNumThreads", Napi::Function::New<set_num_threads_js>(env, "setNumThreads"));
-  exports.Set("getNumThreads", Napi::Function::New<get_num_threads_js>(env, "getNumThreads"));
-  exports.Set("setStepKernel", Napi::Function::New<set_step_kernel_js>(env, "setStepKernel"));
-  exports.Set("setGemmThreading", Napi::Function::New<set_gemm_threading_js>(env, "setGemmThreading"));
-  exports.Set("stepKernel", Napi::Function::New<step_kernel_js>(env, "stepKernel"));
-  exports.Set("backwardWorkspaceSize", Napi::Function::New<workspace_size_js>(env, "backwardWorkspaceSize"));
+  env_state(env);
+  set_openblas_threads(1);  // rnnblas splits work itself (team_gemm.h)
+  export_fn<with_mode<forward_layer, Mode::Sync>>(env, exports, "forwardLayer");
+  export_fn<with_mode<forward_layer, Mode::Async>>(env, exports, "forwardLayerAsync");
+  export_fn<with_mode<backward_layer, Mode::Sync>>(env, exports, "backwardLayer");
+  export_fn<with_mode<backward_layer, Mode::Async>>(env, exports, "backwardLayerAsync");
+  export_fn<with_mode<sgemm, Mode::Sync>>(env, exports, "sgemm");
+  export_fn<with_mode<sgemm, Mode::Async>>(env, exports, "sgemmAsync");
+  export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");
+  export_fn<squared_error_js>(env, exports, "squaredError");
+  export_fn<alloc_js>(env, exports, "alloc");
+  export_fn<blas_info_js>(env, exports, "blasInfo");
+  export_fn<set_num_threads_js>(env, exports, "setNumThreads");
+  export_fn<get_num_threads_js>(env, exports, "getNumThreads");
+  export_fn<set_step_kernel_js>(env, exports, "setStepKernel");
+  export_fn<step_kernel_js>(env, exports, "stepKernel");
+  export_fn<set_gemm_threading_js>(env, exports, "setGemmThreading");
+  export_fn<workspace_size_js>(env, exports, "backwardWorkspaceSize");
   return exports;
 }
 

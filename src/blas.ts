@@ -20,13 +20,16 @@ export function blasInfo(): BlasInfo {
 }
 
 /**
- * Sets the number of threads rnnblas' native calls use (process-wide; the default is all
- * cores). rnnblas runs its own thread team: the time loop's per-step products and every
- * GEMM are split over it, while OpenBLAS itself stays single-threaded (its pool would
- * otherwise spin for ~0.1 s after each call and fight the team for the cores).
+ * Sets the number of threads rnnblas' native calls use in this environment (the main thread and
+ * each worker thread have their own setting). The default, and the cap, is the number of CPUs
+ * this process may use: its CPU affinity mask (taskset, cpusets), further limited by a cgroup CPU
+ * quota (docker --cpus, Kubernetes limits). A larger n is capped there; the count in effect is
+ * returned. Results at a given count are bit-identical from run to run, whatever else the process
+ * runs at the same time. rnnblas runs its own thread team: the time loop's per-step products and
+ * every GEMM are split over it, while OpenBLAS itself stays single-threaded.
  */
-export function setNumThreads(n: number): void {
-  native.setNumThreads(checkInt('n', n, 1, 1024));
+export function setNumThreads(n: number): number {
+  return native.setNumThreads(checkInt('n', n, 1, 1024));
 }
 
 /** The number of threads rnnblas' native calls use now. */

@@ -38,13 +38,18 @@ describe('fuzz: binding', () => {
       try {
         const which = rng.uniform();
         if (which < 0.45) {
-          native.forward(arr(TBn * I) as Float32Array, rng.uniform() < 0.5 ? null : (arr(B * H) as Float32Array), arr(H * I) as Float32Array, arr(H * H) as Float32Array,
-            null, null, rng.uniform() < 0.8 ? null : new Int32Array(Math.max(0, Math.min(8, B))).fill(pick([0, 1, 2, 9])),
-            arr(TBn * ld) as Float32Array, arr(B * H) as Float32Array, T, B, I, H, ld, pick([0, 1, 2, 0.5]) as 0, pick([true, false, 1 as never]));
+          native.forwardLayer([{
+            x: arr(TBn * I) as Float32Array, h0: rng.uniform() < 0.5 ? null : (arr(B * H) as Float32Array), wIh: arr(H * I) as Float32Array, wHh: arr(H * H) as Float32Array,
+            bIh: null, bHh: null, lengths: rng.uniform() < 0.8 ? null : new Int32Array(Math.max(0, Math.min(8, B))).fill(pick([0, 1, 2, 9])),
+            y: arr(TBn * ld) as Float32Array, hN: arr(B * H) as Float32Array, T, B, I, H, ld, act: pick([0, 1, 2, 0.5]) as 0, reverse: pick([true, false, 1 as never]),
+          }]);
         } else if (which < 0.9) {
-          native.backward(arr(TBn * I) as Float32Array, arr(B * H) as Float32Array, arr(H * I) as Float32Array, arr(H * H) as Float32Array, null, null,
-            arr(TBn * ld) as Float32Array, null, arr(TBn * ld) as Float32Array, null, arr(TBn * I) as Float32Array, arr(H * I) as Float32Array, arr(H * H) as Float32Array,
-            null, arr(TBn * H + 2 * B * H + H) as Float32Array, T, B, I, H, ld, 0, rng.uniform() < 0.5);
+          native.backwardLayer([{
+            dx: arr(TBn * I) as Float32Array, dh0: arr(B * H) as Float32Array, dwIh: arr(H * I) as Float32Array, dwHh: arr(H * H) as Float32Array, dbIh: null, dbHh: null,
+            work: arr(TBn * H + 2 * B * H + H) as Float32Array, y: arr(TBn * ld) as Float32Array, h0: null, dy: arr(TBn * ld) as Float32Array, dhN: null,
+            x: arr(TBn * I) as Float32Array, wIh: arr(H * I) as Float32Array, wHh: arr(H * H) as Float32Array,
+            lengths: null, T, B, I, H, ld, act: 0, reverse: rng.uniform() < 0.5,
+          }]);
         } else {
           native.sgemm(rng.uniform() < 0.5, rng.uniform() < 0.5, T, B, I, 1, arr(T * I) as Float32Array, pick([I, T, ld]), arr(I * B) as Float32Array, pick([B, I, ld]), 0, arr(T * B) as Float32Array, pick([B, ld]));
         }

@@ -94,45 +94,61 @@ describe('RNN.backward and loadStateDict: invalid parameters', () => {
 
 describe('binding: re-checks sizes itself', () => {
   const ok = () => ({
-    x: new Float32Array(6), wIh: new Float32Array(12), wHh: new Float32Array(16),
-    y: new Float32Array(8), hN: new Float32Array(4),
+    x: new Float32Array(6), h0: null, wIh: new Float32Array(12), wHh: new Float32Array(16), bIh: null, bHh: null,
+    lengths: null as Int32Array | null, y: new Float32Array(8), hN: new Float32Array(4),
+    T: 2, B: 1, I: 3, H: 4, ld: 4, act: 0 as const, reverse: false,
+  });
+  const backwardOk = () => ({
+    dx: null, dh0: null, dwIh: new Float32Array(12), dwHh: new Float32Array(16), dbIh: null, dbHh: null,
+    work: new Float32Array(3), y: new Float32Array(8), h0: null, dy: null, dhN: null,
+    x: new Float32Array(6), wIh: new Float32Array(12), wHh: new Float32Array(16), lengths: null,
+    T: 2, B: 1, I: 3, H: 4, ld: 4, act: 0 as const, reverse: false,
   });
   it('x too short', () => {
     const a = ok();
-    expect(() => native.forward(a.x.subarray(1), null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 4, 0, false))
-      .toThrow(/x has 5 elements, expected 6/);
+    expect(() => native.forwardLayer([{ ...a, x: a.x.subarray(1) }])).toThrow(/x has 5 elements, expected 6/);
   });
   it('y too short for its stride', () => {
-    const a = ok();
-    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 8, 0, false)).toThrow(RangeError);
+    expect(() => native.forwardLayer([{ ...ok(), ld: 8 }])).toThrow(RangeError);
   });
   it('non-integer size', () => {
-    const a = ok();
-    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2.5, 1, 3, 4, 4, 0, false)).toThrow(/integer/);
+    expect(() => native.forwardLayer([{ ...ok(), T: 2.5 }])).toThrow(/integer/);
   });
   it('size beyond int32', () => {
-    const a = ok();
-    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2 ** 31, 2 ** 31, 3, 4, 4, 0, false)).toThrow(RangeError);
+    expect(() => native.forwardLayer([{ ...ok(), T: 2 ** 31, B: 2 ** 31 }])).toThrow(RangeError);
   });
   it('wrong typed array kind', () => {
-    const a = ok();
-    expect(() => native.forward(new Float64Array(6) as never, null, a.wIh, a.wHh, null, null, null, a.y, a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(TypeError);
+    expect(() => native.forwardLayer([{ ...ok(), x: new Float64Array(6) as never }])).toThrow(TypeError);
   });
   it('lengths out of range', () => {
-    const a = ok();
-    expect(() => native.forward(a.x, null, a.wIh, a.wHh, null, null, new Int32Array([3]), a.y, a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(/lengths\[0\] is 3/);
+    expect(() => native.forwardLayer([{ ...ok(), lengths: new Int32Array([3]) }])).toThrow(/lengths\[0\] is 3/);
   });
   it('output aliasing an input', () => {
-    const a = ok();
     const shared = new Float32Array(16);
-    expect(() => native.forward(a.x, null, a.wIh, shared, null, null, null, shared.subarray(0, 8), a.hN, 2, 1, 3, 4, 4, 0, false)).toThrow(/shares memory/);
+    expect(() => native.forwardLayer([{ ...ok(), wHh: shared, y: shared.subarray(0, 8) }])).toThrow(/shares memory/);
   });
   it('workspace too small', () => {
-    const a = ok();
-    expect(() => native.backward(null, null, new Float32Array(12), new Float32Array(16), null, null, a.y, null, null, null, a.x, a.wIh, a.wHh, null, new Float32Array(3), 2, 1, 3, 4, 4, 0, false))
-      .toThrow(/work has 3 elements, expected at least/);
+    expect(() => native.backwardLayer([backwardOk()])).toThrow(/work has 3 elements, expected at least/);
   });
-  it('wrong argument count', () => expect(() => (native.forward as (...a: unknown[]) => void)(1, 2)).toThrow(/16 arguments/));
+  it('a missing field', () => {
+    const { x: _x, ...rest } = ok();
+    expect(() => native.forwardLayer([rest as never])).toThrow(/forwardLayer\[0\]\.x/);
+  });
+  it('wrong direction count', () => {
+    expect(() => native.forwardLayer([ok(), ok(), ok()])).toThrow(/1 or 2 directions/);
+    expect(() => (native.forwardLayer as (...a: unknown[]) => void)(1, 2)).toThrow(/array of one or two/);
+  });
+  it('two directions writing the same columns', () => {
+    const a = ok();
+    expect(() => native.forwardLayer([a, { ...a, hN: new Float32Array(4), reverse: true }])).toThrow(/overlap/);
+  });
+  it('a getter cannot change an argument after it is read', () => {
+    const a = ok();
+    let reads = 0;
+    const tricky = { ...a, get T() { reads++; return 2; } };
+    native.forwardLayer([tricky]);
+    expect(reads).toBe(1);
+  });
 });
 
 describe('non-finite values', () => {

@@ -18,8 +18,10 @@ export interface NativeBlasInfo {
   config: string;
   /** The kernel set OpenBLAS picked for this CPU ("Cooperlake", "Haswell", ...). */
   core: string;
-  /** Threads rnnblas' native calls use (its own team; OpenBLAS itself runs single-threaded). */
+  /** Threads rnnblas' native calls use in this environment (its own team; OpenBLAS itself runs single-threaded). */
   numThreads: number;
+  /** CPUs this process may use (affinity mask and cgroup CPU quota): the cap on numThreads. */
+  availableCpus: number;
   /** Cores OpenBLAS detected. */
   numProcs: number;
   /** OpenBLAS was built with threading support. */
@@ -29,46 +31,107 @@ export interface NativeBlasInfo {
 type F32 = Float32Array;
 type F32OrNull = Float32Array | null;
 
-/** Arguments of one layer-direction forward pass, in addon order. */
-export type ForwardArgs = [
-  x: F32, h0: F32OrNull, wIh: F32, wHh: F32, bIh: F32OrNull, bHh: F32OrNull,
-  lengths: Int32Array | null, y: F32, hN: F32,
-  T: number, B: number, I: number, H: number, ld: number, act: NativeActivation, reverse: boolean,
-];
+/** One layer-direction forward pass: its arguments by name (binding/addon.cpp FORWARD_FIELDS). */
+export interface ForwardDirection {
+  x: F32;
+  h0: F32OrNull;
+  wIh: F32;
+  wHh: F32;
+  bIh: F32OrNull;
+  bHh: F32OrNull;
+  lengths: Int32Array | null;
+  /** [T,B,ld]: this direction's H columns (a subarray for the second direction). */
+  y: F32;
+  hN: F32;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  ld: number;
+  act: NativeActivation;
+  reverse: boolean;
+}
 
-/** Arguments of one layer-direction BPTT pass, in addon order. */
-export type BackwardArgs = [
-  dx: F32OrNull, dh0: F32OrNull, dwIh: F32, dwHh: F32, dbIh: F32OrNull, dbHh: F32OrNull,
-  y: F32, h0: F32OrNull, dy: F32OrNull, dhN: F32OrNull, x: F32, wIh: F32, wHh: F32,
-  lengths: Int32Array | null, work: F32,
-  T: number, B: number, I: number, H: number, ld: number, act: NativeActivation, reverse: boolean,
-];
+/** One layer-direction BPTT pass: its arguments by name (binding/addon.cpp BACKWARD_FIELDS). */
+export interface BackwardDirection {
+  /** Accumulated; the two directions of a layer share it. */
+  dx: F32OrNull;
+  /** Overwritten. */
+  dh0: F32OrNull;
+  dwIh: F32;
+  dwHh: F32;
+  dbIh: F32OrNull;
+  dbHh: F32OrNull;
+  /** Scratch of backwardWorkspaceSize(T, B, I, H) floats. */
+  work: F32;
+  y: F32;
+  h0: F32OrNull;
+  dy: F32OrNull;
+  dhN: F32OrNull;
+  x: F32;
+  wIh: F32;
+  wHh: F32;
+  lengths: Int32Array | null;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  ld: number;
+  act: NativeActivation;
+  reverse: boolean;
+}
 
-/** Row-major `C = alpha op(A) op(B) + beta C`, in addon order. */
+/** Row-major `C = alpha op(A) op(B) + beta C`, by name. */
+export interface SgemmCall {
+  transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number;
+  A: F32; lda: number; B: F32; ldb: number; beta: number; C: F32; ldc: number;
+}
+
+/** Row-major `C = alpha op(A) op(B) + beta C`, in BLAS order. */
 export type SgemmArgs = [
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   A: F32, lda: number, B: F32, ldb: number, beta: number, C: F32, ldc: number,
 ];
 
-/** The addon's exports. */
+/** The addon's exports, as compiled (named arguments). */
+interface AddonExports {
+  forwardLayer(dirs: ForwardDirection[]): void;
+  forwardLayerAsync(dirs: ForwardDirection[]): Promise<void>;
+  backwardLayer(dirs: BackwardDirection[]): void;
+  backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
+  sgemm(call: SgemmCall): void;
+  sgemmAsync(call: SgemmCall): Promise<void>;
+  softmaxCrossEntropy(call: {
+    logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
+  }): number;
+  squaredError(call: { pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32 }): number;
+  alloc(n: number): Float32Array;
+  blasInfo(): NativeBlasInfo;
+  setNumThreads(n: number): number;
+  getNumThreads(): number;
+  setStepKernel(kernel: 'auto' | 'blas' | 'avx2' | 'avx512'): void;
+  setGemmThreading(mode: 'team' | 'openblas'): void;
+  stepKernel(): 'blas' | 'avx2' | 'avx512';
+  backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
+}
+
+/** The native surface as src/ uses it. */
 export interface NativeBinding {
-  /** y[T,B,ld] (this direction's H columns; pass a subarray for the second direction) and hN[B,H]. */
-  forward(...args: ForwardArgs): void;
-  /** As forward, on the libuv pool; the arrays must not be touched until it settles. */
-  forwardAsync(...args: ForwardArgs): Promise<void>;
-  /** dx, dw*, db* accumulate; dh0 is overwritten. */
-  backward(...args: BackwardArgs): void;
-  /** As backward, on the libuv pool. */
-  backwardAsync(...args: BackwardArgs): Promise<void>;
   /**
-   * Both directions of a bidirectional layer at once, on two threads with
-   * single-threaded BLAS each (the user's BLAS thread count is restored after).
+   * Forward over one layer: its one or two directions in one call. The addon decides whether two
+   * directions run as a pair (one core each) or one after the other on the whole team.
    */
-  forwardPair(fwd: ForwardArgs, rev: ForwardArgs): void;
-  forwardPairAsync(fwd: ForwardArgs, rev: ForwardArgs): Promise<void>;
-  /** As forwardPair for BPTT; the two share one dx (accumulated after they join). */
-  backwardPair(fwd: BackwardArgs, rev: BackwardArgs): void;
-  backwardPairAsync(fwd: BackwardArgs, rev: BackwardArgs): Promise<void>;
+  forwardLayer(dirs: ForwardDirection[]): void;
+  /**
+   * As forwardLayer, on the libuv pool. Memory from `alloc` is used in place; any other array is
+   * copied in and (outputs) back when the call settles, so nothing done to the arrays meanwhile can
+   * make native code touch freed memory.
+   */
+  forwardLayerAsync(dirs: ForwardDirection[]): Promise<void>;
+  /** BPTT over one layer: dx, dw*, db* accumulate; dh0 is overwritten. */
+  backwardLayer(dirs: BackwardDirection[]): void;
+  /** As backwardLayer, on the libuv pool (memory held as for forwardLayerAsync). */
+  backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
   /**
    * Softmax cross-entropy of [N,C] logits: returns the summed loss over counted
    * rows and writes (softmax - onehot) * scale into grad (0 for skipped rows).
@@ -79,8 +142,11 @@ export interface NativeBinding {
   squaredError(pred: F32, target: F32, mask: Uint8Array | null, rows: number, inner: number, scale: number, grad: F32): number;
   sgemm(...args: SgemmArgs): void;
   sgemmAsync(...args: SgemmArgs): Promise<void>;
+  /** A zero-filled Float32Array of n >= 1 floats on native-owned memory (used in place by async calls). */
+  alloc(n: number): Float32Array;
   blasInfo(): NativeBlasInfo;
-  setNumThreads(n: number): void;
+  /** This environment's thread count, capped at the CPUs the process may use; returns the count in effect. */
+  setNumThreads(n: number): number;
   getNumThreads(): number;
   /**
    * How per-step recurrent products of a batch run: "auto" (the packed kernel for the best instruction
@@ -98,5 +164,40 @@ export interface NativeBinding {
   backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
 }
 
+function sgemmCall(a: SgemmArgs): SgemmCall {
+  const [transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc] = a;
+  return { transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc };
+}
+
+function bind(addon: AddonExports): NativeBinding {
+  return {
+    forwardLayer: (dirs) => addon.forwardLayer(dirs),
+    forwardLayerAsync: (dirs) => addon.forwardLayerAsync(dirs),
+    backwardLayer: (dirs) => addon.backwardLayer(dirs),
+    backwardLayerAsync: (dirs) => addon.backwardLayerAsync(dirs),
+    softmaxCrossEntropy: (logits, targets, mask, N, C, ignoreIndex, scale, grad) =>
+      addon.softmaxCrossEntropy({ logits, targets, mask, N, C, ignoreIndex, scale, grad }),
+    squaredError: (pred, target, mask, rows, inner, scale, grad) => addon.squaredError({ pred, target, mask, rows, inner, scale, grad }),
+    sgemm: (...args) => addon.sgemm(sgemmCall(args)),
+    sgemmAsync: (...args) => addon.sgemmAsync(sgemmCall(args)),
+    alloc: (n) => addon.alloc(n),
+    blasInfo: () => addon.blasInfo(),
+    setNumThreads: (n) => addon.setNumThreads(n),
+    getNumThreads: () => addon.getNumThreads(),
+    setStepKernel: (k) => addon.setStepKernel(k),
+    setGemmThreading: (m) => addon.setGemmThreading(m),
+    stepKernel: () => addon.stepKernel(),
+    backwardWorkspaceSize: (T, B, I, H) => addon.backwardWorkspaceSize(T, B, I, H),
+  };
+}
+
 /** The loaded addon (loaded once per process or worker). */
-export const native: NativeBinding = loadAddon() as NativeBinding;
+export const native: NativeBinding = bind(loadAddon() as AddonExports);
+
+/**
+ * A zero-filled Float32Array of n floats, on native-owned memory when n >= 1: async native calls use
+ * such arrays in place (no copy) and keep the memory alive until they finish.
+ */
+export function nativeFloats(n: number): Float32Array {
+  return n >= 1 ? native.alloc(n) : new Float32Array(0);
+}

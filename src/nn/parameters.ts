@@ -2,8 +2,10 @@
  * Parameter storage: all values of a module in one Float32Array and all
  * gradients in another, with named views into them (as llm.c does), so
  * optimizers and checkpoints can treat a module's parameters as one block.
+ * The arenas are native-owned memory, which async native calls use in place.
  */
 import { rangeError, typeError } from '../errors.js';
+import { nativeFloats } from '../native/binding.js';
 import { checkTensor, numel, type Parameter, type Tensor } from '../tensor.js';
 
 /** Named parameters backed by two contiguous arenas. */
@@ -19,8 +21,8 @@ export class ParameterStore {
   /** Lays out the given names and shapes. */
   constructor(shapes: ReadonlyArray<readonly [string, readonly number[]]>) {
     const total = shapes.reduce((n, [, s]) => n + numel(s), 0);
-    this.values = new Float32Array(total);
-    this.grads = new Float32Array(total);
+    this.values = nativeFloats(total);
+    this.grads = nativeFloats(total);
     const list: Parameter[] = [];
     let offset = 0;
     for (const [name, shape] of shapes) {
@@ -62,6 +64,13 @@ export class ParameterStore {
   gradBuffers(): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};
     for (const p of this.list) out[p.name] = p.grad;
+    return out;
+  }
+
+  /** Value buffers by name. */
+  valueBuffers(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const p of this.list) out[p.name] = p.data;
     return out;
   }
 

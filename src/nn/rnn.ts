@@ -10,10 +10,10 @@ import { ParameterStore } from './parameters.js';
 import { saveModule } from './save.js';
 import { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
 import {
-  rnnBackward,
-  rnnBackwardAsync,
-  rnnForward,
-  rnnForwardAsync,
+  rnnBackwardChecked,
+  rnnBackwardCheckedAsync,
+  rnnForwardChecked,
+  rnnForwardCheckedAsync,
   type RnnBackwardOptions,
   type RnnBackwardResult,
   type RnnOutputGrads,
@@ -51,6 +51,10 @@ export class RNN implements Layer {
   /** True in training mode (dropout active). */
   training = true;
   private readonly store: ParameterStore;
+  // The store's buffers by name, valid by construction: passed to the
+  // functional form without re-checking them on every call.
+  private readonly weights: Record<string, Float32Array>;
+  private readonly grads: Record<string, Float32Array>;
   private readonly rng: Rng;
   private tape: RnnTape | null = null;
   // Intermediate buffers reused across calls (one call at a time per module).
@@ -61,6 +65,8 @@ export class RNN implements Layer {
   constructor(options: RnnOptions) {
     this.config = rnnConfig(options);
     this.store = new ParameterStore(rnnParameterShapes(this.config));
+    this.weights = this.store.valueBuffers();
+    this.grads = this.store.gradBuffers();
     this.rng = new Rng(options.seed);
     const k = 1 / Math.sqrt(this.config.hiddenSize);
     const v = this.store.values;
@@ -70,7 +76,7 @@ export class RNN implements Layer {
   /** Runs the whole sequence; see RnnCallOptions. */
   forward(x: Tensor, options?: RnnCallOptions): RnnOutput {
     this.assertIdle();
-    const r = rnnForward(this.config, this.store.stateDict(), x, this.forwardOptions(options));
+    const r = rnnForwardChecked(this.config, this.weights, x, this.forwardOptions(options));
     this.tape = r.tape;
     return { y: r.y, hN: r.hN };
   }
@@ -80,7 +86,7 @@ export class RNN implements Layer {
     this.assertIdle();
     this.busy = true;
     try {
-      const r = await rnnForwardAsync(this.config, this.store.stateDict(), x, this.forwardOptions(options));
+      const r = await rnnForwardCheckedAsync(this.config, this.weights, x, this.forwardOptions(options));
       this.tape = r.tape;
       return { y: r.y, hN: r.hN };
     } finally {
@@ -96,7 +102,7 @@ export class RNN implements Layer {
   backward(grads?: RnnOutputGrads, options?: RnnBackwardOptions): RnnBackwardResult {
     this.assertIdle();
     const tape = this.requireTape();
-    const r = rnnBackward(tape, grads, this.store.gradBuffers(), this.backwardOptions(options));
+    const r = rnnBackwardChecked(tape, grads, this.grads, this.backwardOptions(options));
     this.tape = null;
     return r;
   }
@@ -107,7 +113,7 @@ export class RNN implements Layer {
     const tape = this.requireTape();
     this.busy = true;
     try {
-      const r = await rnnBackwardAsync(tape, grads, this.store.gradBuffers(), this.backwardOptions(options));
+      const r = await rnnBackwardCheckedAsync(tape, grads, this.grads, this.backwardOptions(options));
       this.tape = null;
       return r;
     } finally {

@@ -3,12 +3,14 @@
  * out; the tape and output gradients in, input and weight gradients out.
  * The RNN module is a thin owner of weights around these functions.
  *
- * Each pass is planned as a sequence of native calls (one per
- * layer-direction); the sync and async drivers run the same plan, the async
- * one running the two directions of a layer concurrently.
+ * Each pass is planned as a sequence of native calls, one per layer (its
+ * one or two directions together: the addon decides how they share the
+ * cores); the sync and async drivers run the same plan. Buffers the library
+ * allocates live in native-owned memory (nativeFloats), which async calls
+ * use in place and keep alive until they finish.
  */
 import { describe, rangeError, typeError } from '../errors.js';
-import { native, NativeActivation, type BackwardArgs, type ForwardArgs } from '../native/binding.js';
+import { native, nativeFloats, NativeActivation, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkFinite, MAX_ELEMENTS } from '../validate.js';
@@ -37,8 +39,8 @@ export interface RnnForwardOptions {
   checkFinite?: boolean;
 }
 
-/** Everything a backward pass needs from its forward pass. Treat as opaque. */
-export interface RnnTape {
+/** What a tape holds (module-private: only backward reads it). */
+interface TapeData {
   readonly cfg: RnnConfig;
   readonly T: number;
   readonly B: number;
@@ -51,6 +53,39 @@ export interface RnnTape {
   readonly outputs: Float32Array[];
   /** Dropout mask applied to layer k's output (scaled keep mask), or null. */
   readonly masks: Array<Float32Array | null>;
+}
+
+let readTape: (tape: RnnTape) => TapeData;
+
+/**
+ * Everything a backward pass needs from its forward pass: an opaque handle
+ * (its contents are private; the sequence lengths in it are a copy made when
+ * the forward pass began).
+ */
+export class RnnTape {
+  readonly #data: TapeData;
+
+  /** @internal Made by rnnForward. */
+  constructor(data: TapeData) {
+    this.#data = data;
+  }
+
+  /** Time steps of the forward pass. */
+  get T(): number {
+    return this.#data.T;
+  }
+
+  /** Batch size of the forward pass. */
+  get B(): number {
+    return this.#data.B;
+  }
+
+  static {
+    readTape = (tape) => {
+      if (!(tape instanceof RnnTape)) throw typeError('tape', 'the RnnTape of a forward pass', tape);
+      return tape.#data;
+    };
+  }
 }
 
 /** Result of a forward pass. */
@@ -102,7 +137,7 @@ export class RnnWorkspace {
   take(key: string, size: number, zero = false): Float32Array {
     let b = this.buffers.get(key);
     if (!b || b.length < size) {
-      b = new Float32Array(size);
+      b = nativeFloats(size);
       this.buffers.set(key, b);
       return b.subarray(0, size);
     }
@@ -119,7 +154,7 @@ export class RnnWorkspace {
 
 /** Fresh buffers, for calls without a workspace. */
 function fresh(_key: string, size: number): Float32Array {
-  return new Float32Array(size);
+  return nativeFloats(size);
 }
 
 type Take = (key: string, size: number, zero?: boolean) => Float32Array;
@@ -128,48 +163,18 @@ function taker(ws: RnnWorkspace | undefined): Take {
   return ws ? (key, size, zero) => ws.take(key, size, zero) : fresh;
 }
 
-type NativeCall = { kind: 'forward'; args: ForwardArgs } | { kind: 'backward'; args: BackwardArgs };
-/** A plan: groups of independent native calls (the directions of one layer), run group after group. */
-type Plan<R> = Generator<NativeCall[], R, void>;
-
-/**
- * Below this many multiply-adds per direction, starting a second thread costs
- * more than it saves (measured: ~30 us per pair call).
- */
-const PAIR_MIN_MACS = 1 << 21;
-
-/** Multiply-adds of one direction's recurrence, T*B*H*(I+H). */
-function macs(call: NativeCall): number {
-  const a = call.args;
-  const [T, B, I, H] = call.kind === 'forward' ? [a[9], a[10], a[11], a[12]] : [a[15], a[16], a[17], a[18]];
-  return (T as number) * (B as number) * (H as number) * ((I as number) + (H as number));
-}
-
-/**
- * The two directions of a layer run as a native pair (one core each) when BLAS
- * may use more than one thread and the work is worth a thread.
- */
-function asPair(calls: NativeCall[]): [NativeCall, NativeCall] | null {
-  if (calls.length !== 2 || calls[0].kind !== calls[1].kind) return null;
-  if (macs(calls[0]) < PAIR_MIN_MACS || native.getNumThreads() < 2) return null;
-  return [calls[0], calls[1]];
-}
+/** One native call: a whole layer, its one or two directions. */
+type LayerCall = { kind: 'forward'; dirs: ForwardDirection[] } | { kind: 'backward'; dirs: BackwardDirection[] };
+/** A plan: the layers' native calls, run one after the other. */
+type Plan<R> = Generator<LayerCall, R, void>;
 
 function runSync<R>(plan: Plan<R>): R {
   for (;;) {
     const step = plan.next();
     if (step.done) return step.value;
-    const pair = asPair(step.value);
-    if (pair) {
-      const [a, b] = pair;
-      if (a.kind === 'forward' && b.kind === 'forward') native.forwardPair(a.args, b.args);
-      else if (a.kind === 'backward' && b.kind === 'backward') native.backwardPair(a.args, b.args);
-      continue;
-    }
-    for (const call of step.value) {
-      if (call.kind === 'forward') native.forward(...call.args);
-      else native.backward(...call.args);
-    }
+    const call = step.value;
+    if (call.kind === 'forward') native.forwardLayer(call.dirs);
+    else native.backwardLayer(call.dirs);
   }
 }
 
@@ -177,24 +182,15 @@ async function runAsync<R>(plan: Plan<R>): Promise<R> {
   for (;;) {
     const step = plan.next();
     if (step.done) return step.value;
-    const pair = asPair(step.value);
-    if (pair) {
-      const [a, b] = pair;
-      if (a.kind === 'forward' && b.kind === 'forward') await native.forwardPairAsync(a.args, b.args);
-      else if (a.kind === 'backward' && b.kind === 'backward') await native.backwardPairAsync(a.args, b.args);
-      continue;
-    }
-    // One at a time: concurrent calls would fight over OpenBLAS's thread pool.
-    for (const call of step.value) {
-      if (call.kind === 'forward') await native.forwardAsync(...call.args);
-      else await native.backwardAsync(...call.args);
-    }
+    const call = step.value;
+    if (call.kind === 'forward') await native.forwardLayerAsync(call.dirs);
+    else await native.backwardLayerAsync(call.dirs);
   }
 }
 
 /** [A,B,F] -> [B,A,F] copy (batch-first <-> time-major). */
 export function swapLeadingAxes(src: Float32Array, A: number, B: number, F: number): Float32Array {
-  const out = new Float32Array(src.length);
+  const out = nativeFloats(src.length);
   for (let a = 0; a < A; a++) {
     for (let b = 0; b < B; b++) {
       out.set(src.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
@@ -246,7 +242,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
   const take = taker(opts.workspace);
-  const hN = new Float32Array(L * D * B * H);
+  const hN = nativeFloats(L * D * B * H);
   const inputs: Float32Array[] = [];
   const outputs: Float32Array[] = [];
   const masks: Array<Float32Array | null> = [];
@@ -254,24 +250,26 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
-    const out = k === L - 1 ? new Float32Array(T * B * D * H) : take(`out${k}`, T * B * D * H);
-    const calls: NativeCall[] = [];
+    const out = k === L - 1 ? nativeFloats(T * B * D * H) : take(`out${k}`, T * B * D * H);
+    const dirs: ForwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
       const row = (k * D + d) * B * H;
-      calls.push({
-        kind: 'forward',
-        args: [
-          input, h0 ? h0.subarray(row, row + B * H) : null,
-          weights[`weight_ih_${s}`], weights[`weight_hh_${s}`],
-          cfg.bias ? weights[`bias_ih_${s}`] : null, cfg.bias ? weights[`bias_hh_${s}`] : null,
-          lengths, out.subarray(d * H), hN.subarray(row, row + B * H),
-          T, B, I, H, D * H, act, d === 1,
-        ],
+      dirs.push({
+        x: input,
+        h0: h0 ? h0.subarray(row, row + B * H) : null,
+        wIh: weights[`weight_ih_${s}`],
+        wHh: weights[`weight_hh_${s}`],
+        bIh: cfg.bias ? weights[`bias_ih_${s}`] : null,
+        bHh: cfg.bias ? weights[`bias_hh_${s}`] : null,
+        lengths,
+        y: out.subarray(d * H),
+        hN: hN.subarray(row, row + B * H),
+        T, B, I, H, ld: D * H, act, reverse: d === 1,
       });
     }
     inputs.push(input);
-    yield calls;
+    yield { kind: 'forward', dirs };
     outputs.push(out);
     let mask: Float32Array | null = null;
     if (dropping && k < L - 1) {
@@ -289,7 +287,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   return {
     y: { data: y, shape: cfg.batchFirst ? [B, T, D * H] : [T, B, D * H] },
     hN: { data: hN, shape: [L * D, B, H] },
-    tape: { cfg, T, B, h0, lengths, weights: { ...weights }, inputs, outputs, masks },
+    tape: new RnnTape({ cfg, T, B, h0, lengths, weights: { ...weights }, inputs, outputs, masks }),
   };
 }
 
@@ -301,7 +299,7 @@ function dropoutMask(n: number, p: number, rng: Rng): Float32Array {
 }
 
 function* backwardPlan(
-  tape: RnnTape,
+  tape: TapeData,
   grads: RnnOutputGrads,
   paramGrads: Record<string, Float32Array>,
   opts: RnnBackwardOptions,
@@ -313,7 +311,7 @@ function* backwardPlan(
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
   const ghN = grads.ghN ? grads.ghN.data : null;
   const take = taker(opts.workspace);
-  const gh0 = new Float32Array(L * D * B * H);
+  const gh0 = nativeFloats(L * D * B * H);
   const workSize = native.backwardWorkspaceSize(T, B, 1, H);
   const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
   const inputGrad = opts.inputGrad !== false;
@@ -324,26 +322,31 @@ function* backwardPlan(
     const I = layerInputSize(cfg, k);
     // dx accumulates over directions, so a reused buffer is zeroed first;
     // layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? new Float32Array(T * B * I) : null;
-    const calls: NativeCall[] = [];
+    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? nativeFloats(T * B * I) : null;
+    const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
       const row = (k * D + d) * B * H;
-      calls.push({
-        kind: 'backward',
-        args: [
-          dx, gh0.subarray(row, row + B * H),
-          paramGrads[`weight_ih_${s}`], paramGrads[`weight_hh_${s}`],
-          cfg.bias ? paramGrads[`bias_ih_${s}`] : null, cfg.bias ? paramGrads[`bias_hh_${s}`] : null,
-          tape.outputs[k].subarray(d * H), tape.h0 ? tape.h0.subarray(row, row + B * H) : null,
-          dOut ? dOut.subarray(d * H) : null, ghN ? ghN.subarray(row, row + B * H) : null,
-          tape.inputs[k], tape.weights[`weight_ih_${s}`], tape.weights[`weight_hh_${s}`],
-          tape.lengths, work[d],
-          T, B, I, H, D * H, act, d === 1,
-        ],
+      dirs.push({
+        dx,
+        dh0: gh0.subarray(row, row + B * H),
+        dwIh: paramGrads[`weight_ih_${s}`],
+        dwHh: paramGrads[`weight_hh_${s}`],
+        dbIh: cfg.bias ? paramGrads[`bias_ih_${s}`] : null,
+        dbHh: cfg.bias ? paramGrads[`bias_hh_${s}`] : null,
+        work: work[d],
+        y: tape.outputs[k].subarray(d * H),
+        h0: tape.h0 ? tape.h0.subarray(row, row + B * H) : null,
+        dy: dOut ? dOut.subarray(d * H) : null,
+        dhN: ghN ? ghN.subarray(row, row + B * H) : null,
+        x: tape.inputs[k],
+        wIh: tape.weights[`weight_ih_${s}`],
+        wHh: tape.weights[`weight_hh_${s}`],
+        lengths: tape.lengths,
+        T, B, I, H, ld: D * H, act, reverse: d === 1,
       });
     }
-    yield calls;
+    yield { kind: 'backward', dirs };
     if (k > 0) {
       const mask = tape.masks[k - 1];
       if (mask && dx) for (let i = 0; i < dx.length; i++) dx[i] *= mask[i];
@@ -390,7 +393,7 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   return o;
 }
 
-function checkBackwardInputs(tape: RnnTape, grads: RnnOutputGrads | undefined): RnnOutputGrads {
+function checkBackwardInputs(tape: TapeData, grads: RnnOutputGrads | undefined): RnnOutputGrads {
   const g = grads ?? {};
   if (typeof g !== 'object') throw typeError('grads', 'an object { gy?, ghN? }', g);
   const { cfg, T, B } = tape;
@@ -420,19 +423,31 @@ function checkParamGrads(cfg: RnnConfig, paramGrads: unknown): Record<string, Fl
 /** Runs the RNN forward over whole sequences (synchronously, on the calling thread). */
 export function rnnForward(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
   const cfg = rnnConfig(config);
-  const w = checkRnnWeights(cfg, weights);
-  const o = checkForwardInputs(cfg, x, opts);
-  if (o.checkFinite) checkAllFinite(x, o.h0, w);
-  return runSync(forwardPlan(cfg, w, x, o));
+  return rnnForwardChecked(cfg, checkRnnWeights(cfg, weights), x, opts);
 }
 
-/** As rnnForward, with the native work on the libuv thread pool. Do not modify the inputs until it settles. */
+/**
+ * As rnnForward, with the native work on the libuv thread pool. The arrays passed in may be used,
+ * changed or even transferred meanwhile without harm to the process (they are held or copied), but
+ * changing them before it settles gives an undefined result.
+ */
 export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
   const cfg = rnnConfig(config);
-  const w = checkRnnWeights(cfg, weights);
+  return rnnForwardCheckedAsync(cfg, checkRnnWeights(cfg, weights), x, opts);
+}
+
+/** @internal rnnForward for a module whose configuration and weights are valid by construction. */
+export function rnnForwardChecked(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
   const o = checkForwardInputs(cfg, x, opts);
-  if (o.checkFinite) checkAllFinite(x, o.h0, w);
-  return runAsync(forwardPlan(cfg, w, x, o));
+  if (o.checkFinite) checkAllFinite(x, o.h0, weights);
+  return runSync(forwardPlan(cfg, weights, x, o));
+}
+
+/** @internal rnnForwardAsync for a module whose configuration and weights are valid by construction. */
+export async function rnnForwardCheckedAsync(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
+  const o = checkForwardInputs(cfg, x, opts);
+  if (o.checkFinite) checkAllFinite(x, o.h0, weights);
+  return runAsync(forwardPlan(cfg, weights, x, o));
 }
 
 /**
@@ -440,12 +455,24 @@ export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: R
  * `paramGrads` (keyed by state-dict name), as PyTorch accumulates `.grad`.
  */
 export function rnnBackward(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): RnnBackwardResult {
-  const g = checkBackwardInputs(tape, grads);
-  return runSync(backwardPlan(tape, g, checkParamGrads(tape.cfg, paramGrads), opts));
+  const t = readTape(tape);
+  return rnnBackwardChecked(tape, grads, checkParamGrads(t.cfg, paramGrads), opts);
 }
 
 /** As rnnBackward, with the native work on the libuv thread pool. */
 export async function rnnBackwardAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
-  const g = checkBackwardInputs(tape, grads);
-  return runAsync(backwardPlan(tape, g, checkParamGrads(tape.cfg, paramGrads), opts));
+  const t = readTape(tape);
+  return rnnBackwardCheckedAsync(tape, grads, checkParamGrads(t.cfg, paramGrads), opts);
+}
+
+/** @internal rnnBackward with gradient buffers valid by construction (a module's own). */
+export function rnnBackwardChecked(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): RnnBackwardResult {
+  const t = readTape(tape);
+  return runSync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts));
+}
+
+/** @internal rnnBackwardAsync with gradient buffers valid by construction (a module's own). */
+export async function rnnBackwardCheckedAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
+  const t = readTape(tape);
+  return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts));
 }
