@@ -34,10 +34,15 @@ function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
     };
   }
   const params = rnn.parameters();
-  const head = w.head.kind === 'linear-ce' ? kit.linear(DH, w.head.classes) : null;
+  const head = w.head.kind === 'linear-ce' ? kit.linear(DH, w.head.classes)
+    : w.head.kind === 'last-linear-mse' ? kit.linear(DH, w.head.outputs) : null;
   if (head) params.push(...head.parameters());
   const targets = w.head.kind === 'linear-ce' ? rng.ints(T * B, w.head.classes) : null;
-  const target = w.head.kind === 'mse' ? tensor(rng.floats(T * B * DH), [T, B, DH]) : null;
+  const target = w.head.kind === 'mse' ? tensor(rng.floats(T * B * DH), [T, B, DH])
+    : w.head.kind === 'last-linear-mse' ? tensor(rng.floats(B * w.head.outputs), [B, w.head.outputs]) : null;
+  // The last step's rows of y, and the gradient flowing back into them.
+  const last = new Float32Array(B * DH);
+  const gyLast = new Float32Array(T * B * DH);
   const opt = kit.sgd(params, 0.01);
   return () => {
     const t0 = performance.now();
@@ -49,6 +54,12 @@ function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
       const logits = head.forward({ data: y.data, shape: [T * B, DH] });
       const g = head.backward(kit.crossEntropy(logits, targets).grad);
       gy = { data: g.data, shape: [T, B, DH] };
+    } else if (head && w.head.kind === 'last-linear-mse') {
+      last.set(y.data.subarray((T - 1) * B * DH));
+      const pred = head.forward({ data: last, shape: [B, DH] });
+      const g = head.backward(kit.mse(pred, target as Tensor).grad);
+      gyLast.subarray((T - 1) * B * DH).set(g.data);
+      gy = { data: gyLast, shape: [T, B, DH] };
     } else {
       gy = kit.mse(y, target as Tensor).grad;
     }

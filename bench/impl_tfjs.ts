@@ -20,13 +20,14 @@ function buildModel(w: Workload): tf.Sequential {
   for (let k = 0; k < w.layers; k++) {
     const inputShape = k === 0 ? [w.T, w.I] : undefined;
     const cell = tf.layers.simpleRNN({
-      units: w.H, activation: 'tanh', returnSequences: true, ...(inputShape && !w.bidirectional ? { inputShape } : {}),
+      units: w.H, activation: 'tanh', returnSequences: !(k === w.layers - 1 && w.head.kind === 'last-linear-mse'), ...(inputShape && !w.bidirectional ? { inputShape } : {}),
     });
     model.add(w.bidirectional
       ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat', ...(inputShape ? { inputShape } : {}) })
       : cell);
   }
   if (w.head.kind === 'linear-ce') model.add(tf.layers.dense({ units: w.head.classes }));
+  if (w.head.kind === 'last-linear-mse') model.add(tf.layers.dense({ units: w.head.outputs }));
   return model;
 }
 
@@ -47,6 +48,9 @@ function makeStep(w: Workload): () => void {
     const C = w.head.classes;
     const labels = tf.oneHot(tf.tensor1d(rng.ints(B * T, C), 'int32'), C).reshape([B, T, C]);
     loss = () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+  } else if (w.head.kind === 'last-linear-mse') {
+    const target = tf.tensor2d(rng.floats(B * w.head.outputs), [B, w.head.outputs]);
+    loss = () => tf.losses.meanSquaredError(target, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
   } else {
     const target = tf.tensor3d(rng.floats(B * T * DH), [B, T, DH]);
     loss = () => tf.losses.meanSquaredError(target, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;

@@ -4,11 +4,16 @@
  *
  *   npx tsx bench/run.ts [--quick] [--only W1,W3] [--threads 2,1] [--json out.json] [--rounds 2]
  *                        [--peers pytorch,onnxruntime,tfjs-wasm,tfjs-cpu,reference]
+ *                        [--neighbour | --no-neighbour]
  *                        [--results bench/RESULTS.md | --no-results]
+ *
+ * --neighbour (on by default in a full run): W1 and F1 again, rnnblas and
+ * PyTorch at every thread count, while one other CPU-bound process runs.
  *
  * Prints Markdown tables on stdout (progress goes to stderr). A full run
  * (no --quick, no --only) also writes bench/RESULTS.md.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -28,14 +33,16 @@ interface Args {
   results: string | null;
   peers: Impl[];
   rounds: number | null;
+  neighbour: boolean;
 }
 
 const ALL_PEERS: Impl[] = ['pytorch', 'onnxruntime', 'tfjs-wasm', 'tfjs-cpu', 'reference'];
 
 function parseArgs(argv: string[]): Args {
   const cores = availableParallelism();
-  const a: Args = { quick: false, only: null, threads: [...new Set([cores, 1])], json: null, results: null, peers: ALL_PEERS, rounds: null };
+  const a: Args = { quick: false, only: null, threads: [...new Set([cores, 1])], json: null, results: null, peers: ALL_PEERS, rounds: null, neighbour: false };
   let results: string | null | undefined;
+  let neighbour: boolean | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -56,6 +63,8 @@ function parseArgs(argv: string[]): Args {
       a.rounds = Number(value());
       if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error('--rounds needs a positive integer');
     }
+    else if (arg === '--neighbour') neighbour = true;
+    else if (arg === '--no-neighbour') neighbour = false;
     else if (arg === '--results') results = value();
     else if (arg === '--no-results') results = null;
     else if (arg === '--peers') {
@@ -70,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     } else throw new Error(`unknown argument '${arg}' (try --help)`);
   }
   a.results = results !== undefined ? results : !a.quick && !a.only ? join(BENCH_DIR, 'RESULTS.md') : null;
+  a.neighbour = neighbour ?? (!a.quick && !a.only);
   return a;
 }
 
@@ -148,8 +158,20 @@ export interface RunReport {
   /** sgemm 2048³ GFLOP/s per thread count: every measurement (start of each round, end) and the peak used (the largest). */
   peaks: Record<string, { measured: number[]; peak: number }>;
   workloads: Workload[];
-  /** Every child's result, as printed. */
-  children: Array<ChildResult & { job: { threads: number; workloads: string[] } }>;
+  /** Every child's result, as printed (neighbour: measured while a busy neighbour process ran). */
+  children: Array<ChildResult & { job: { threads: number; workloads: string[]; neighbour?: boolean } }>;
+}
+
+/** The workloads measured again under a busy neighbour (BENCHMARKS.md). */
+const NEIGHBOUR_WORKLOADS = ['W1', 'F1'];
+
+/** Starts one CPU-bound process (the busy neighbour); returns its stopper. */
+function startNeighbour(): () => Promise<void> {
+  const p = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  return () => new Promise((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  });
 }
 
 function cpuModel(): string {
@@ -183,8 +205,8 @@ async function measure(args: Args): Promise<RunReport> {
     workloads: ws,
     children: [],
   };
-  const add = (r: ChildResult, job: Job) => {
-    report.children.push({ ...r, job: { threads: job.threads, workloads: job.workloads.map((w) => w.id) } });
+  const add = (r: ChildResult, job: Job, neighbour = false) => {
+    report.children.push({ ...r, job: { threads: job.threads, workloads: job.workloads.map((w) => w.id), neighbour } });
     if (r.version) report.meta.versions[r.impl] = r.version;
     const what = job.workloads.map((w) => w.id).join(',') || 'overhead';
     if (r.skipped) log(`  ${IMPL_LABEL[r.impl as Impl] ?? r.impl} ${what} @${job.threads}: skipped: ${r.skipped}`);
@@ -232,6 +254,26 @@ async function measure(args: Args): Promise<RunReport> {
     }
   }
 
+  if (args.neighbour) {
+    const nws = ws.filter((w) => NEIGHBOUR_WORKLOADS.includes(w.id));
+    for (let round = 0; round < p.rounds && nws.length > 0; round++) {
+      log(`busy neighbour, round ${round + 1}/${p.rounds}`);
+      const stop = startNeighbour();
+      try {
+        for (const w of nws) {
+          for (const n of args.threads) {
+            const job: Job = { workloads: [w], threads: n, warmup: p.warmup, reps: p.reps, minTimeMs: p.minTimeMs };
+            const order: Impl[] = peers.has('pytorch') ? ['rnnblas', 'pytorch'] : ['rnnblas'];
+            if (round % 2 === 1) order.reverse();
+            for (const impl of order) add(await runChildProcess(impl, job), job, true);
+          }
+        }
+      } finally {
+        await stop();
+      }
+    }
+  }
+
   measurePeaks();
   return report;
 }
@@ -248,10 +290,10 @@ function find(r: RunReport, impl: string, id: string, n: number): Timing | undef
   return findChild(r, impl, id, n)?.timing;
 }
 
-function findChild(r: RunReport, impl: string, id: string, n: number): { child: RunReport['children'][number]; timing: Timing } | undefined {
+function findChild(r: RunReport, impl: string, id: string, n: number, neighbour = false): { child: RunReport['children'][number]; timing: Timing } | undefined {
   let best: { child: RunReport['children'][number]; timing: Timing } | undefined;
   for (const c of r.children) {
-    if (c.impl !== impl) continue;
+    if (c.impl !== impl || Boolean(c.job.neighbour) !== neighbour) continue;
     for (const t of c.timings) {
       if (t.workload === id && (SINGLE_THREADED.has(impl) || t.threads === n) && (!best || t.ms < best.timing.ms)) best = { child: c, timing: t };
     }
@@ -260,12 +302,12 @@ function findChild(r: RunReport, impl: string, id: string, n: number): { child: 
 }
 
 /** Medians of every round for impl/id/n, in run order. */
-function roundMedians(r: RunReport, impl: string, id: string, n: number): number[] {
-  return r.children.flatMap((c) => (c.impl === impl ? c.timings.filter((t) => t.workload === id && t.threads === n).map((t) => t.ms) : []));
+function roundMedians(r: RunReport, impl: string, id: string, n: number, neighbour = false): number[] {
+  return r.children.flatMap((c) => (c.impl === impl && Boolean(c.job.neighbour) === neighbour ? c.timings.filter((t) => t.workload === id && t.threads === n).map((t) => t.ms) : []));
 }
 
 function skipReason(r: RunReport, impl: string, id: string, n: number): string | undefined {
-  const c = r.children.find((x) => x.impl === impl && x.job.workloads.includes(id) && (SINGLE_THREADED.has(impl) || x.job.threads === n));
+  const c = r.children.find((x) => x.impl === impl && !x.job.neighbour && x.job.workloads.includes(id) && (SINGLE_THREADED.has(impl) || x.job.threads === n));
   if (c?.skipped) return c.skipped;
   const note = c?.notes?.find((s) => s.startsWith(`${id}: skipped`));
   return note ? note.slice(id.length + 2) : undefined;
@@ -342,6 +384,30 @@ function overheadTable(r: RunReport): string {
     const a = c('rnnblas')?.extra;
     const b = c('pytorch')?.extra;
     lines.push(`| ${n} | ${fmt(a?.overheadModuleUs as number | undefined, 1)} | ${fmt(a?.overheadNativeUs as number | undefined, 1)} | ${fmt(b?.overheadModuleUs as number | undefined, 1)} |`);
+  }
+  return lines.join('\n');
+}
+
+function neighbourTable(r: RunReport): string | null {
+  if (!r.children.some((c) => c.job.neighbour)) return null;
+  const th = r.meta.threads;
+  const dflt = Math.max(...th);
+  const lines = [
+    `The same train steps while one other CPU-bound process (\`node -e 'for(;;){}'\`) runs on this ${r.meta.cores}-core machine. Target: rnnblas at the default thread count (${dflt}) at most 1.1× its 1-thread time. Lowest round median; every round's median in brackets.`,
+    '',
+    `| Workload | ${th.map((n) => `rnnblas ms @${n}`).join(' | ')} | rnnblas @${dflt} / @1 | ${th.map((n) => `PyTorch ms @${n}`).join(' | ')} | × PyTorch (each at its best) | quiet rnnblas ms @${dflt} |`,
+    `|---|${th.map(() => '---:').join('|')}|---:|${th.map(() => '---:').join('|')}|---:|---:|`,
+  ];
+  for (const id of NEIGHBOUR_WORKLOADS) {
+    if (!r.workloads.some((w) => w.id === id)) continue;
+    const ours = th.map((n) => findChild(r, 'rnnblas', id, n, true)?.timing);
+    const torch = th.map((n) => findChild(r, 'pytorch', id, n, true)?.timing);
+    const cell = (t: Timing | undefined, impl: string, n: number) => t ? `${fmtMs(t.ms)} (${roundMedians(r, impl, id, n, true).map(fmtMs).join(', ')})` : '–';
+    const atDefault = ours[th.indexOf(dflt)];
+    const atOne = ours[th.indexOf(1)];
+    const bestOurs = Math.min(...ours.filter((t): t is Timing => t !== undefined).map((t) => t.ms));
+    const bestTorch = Math.min(...torch.filter((t): t is Timing => t !== undefined).map((t) => t.ms));
+    lines.push(`| ${id} | ${ours.map((t, i) => cell(t, 'rnnblas', th[i])).join(' | ')} | ${atDefault && atOne ? `${(atDefault.ms / atOne.ms).toFixed(2)}` : '–'} | ${torch.map((t, i) => cell(t, 'pytorch', th[i])).join(' | ')} | ${Number.isFinite(bestOurs) && Number.isFinite(bestTorch) ? fmtRatio(bestTorch / bestOurs) : '–'} | ${fmtMs(find(r, 'rnnblas', id, dflt)?.ms)} |`);
   }
   return lines.join('\n');
 }
@@ -474,6 +540,7 @@ function markdown(r: RunReport): string {
     '',
     targetsTable(r),
     '',
+    ...(neighbourTable(r) ? ['## Busy neighbour', '', neighbourTable(r) as string, ''] : []),
     '## Time breakdown',
     '',
     breakdownTable(r),

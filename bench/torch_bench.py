@@ -72,6 +72,13 @@ def make_step(torch, w):
 
         def loss_fn(y):
             return F.cross_entropy(lin(y.reshape(T * B, DH)), targets)
+    elif head["kind"] == "last-linear-mse":
+        lin = nn.Linear(DH, head["outputs"])
+        params += list(lin.parameters())
+        target = torch.rand(B, head["outputs"]) * 2 - 1
+
+        def loss_fn(y):
+            return F.mse_loss(lin(y[-1]), target)
     else:
         target = torch.rand(T, B, DH) * 2 - 1
 

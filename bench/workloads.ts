@@ -12,7 +12,9 @@ export type Head =
   /** Linear H_out → classes on every step, softmax cross-entropy against a class per step. */
   | { kind: 'linear-ce'; classes: number }
   /** Mean squared error of the output sequence against a random target. */
-  | { kind: 'mse' };
+  | { kind: 'mse' }
+  /** The last step's output → Linear H_out → outputs, MSE against a random target (forecasting). */
+  | { kind: 'last-linear-mse'; outputs: number };
 
 /** One benchmark workload (float32, tanh Elman RNN, time-major [T,B,I]). */
 export interface Workload {
@@ -28,7 +30,7 @@ export interface Workload {
   work: Work;
 }
 
-/** W1-W5, exactly as BENCHMARKS.md defines them. */
+/** W1-W5 and F1, exactly as BENCHMARKS.md defines them. */
 export const WORKLOADS: readonly Workload[] = [
   {
     id: 'W1', description: 'char-level language model', T: 64, B: 32, I: 65, H: 256, layers: 1, bidirectional: false,
@@ -49,6 +51,10 @@ export const WORKLOADS: readonly Workload[] = [
   {
     id: 'W5', description: 'batch inference', T: 100, B: 64, I: 128, H: 256, layers: 1, bidirectional: true,
     head: { kind: 'none' }, work: 'forward',
+  },
+  {
+    id: 'F1', description: 'forecasting, long window, small model', T: 400, B: 32, I: 1, H: 64, layers: 1, bidirectional: false,
+    head: { kind: 'last-linear-mse', outputs: 1 }, work: 'train',
   },
 ];
 
@@ -94,7 +100,10 @@ export function flopCount(w: Workload): FlopCount {
     forward += D * f;
     backward += D * (2 * f - (k === 0 ? 2 * T * B * I * H : 0));
   }
-  const head = w.work === 'train' && w.head.kind === 'linear-ce' ? 3 * 2 * T * B * outputWidth(w) * w.head.classes : 0;
+  const head = w.work !== 'train' ? 0
+    : w.head.kind === 'linear-ce' ? 3 * 2 * T * B * outputWidth(w) * w.head.classes
+    : w.head.kind === 'last-linear-mse' ? 3 * 2 * B * outputWidth(w) * w.head.outputs
+    : 0;
   if (w.work === 'forward') return { forward, backward: 0, head: 0, total: forward };
   return { forward, backward, head, total: forward + backward + head };
 }
