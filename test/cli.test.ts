@@ -57,7 +57,8 @@ describe('rnnblas train / sample', () => {
   });
 
   it('--resume continues from the saved step count', () => {
-    const r = run(['train', '--steps', '40', '--json', '--sample-every', '0', '--out', model, '--resume']);
+    // --steps with --resume: that many more.
+    const r = run(['train', '--steps', '10', '--json', '--sample-every', '0', '--out', model, '--resume']);
     expect(r.code, r.stderr).toBe(0);
     const lines = jsonLines(r.stdout);
     expect(lines[0]).toMatchObject({ type: 'start', startStep: 30, totalSteps: 40, hidden: 64 });
@@ -87,9 +88,9 @@ describe('rnnblas train / sample', () => {
     const last = jsonLines(out).at(-1) as Record<string, unknown>;
     expect(last.type).toBe('interrupted');
     expect(existsSync(ck)).toBe(true);
-    const r = run(['train', '--steps', String((last.step as number) + 2), '--json', '--out', ck, '--resume']);
+    const r = run(['train', '--steps', '2', '--json', '--out', ck, '--resume']);
     expect(r.code, r.stderr).toBe(0);
-    expect(jsonLines(r.stdout)[0]).toMatchObject({ startStep: last.step });
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ startStep: last.step, totalSteps: (last.step as number) + 2 });
   });
 });
 
@@ -106,7 +107,7 @@ describe('rnnblas train: resume, TBPTT and the shared file format', () => {
     const part = join(dir, `part${extra.length}.safetensors`);
     const first = run([...args, '--steps', '12', '--out', part]);
     expect(first.code, first.stderr).toBe(0);
-    const second = run(['train', '--steps', '30', '--json', '--sample-every', '0', '--out', part, '--resume']);
+    const second = run(['train', '--steps', '18', '--json', '--sample-every', '0', '--out', part, '--resume']);
     expect(second.code, second.stderr).toBe(0);
     const all = progressLosses(whole.stdout);
     // One progress line per batch of windows, also with TBPTT (several optimizer steps each).
@@ -207,6 +208,8 @@ describe('usage errors: one line on stderr, exit 2', () => {
     [['sample'], '--model'],
     [['forecast', '--csv', '/no/such.csv'], '/no/such.csv'],
     [['frobnicate'], 'frobnicate'],
+    [['train', '--steps', '5', '--epochs', '1'], '--epochs'],
+    [['sample', '--model', 'x.safetensors', '--temperature', '-1'], '--temperature'],
   ])('%j', (args, mention) => {
     const r = run(args);
     expect(r.code).toBe(2);

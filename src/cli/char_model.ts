@@ -6,7 +6,9 @@
  * (empty prime, `--top-k 0`). Library errors about the user's files and text
  * become one-line UsageErrors naming the flag.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { vocabFromChars, type CharVocab } from '../data/vocab.js';
 import { FormatError } from '../io/safetensors.js';
 import { loadCheckpoint, loadModel, saveCheckpoint, type JsonValue } from '../io/model_file.js';
@@ -92,8 +94,20 @@ export interface CharTrainSettings {
   tbptt: number;
   /** Seed of the model and of the data order. */
   seed: number;
-  /** Where the text came from (informational). */
+  /** Where the text came from, as given on the command line (shown to the user). */
   text: string;
+  /** The text file's absolute path; null for the embedded corpus (absent in older checkpoints). */
+  textPath?: string | null;
+  /** SHA-256 of the text's UTF-8 bytes, hex (absent in older checkpoints). */
+  textHash?: string;
+}
+
+/** The checkpoint's text source name for the embedded corpus. */
+export const EMBEDDED_CORPUS = '(embedded corpus)';
+
+/** SHA-256 of a text's UTF-8 bytes, as hex: what a checkpoint records to recognise its text. */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**
@@ -139,6 +153,51 @@ export async function saveCharCheckpoint(path: string, model: Sequential, optimi
     resume: { batchesDone: position.batchesDone, windows: position.windows },
   };
   await saveCheckpoint(path, { model, optimizer, step: position.step, epoch: position.epoch, rng: position.epochRng, extra });
+  removeStaleTemporaries(path);
+}
+
+/**
+ * Removes the temporary files that saves of `path` killed midway left behind.
+ * The library's atomic writer names them `.<name>.<pid>.<random>.tmp` next to
+ * the target; a file whose process is gone can never be renamed into place.
+ * Files of live processes (a save going on now) are kept.
+ *
+ * @returns The paths removed.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const target = resolve(path);
+  const dir = dirname(target);
+  const prefix = `.${basename(target).slice(0, 200)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(join(dir, name));
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs a library load, turning a missing, foreign or damaged file into a UsageError naming the flag. */
@@ -223,7 +282,7 @@ export interface SampleTextOptions {
   prime: string;
   /** Characters to generate. */
   length: number;
-  /** Softmax temperature (> 0). */
+  /** Softmax temperature (>= 0; 0 always takes the most likely character). */
   temperature: number;
   /** Keep only the k most likely characters (0: all). */
   topK?: number;

@@ -4,12 +4,14 @@
 import { existsSync } from 'node:fs';
 import { blasInfo } from '../blas.js';
 import { addonCandidates, packageRoot } from '../native/load.js';
+import { packageVersion } from './version.js';
 
 /** Prints (or returns as JSON) the addon path, OpenBLAS build and thread settings, and Node version. */
 export function runInfo(json: boolean): void {
   const info = blasInfo();
   const addon = addonCandidates().find((p) => existsSync(p)) ?? '(not found)';
   const data = {
+    version: packageVersion(),
     addon,
     packageRoot: packageRoot(),
     openblasVersion: info.version,
@@ -27,6 +29,7 @@ export function runInfo(json: boolean): void {
     return;
   }
   const rows: [string, string][] = [
+    ['rnnblas', data.version],
     ['addon', data.addon],
     ['OpenBLAS', data.openblasVersion],
     ['core', data.openblasCore],

@@ -4,17 +4,20 @@
  *
  * Exit codes: 0 success; 2 usage error (bad flag or value, missing file), one
  * line on stderr; 130 training interrupted by SIGINT after saving a
- * checkpoint; 1 unexpected internal error.
+ * checkpoint; 141 training stopped because stdout was closed (checkpoint
+ * saved); 1 unexpected internal error.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, choiceOption, intOption, numberOption } from './errors.js';
 import { OPTIMIZERS } from './constants.js';
+import { packageVersion } from './version.js';
 
 /** Builds the program (exported for tests and embedding). */
 export function buildProgram(): Command {
   const program = new Command('rnnblas');
   program
     .description('Elman RNNs on OpenBLAS: train a character model, sample from it, forecast a series, run demos.')
+    .version(packageVersion(), '-V, --version', 'print the rnnblas version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -34,27 +37,32 @@ export function buildProgram(): Command {
     .option('--lr <x>', 'learning rate (default: 3e-3 for adam/adamw, 0.05 sgd/adagrad, 1e-3 rmsprop)', numberOption('--lr', 0, true))
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam').argParser(choiceOption('--optimizer', OPTIMIZERS)))
     .option('--clip <x>', 'gradient norm clipping (0: off)', numberOption('--clip', 0), 5)
-    .option('--steps <n>', 'total training steps (default 1000; with --resume: 1000 more)', intOption('--steps', 1))
-    .option('--epochs <n>', 'epochs over the text instead of --steps', intOption('--epochs', 1))
+    .option('--steps <n>', 'training steps (default 1000; with --resume: this many more)', intOption('--steps', 1))
+    .option('--epochs <n>', 'epochs over the text instead of --steps (with --resume: this many more)', intOption('--epochs', 1))
     .option('--tbptt <n>', 'truncated BPTT chunk length (0: whole window)', intOption('--tbptt', 0), 0)
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
     .option('--threads <n>', 'OpenBLAS threads', intOption('--threads', 1, 1024))
     .option('--out <file>', 'model/checkpoint file', 'rnnblas-char.safetensors')
-    .option('--resume', 'continue from the checkpoint in --out (model, optimizer, data order and settings come from it)', false)
+    .option('--resume', 'continue from the checkpoint in --out (model, optimizer, data order, settings and text come from it; differing flags are refused)', false)
     .option('--json', 'one JSON object per line (start, progress, sample, done)', false)
     .option('--sample-every <n>', 'steps between samples (0: none)', intOption('--sample-every', 0), 200)
     .option('--sample-length <n>', 'characters per periodic sample', intOption('--sample-length', 1), 160)
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const { runTrain } = await import('./train.js');
+      const explicit = new Set(cmd.options.map((opt) => opt.attributeName()).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
       const controller = new AbortController();
-      const onSigint = (): void => controller.abort();
-      process.once('SIGINT', onSigint);
-      try {
-        const r = await runTrain(opts, controller.signal);
-        process.exitCode = r.exitCode;
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      // The first Ctrl-C stops training after the current batch and saves; later ones
+      // (while it finishes the batch or writes the checkpoint) are only acknowledged,
+      // so the checkpoint is never cut off midway.
+      const onSigint = (): void => {
+        if (!controller.signal.aborted) controller.abort();
+        else process.stderr.write('rnnblas train: saving the checkpoint, please wait\n');
+      };
+      // Installed until the process exits: what is left after the save is only
+      // output, and a Ctrl-C then must not turn a saved run into a signal death.
+      process.on('SIGINT', onSigint);
+      const r = await runTrain({ ...opts, explicit }, controller.signal);
+      process.exitCode = r.exitCode;
     });
 
   program
@@ -63,7 +71,7 @@ export function buildProgram(): Command {
     .requiredOption('--model <file>', 'model file from rnnblas train')
     .option('--prime <text>', 'text to start from', '')
     .option('--length <n>', 'characters to generate', intOption('--length', 0, 10_000_000), 300)
-    .option('--temperature <x>', 'softmax temperature', numberOption('--temperature', 0, true), 0.8)
+    .option('--temperature <x>', 'softmax temperature (0: always the most likely character)', numberOption('--temperature', 0), 0.8)
     .option('--top-k <n>', 'sample among the k most likely characters (0: all)', intOption('--top-k', 0), 0)
     .option('--seed <n>', 'random seed (default: random)', intOption('--seed', 0, 2 ** 31))
     .action(async (opts) => {
@@ -105,11 +113,16 @@ export function buildProgram(): Command {
       await runDemoBidirectional(opts);
     });
 
+  demo.action(() => {
+    // `rnnblas demo` alone: which demos there are, as a usage error (exit 2).
+    demo.outputHelp({ error: true });
+    process.exitCode = 2;
+  });
+
   program
     .command('bench')
-    .description('run the benchmark suite (bench/run.ts) with the given arguments')
+    .description('run the benchmark suite (bench/run.ts, in a source checkout) with the given arguments; see bench/README.md')
     .allowUnknownOption(true)
-    .helpOption(false)
     .argument('[args...]', 'arguments passed to bench/run.ts')
     .action(async (args: string[]) => {
       const { runBench } = await import('./bench.js');
@@ -134,6 +147,13 @@ export function buildProgram(): Command {
 
 /** Parses argv and runs; sets process.exitCode (2 for usage errors). */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // A closed stdout (`rnnblas info | head -1`) ends the command quietly with 141, as
+  // SIGPIPE would; `train` adds its own listener, which stops training and saves first.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (process.stdout.listenerCount('error') > 1) return;
+    if (err.code !== 'EPIPE') process.stderr.write(`rnnblas: cannot write the output: ${err.message}\n`);
+    process.exit(err.code === 'EPIPE' ? 141 : 1);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -6,7 +6,8 @@
  * A CLI step is one batch of windows; with `--tbptt` a batch is several of
  * fit's optimizer steps (one per chunk), reported together as one step.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setNumThreads } from '../blas.js';
 import { shuffledIndices, subset, type SequenceDataset } from '../data/dataset.js';
@@ -20,6 +21,7 @@ import { grammarCorpus } from './corpus/grammar.js';
 import {
   buildCharModel,
   checkVocabText,
+  EMBEDDED_CORPUS,
   loadCharCheckpoint,
   makeOptimizer,
   sampleText,
@@ -28,6 +30,7 @@ import {
   type CharTrainPosition,
   type CharTrainSettings,
   type OptimizerName,
+  textHash,
 } from './char_model.js';
 import { UsageError, requireFile } from './errors.js';
 
@@ -71,6 +74,11 @@ export interface TrainOptions {
   sampleEvery: number;
   /** Length of periodic samples. */
   sampleLength: number;
+  /**
+   * The options given on the command line (not defaults), by attribute name;
+   * with `resume`, those that differ from the checkpoint are refused.
+   */
+  explicit?: ReadonlySet<string>;
 }
 
 /** Default learning rate per optimizer. */
@@ -81,11 +89,11 @@ export const DEFAULT_STEPS = 1000;
 
 /** Result of runTrain. */
 export interface TrainResult {
-  /** Process exit code: 0 finished, 130 interrupted (checkpoint saved). */
+  /** Process exit code: 0 finished, 130 interrupted, 141 output closed (checkpoint saved in both). */
   exitCode: number;
 }
 
-/** A model with everything training it needs, new or from a checkpoint. */
+/** A model with everything training it needs, new or from a checkpoint, and its text. */
 interface Run {
   model: Sequential;
   config: CharModelConfig;
@@ -94,28 +102,109 @@ interface Run {
   optimizer: Optimizer;
   /** null for a new run. */
   position: CharTrainPosition | null;
+  /** The training text. */
+  text: string;
+  /** Where it came from (shown to the user). */
+  source: string;
 }
 
-async function prepare(o: TrainOptions, text: string, source: string): Promise<Run> {
+/** Reads `--text` (or the embedded corpus) with where it came from and its absolute path (null: embedded). */
+function readText(file: string | undefined): { text: string; source: string; path: string | null } {
+  if (file === undefined) return { text: grammarCorpus(), source: EMBEDDED_CORPUS, path: null };
+  return { text: readFileSync(requireFile('--text', file), 'utf8'), source: file, path: resolve(file) };
+}
+
+/** Options that must match a checkpoint when given with --resume, and the checkpoint's value of each. */
+function checkpointValues(ck: { config: CharModelConfig; settings: CharTrainSettings }): Record<string, string | number> {
+  const { config: c, settings: s } = ck;
+  return { hidden: c.hidden, layers: c.layers, embed: c.embed, seq: s.seq, batch: s.batch, optimizer: s.optimizer, lr: s.lr, clip: s.clip, tbptt: s.tbptt, seed: s.seed };
+}
+
+/** The flag of an option attribute name (`sampleEvery` -> `--sample-every`). */
+function flagOf(attribute: string): string {
+  return '--' + attribute.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * The text a resumed run trains on: `--text` when given, else the file (or
+ * the embedded corpus) the checkpoint records; refused when its content is not
+ * the one the checkpoint was trained on.
+ */
+function resumeText(o: TrainOptions, s: CharTrainSettings): { text: string; source: string; path: string | null } {
+  if (o.text !== undefined) {
+    const t = readText(o.text);
+    if (s.textHash !== undefined && textHash(t.text) !== s.textHash) {
+      throw new UsageError(`--text: ${o.text} is not the text ${o.out} was trained on (${s.textPath ?? s.text}): its content differs; start a new run with another --out to train on it`);
+    }
+    return t;
+  }
+  let t: { text: string; source: string; path: string | null };
+  if (s.textPath === null || (s.textPath === undefined && s.text === EMBEDDED_CORPUS)) t = readText(undefined);
+  else {
+    const path = s.textPath ?? s.text;
+    if (!existsSync(path)) throw new UsageError(`--resume: ${o.out} was trained on ${path}, which does not exist any more; pass that text with --text`);
+    t = { text: readFileSync(requireFile('--resume', path), 'utf8'), source: s.text, path: resolve(path) };
+  }
+  if (s.textHash !== undefined && textHash(t.text) !== s.textHash) {
+    const what = t.path === null ? 'the embedded corpus of this rnnblas version' : t.path;
+    throw new UsageError(`--resume: ${what} has changed since ${o.out} was trained on it (its content hash differs); pass the original text with --text`);
+  }
+  return t;
+}
+
+async function prepare(o: TrainOptions): Promise<Run> {
+  if (o.steps !== undefined && o.epochs !== undefined) throw new UsageError('--steps and --epochs cannot be used together (choose one)');
   if (o.resume) {
     const ck = await loadCharCheckpoint(o.out, '--resume');
-    checkVocabText(ck.vocab, text, '--text');
-    return { ...ck, settings: { ...ck.settings, text: source } };
+    const saved = checkpointValues(ck);
+    const given = o as unknown as Record<string, unknown>;
+    const differs = Object.keys(saved)
+      .filter((k) => o.explicit?.has(k) && given[k] !== saved[k])
+      .map((k) => `${flagOf(k)} ${String(given[k])} (checkpoint: ${saved[k]})`);
+    if (differs.length > 0) {
+      throw new UsageError(`--resume: ${o.out} was trained with other settings: ${differs.join(', ')}; drop these flags to continue it, or train a new model with another --out`);
+    }
+    const t = resumeText(o, ck.settings);
+    checkVocabText(ck.vocab, t.text, o.text !== undefined ? '--text' : '--resume');
+    const settings: CharTrainSettings = { ...ck.settings, text: t.source, textPath: t.path, textHash: textHash(t.text) };
+    return { ...ck, settings, text: t.text, source: t.source };
   }
+  const { text, source, path } = readText(o.text);
   if (text.length === 0) throw new UsageError(`--text: ${source} is empty`);
   const vocab = charVocab(text);
   const config: CharModelConfig = { vocabSize: vocab.size, embed: o.embed, hidden: o.hidden, layers: o.layers };
   const model = buildCharModel(config, o.seed);
-  const settings: CharTrainSettings = { optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], seq: o.seq, batch: o.batch, clip: o.clip, tbptt: o.tbptt, seed: o.seed, text: source };
-  return { model, config, vocab, settings, optimizer: makeOptimizer(settings.optimizer, model, settings.lr), position: null };
+  const settings: CharTrainSettings = {
+    optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], seq: o.seq, batch: o.batch, clip: o.clip, tbptt: o.tbptt, seed: o.seed,
+    text: source, textPath: path, textHash: textHash(text),
+  };
+  return { model, config, vocab, settings, optimizer: makeOptimizer(settings.optimizer, model, settings.lr), position: null, text, source };
+}
+
+/**
+ * The progress bar's format for a terminal `columns` wide: every field at its
+ * widest fits in one line (cli-progress cuts longer lines at the edge, in the
+ * middle of a number), the bar shrinking first, then the chars/s field going.
+ *
+ * @returns The cli-progress format string and bar width (0: no bar).
+ */
+export function progressLayout(columns: number, totalSteps: number): { format: string; barsize: number } {
+  const n = '9'.repeat(String(totalSteps).length);
+  // Widest values: step and total, loss "99.999", chars/s 9 digits, ETA "99h59m" (cli-progress's longest form).
+  const widest = (format: string, barsize: number): number =>
+    format.replace('{bar}', '#'.repeat(barsize)).replace('{value}', n).replace('{total}', n).replace('{loss}', '99.999').replace('{cps}', '999999999').replace('{eta_formatted}', '99h59m').length;
+  const room = columns - 1; // never the last column (some terminals wrap there)
+  const withBar = ' {bar} step {value}/{total} | loss {loss} | {cps} chars/s | ETA {eta_formatted}';
+  const barsize = Math.min(40, room - widest(withBar, 0));
+  if (barsize >= 10) return { format: withBar, barsize };
+  const candidates = ['step {value}/{total} | loss {loss} | {cps} chars/s | ETA {eta_formatted}', 'step {value}/{total} | loss {loss} | ETA {eta_formatted}', 'step {value} | loss {loss}'];
+  return { format: candidates.find((f) => widest(f, 0) <= room) ?? '{value} {loss}', barsize: 0 };
 }
 
 /** Runs training; resolves with the exit code. */
 export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<TrainResult> {
   if (o.threads !== undefined) setNumThreads(o.threads);
-  const text = o.text === undefined ? grammarCorpus() : readFileSync(requireFile('--text', o.text), 'utf8');
-  const source = o.text ?? '(embedded corpus)';
-  const { model, config, vocab, settings, optimizer, position } = await prepare(o, text, source);
+  const { model, config, vocab, settings, optimizer, position, text, source } = await prepare(o);
   const { seq, batch } = settings;
   const nChars = Array.from(text).length;
   if (nChars < seq + 1) throw new UsageError(`--text: ${source} has ${nChars} characters; it needs at least --seq + 1 = ${seq + 1}`);
@@ -135,27 +224,39 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
   if (position) rng.setState(position.epochRng);
   let epochRng = rng.getState();
   const startStep = Math.floor(fitStep / chunksPerBatch);
-  const totalSteps = o.steps ?? (o.epochs !== undefined ? o.epochs * batchesPerEpoch : startStep + DEFAULT_STEPS);
+  // --steps and --epochs count from where the run stands: a resumed run trains that many more.
+  const totalSteps = startStep + (o.steps ?? (o.epochs !== undefined ? o.epochs * batchesPerEpoch : DEFAULT_STEPS));
 
-  const emit = (obj: Record<string, unknown>): void => {
-    process.stdout.write(JSON.stringify(obj) + '\n');
+  // A closed stdout (`rnnblas train --json | head -1`) stops training like Ctrl-C: the
+  // write fails with EPIPE, and the run saves its checkpoint and exits 141 (as SIGPIPE would).
+  let outputClosed = false;
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    outputClosed = true;
   };
+  process.stdout.on('error', onStdoutError);
+  const print = (line: string): void => {
+    if (!outputClosed) process.stdout.write(line + '\n');
+  };
+  const emit = (obj: Record<string, unknown>): void => print(JSON.stringify(obj));
   const nParams = model.parameters().reduce((a, p) => a + p.data.length, 0);
   const { optimizer: optimizerName, lr } = settings;
   const useBar = !o.json && process.stdout.isTTY === true;
   if (o.json) {
     emit({ type: 'start', text: source, chars: nChars, vocab: vocab.size, params: nParams, hidden: config.hidden, layers: config.layers, seq, batch, optimizer: optimizerName, lr, startStep, totalSteps, out: o.out });
   } else {
-    console.log(
+    print(
       `rnnblas train: ${source}, ${nChars} chars, vocab ${vocab.size}; model Embedding(${vocab.size},${config.embed}) -> RNN(${config.hidden} x ${config.layers}) -> Linear (${nParams} params); ${optimizerName} lr ${lr}, seq ${seq}, batch ${batch}`,
     );
-    if (startStep > 0) console.log(`resuming from ${o.out} at step ${startStep}`);
+    if (startStep > 0) print(`resuming from ${o.out} at step ${startStep}; ${totalSteps - startStep} more steps`);
   }
 
+  const layout = progressLayout(process.stdout.columns ?? 80, totalSteps);
   const multibar = useBar
     ? new cliProgress.MultiBar(
         {
-          format: ' {bar} step {value}/{total} | loss {loss} | {cps} chars/s | ETA {eta_formatted}',
+          format: layout.format,
+          barsize: layout.barsize,
           hideCursor: true,
           clearOnComplete: false,
           etaBuffer: 50,
@@ -166,7 +267,7 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
   const bar = multibar?.create(totalSteps, startStep, { loss: '-', cps: '-' }) ?? null;
   const log = (line: string): void => {
     if (multibar) multibar.log(line + '\n');
-    else console.log(line);
+    else print(line);
   };
 
   const t0 = Date.now();
@@ -209,7 +310,7 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
       if (o.json) emit({ type: 'sample', step, text: s });
       else log(`--- sample at step ${step} (loss ${smooth.toFixed(3)}) ---\n${s}\n---`);
     }
-    if (signal.aborted) stop.abort();
+    if (signal.aborted || outputClosed) stop.abort();
   };
   const onEpochEnd = (): void => {
     epoch++;
@@ -218,7 +319,7 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
   };
   const train = async (ds: SequenceDataset, extra: Partial<FitOptions>): Promise<void> => {
     const steps = (totalSteps - step) * chunksPerBatch;
-    if (steps <= 0 || signal.aborted) return;
+    if (steps <= 0 || signal.aborted || outputClosed) return;
     await fit(model, ds, {
       batchSize: batch,
       loss: 'crossEntropy',
@@ -247,20 +348,29 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
   } finally {
     multibar?.stop();
   }
-  await saveCharCheckpoint(o.out, model, optimizer, vocab, settings, { step: fitStep, epoch, epochRng, batchesDone, windows });
-  const seconds = (Date.now() - t0) / 1000;
-  if (signal.aborted && step < totalSteps) {
-    if (o.json) emit({ type: 'interrupted', step, totalSteps, loss: round(lastLoss), checkpoint: o.out });
-    else process.stderr.write(`rnnblas train: interrupted at step ${step}/${totalSteps}; checkpoint saved to ${o.out} (continue with: rnnblas train --resume --out ${o.out})\n`);
-    return { exitCode: 130 };
+  try {
+    await saveCharCheckpoint(o.out, model, optimizer, vocab, settings, { step: fitStep, epoch, epochRng, batchesDone, windows });
+    const seconds = (Date.now() - t0) / 1000;
+    if (outputClosed && step < totalSteps) {
+      process.stderr.write(`rnnblas train: output closed at step ${step}/${totalSteps}; checkpoint saved to ${o.out} (continue with: rnnblas train --resume --out ${o.out})\n`);
+      return { exitCode: 141 };
+    }
+    if (signal.aborted && step < totalSteps) {
+      if (o.json) emit({ type: 'interrupted', step, totalSteps, loss: round(lastLoss), checkpoint: o.out });
+      process.stderr.write(`rnnblas train: interrupted at step ${step}/${totalSteps}; checkpoint saved to ${o.out} (continue with: rnnblas train --resume --out ${o.out})\n`);
+      return { exitCode: 130 };
+    }
+    const final = sampleText(model, vocab, { ...sampleOpts(step), length: Math.max(o.sampleLength, 200) });
+    if (o.json) emit({ type: 'done', step, totalSteps, loss: round(lastLoss), smoothLoss: round(smooth), seconds: round(seconds), out: o.out, sample: final });
+    else {
+      print(`--- final sample (step ${step}, loss ${smooth.toFixed(3)}) ---\n${final}\n---`);
+      print(`trained ${step - startStep} steps in ${seconds.toFixed(1)} s; model saved to ${o.out} (try: rnnblas sample --model ${o.out})`);
+    }
+    return { exitCode: 0 };
+  } finally {
+    // Errors of writes still in flight when the pipe closed arrive later; keep them quiet.
+    if (!outputClosed) process.stdout.off('error', onStdoutError);
   }
-  const final = sampleText(model, vocab, { ...sampleOpts(step), length: Math.max(o.sampleLength, 200) });
-  if (o.json) emit({ type: 'done', step, totalSteps, loss: round(lastLoss), smoothLoss: round(smooth), seconds: round(seconds), out: o.out, sample: final });
-  else {
-    console.log(`--- final sample (step ${step}, loss ${smooth.toFixed(3)}) ---\n${final}\n---`);
-    console.log(`trained ${step - startStep} steps in ${seconds.toFixed(1)} s; model saved to ${o.out} (try: rnnblas sample --model ${o.out})`);
-  }
-  return { exitCode: 0 };
 }
 
 function round(v: number): number {
