@@ -11,16 +11,26 @@
 
 namespace rnnblas {
 
-int64_t packed_size(int64_t K, int64_t N) {
-  return K * ((N + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
+int64_t packed_size(const PanelLayout& l) {
+  return l.K * panel_count(l) * kPanelWidth;
 }
 
-void pack_panels(const float* w, bool transpose, int64_t K, int64_t N,
+// Where panel p's columns start in B (and C), and how many are real.
+inline int64_t panel_column(const PanelLayout& l, int64_t p) {
+  return (p % l.gates) * l.units + (p / l.gates) * kPanelWidth;
+}
+inline int64_t panel_width(const PanelLayout& l, int64_t p) {
+  const int64_t left = l.units - (p / l.gates) * kPanelWidth;
+  return left < kPanelWidth ? left : kPanelWidth;
+}
+
+void pack_panels(const float* w, bool transpose, const PanelLayout& l,
                  float* packed, int64_t p0, int64_t p1) {
+  const int64_t K = l.K, N = l.gates * l.units;
   for (int64_t p = p0; p < p1; ++p) {
     float* dst = packed + p * K * kPanelWidth;
-    const int64_t c0 = p * kPanelWidth;
-    const int64_t width = N - c0 < kPanelWidth ? N - c0 : kPanelWidth;
+    const int64_t c0 = panel_column(l, p);
+    const int64_t width = panel_width(l, p);
     if (transpose) {
       // Row n of w becomes column n of the panel: read each row once.
       for (int64_t j = 0; j < kPanelWidth; ++j) {
@@ -154,48 +164,55 @@ constexpr TileAvx2 kTilesAvx2[7] = {
     micro_tile_avx2<3>, micro_tile_avx2<4>, micro_tile_avx2<5>,
     micro_tile_avx2<6>};
 
-RNNBLAS_AVX2 void gemm_packed_avx2(int64_t M, int64_t K, const float* A,
-                                   int64_t lda, const float* packed, float* C,
-                                   int64_t ldc, bool accumulate, int64_t n0,
-                                   int64_t n1) {
-  for (int64_t j = n0; j < n1; j += 16) {
-    const int64_t width = n1 - j;
-    const float* half_panel =
-        packed + (j / kPanelWidth) * K * kPanelWidth + j % kPanelWidth;
-    int64_t i = 0;
-    for (; i + 6 <= M; i += 6) {
-      micro_tile_avx2<6>(K, A + i * lda, lda, half_panel, C + i * ldc + j, ldc,
-                         width, accumulate);
-    }
-    if (i < M) {
-      kTilesAvx2[M - i](K, A + i * lda, lda, half_panel, C + i * ldc + j, ldc,
-                        width, accumulate);
+RNNBLAS_AVX2 void gemm_packed_avx2(int64_t M, const PanelLayout& l,
+                                   const float* A, int64_t lda,
+                                   const float* packed, float* C, int64_t ldc,
+                                   bool accumulate, int64_t p0, int64_t p1) {
+  const int64_t K = l.K;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t col = panel_column(l, p);
+    const int64_t panel_cols = panel_width(l, p);
+    for (int64_t half = 0; half < panel_cols; half += 16) {
+      const int64_t width = panel_cols - half;
+      const float* half_panel = packed + p * K * kPanelWidth + half;
+      float* c = C + col + half;
+      int64_t i = 0;
+      for (; i + 6 <= M; i += 6) {
+        micro_tile_avx2<6>(K, A + i * lda, lda, half_panel, c + i * ldc, ldc,
+                           width, accumulate);
+      }
+      if (i < M) {
+        kTilesAvx2[M - i](K, A + i * lda, lda, half_panel, c + i * ldc, ldc,
+                          width, accumulate);
+      }
     }
   }
 }
 
 }  // namespace
 
-void gemm_packed(PackedIsa isa, int64_t M, int64_t K, const float* A,
+void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
                  int64_t lda, const float* packed, float* C, int64_t ldc,
-                 bool accumulate, int64_t n0, int64_t n1) {
+                 bool accumulate, int64_t p0, int64_t p1) {
   assert(packed_isa_supported(isa));
-  assert(n0 % kPanelWidth == 0 && n0 <= n1);
+  assert(0 <= p0 && p0 <= p1 && p1 <= panel_count(l));
   if (isa == PackedIsa::Avx2) {
-    gemm_packed_avx2(M, K, A, lda, packed, C, ldc, accumulate, n0, n1);
+    gemm_packed_avx2(M, l, A, lda, packed, C, ldc, accumulate, p0, p1);
     return;
   }
-  for (int64_t j = n0; j < n1; j += kPanelWidth) {
-    const int64_t width = n1 - j;
+  const int64_t K = l.K;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t width = panel_width(l, p);
     const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
-    const float* panel = packed + (j / kPanelWidth) * K * kPanelWidth;
+    const float* panel = packed + p * K * kPanelWidth;
+    float* c = C + panel_column(l, p);
     int64_t i = 0;
     for (; i + 8 <= M; i += 8) {
-      micro_tile<8>(K, A + i * lda, lda, panel, C + i * ldc + j, ldc, m0, m1,
+      micro_tile<8>(K, A + i * lda, lda, panel, c + i * ldc, ldc, m0, m1,
                     accumulate);
     }
     if (i < M) {
-      kTiles[M - i](K, A + i * lda, lda, panel, C + i * ldc + j, ldc, m0, m1,
+      kTiles[M - i](K, A + i * lda, lda, panel, c + i * ldc, ldc, m0, m1,
                     accumulate);
     }
   }
@@ -205,7 +222,7 @@ void gemm_packed(PackedIsa isa, int64_t M, int64_t K, const float* A,
 
 bool packed_isa_supported(PackedIsa) { return false; }
 
-void gemm_packed(PackedIsa, int64_t, int64_t, const float*, int64_t,
+void gemm_packed(PackedIsa, int64_t, const PanelLayout&, const float*, int64_t,
                  const float*, float*, int64_t, bool, int64_t, int64_t) {
   assert(false && "no packed kernel on this target");
 }

@@ -21,18 +21,36 @@ enum class PackedIsa : int32_t { Avx2 = 1, Avx512 = 2 };
 // The CPU (and OS) run this instruction set.
 bool packed_isa_supported(PackedIsa isa);
 
-// Floats a packed K x N matrix takes (N rounded up to whole panels).
-int64_t packed_size(int64_t K, int64_t N);
+// The columns of a K x (gates*units) matrix B in gate blocks: column
+// g*units + u is unit u of gate g (PyTorch's W_hh^T layout: LSTM i,f,g,o,
+// GRU r,z,n; Elman has one gate). Panels are unit-block-major, gate-minor:
+// panel p = ub*gates + g holds units [ub*32, ub*32 + 32) of gate g, so the
+// task that owns unit blocks [ub0, ub1) owns panels [ub0*gates, ub1*gates):
+// every gate column of its units, all a cell's epilogue needs.
+struct PanelLayout {
+  int64_t K = 0;      // inner dimension (rows of B)
+  int64_t units = 0;  // columns per gate block
+  int64_t gates = 1;  // gate blocks
+};
+
+inline int64_t unit_blocks(const PanelLayout& l) {
+  return (l.units + kPanelWidth - 1) / kPanelWidth;
+}
+inline int64_t panel_count(const PanelLayout& l) { return unit_blocks(l) * l.gates; }
+
+// Floats a packed B takes (each gate block rounded up to whole panels).
+int64_t packed_size(const PanelLayout& l);
 
 // Packs panels [p0, p1) of B, where B(k, n) = transpose ? w[n*K + k]
-// : w[k*N + n]; columns past N are zero.
-void pack_panels(const float* w, bool transpose, int64_t K, int64_t N,
+// : w[k*N + n], N = gates*units; columns past a gate block's units are zero.
+void pack_panels(const float* w, bool transpose, const PanelLayout& l,
                  float* packed, int64_t p0, int64_t p1);
 
-// C[0:M, n0:n1] = (accumulate ? C : 0) + A B[:, n0:n1]. n0 is a multiple of
-// kPanelWidth; n1 <= N; packed_isa_supported(isa).
-void gemm_packed(PackedIsa isa, int64_t M, int64_t K, const float* A,
+// For each panel p in [p0, p1): C[0:M, its columns] = (accumulate ? C : 0) +
+// A B[:, its columns], its columns being g*units + [ub*32, min(ub*32 + 32,
+// units)). A is M x K (row stride lda); packed_isa_supported(isa).
+void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
                  int64_t lda, const float* packed, float* C, int64_t ldc,
-                 bool accumulate, int64_t n0, int64_t n1);
+                 bool accumulate, int64_t p0, int64_t p1);
 
 }  // namespace rnnblas

@@ -1,15 +1,13 @@
 #include "rnn_layer.h"
 
-#include "blas_runtime.h"
 #include "packed_gemm.h"
 #include "small_gemv.h"
 #include "team_gemm.h"
 #include "thread_team.h"
+#include "time_loop.h"
 
 #include <algorithm>
-#include <atomic>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include <cassert>
@@ -23,25 +21,6 @@ namespace {
 inline blasint as_blas(int64_t v) {
   assert(v >= 0 && v <= INT32_MAX);
   return static_cast<blasint>(v);
-}
-
-// Row b is still inside its sequence at step t.
-inline bool active(const int32_t* lengths, int64_t b, int64_t t) {
-  return lengths == nullptr || t < lengths[b];
-}
-
-// Last forward step a row takes: where BPTT injects dhN.
-inline int64_t last_step(const int32_t* lengths, int64_t b, int64_t T,
-                         bool reverse) {
-  if (reverse) return 0;
-  return lengths ? lengths[b] - 1 : T - 1;
-}
-
-// First forward step a row takes: the one that reads h0.
-inline int64_t first_step(const int32_t* lengths, int64_t b, int64_t T,
-                          bool reverse) {
-  if (!reverse) return 0;
-  return lengths ? lengths[b] - 1 : T - 1;
 }
 
 // Below ~8M multiply-adds a whole call takes well under a millisecond on one
@@ -75,180 +54,106 @@ std::optional<PackedIsa> packed_isa_for(const ExecContext& ctx, const RnnShape& 
   }
 }
 
-// A per-thread buffer reused across calls (no allocation after the first call
-// of a given size on a thread), 64-byte aligned: a packed panel row is two
-// cache lines.
-float* scratch(std::vector<float>& buffer, int64_t floats) {
-  constexpr int64_t kSlack = 64 / sizeof(float);
-  if (static_cast<int64_t>(buffer.size()) < floats + kSlack) {
-    buffer.resize(floats + kSlack);
+// Scratch regions are whole cache lines (a packed panel row is two).
+constexpr int64_t kLine = 64 / sizeof(float);
+int64_t lines(int64_t floats) { return (floats + kLine - 1) / kLine * kLine; }
+
+// The calling thread's scratch, reused across calls (no allocation after the
+// first call of a given size), 64-byte aligned. Sized and touched only here,
+// before any team job: a std::bad_alloc leaves the entry point, never a
+// helper thread. Tasks of the job may run on any thread and use it.
+float* caller_scratch(int64_t floats) {
+  assert(!in_team_task());
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < floats + kLine) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(floats + kLine);
   }
   const auto address = reinterpret_cast<uintptr_t>(buffer.data());
   return buffer.data() + ((64 - address % 64) % 64) / sizeof(float);
 }
 
-// W^T of an H x H matrix, in a per-thread buffer.
-const float* transposed_copy(const float* w, int64_t H) {
-  thread_local std::vector<float> buffer;
-  float* out = scratch(buffer, H * H);
+// W^T of a rows x cols matrix.
+void transpose_into(const float* w, int64_t rows, int64_t cols, float* out) {
   constexpr int64_t kBlock = 32;  // cache-friendly tiles
-  for (int64_t i0 = 0; i0 < H; i0 += kBlock) {
-    for (int64_t j0 = 0; j0 < H; j0 += kBlock) {
-      const int64_t i1 = std::min(i0 + kBlock, H);
-      const int64_t j1 = std::min(j0 + kBlock, H);
+  for (int64_t i0 = 0; i0 < rows; i0 += kBlock) {
+    for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+      const int64_t i1 = std::min(i0 + kBlock, rows);
+      const int64_t j1 = std::min(j0 + kBlock, cols);
       for (int64_t i = i0; i < i1; ++i) {
-        for (int64_t j = j0; j < j1; ++j) out[j * H + i] = w[i * H + j];
+        for (int64_t j = j0; j < j1; ++j) out[j * rows + i] = w[i * cols + j];
       }
     }
   }
-  return out;
 }
 
-// The recurrent product of one step, restricted to hidden columns [c0, c1):
-// out[B, c0:c1] (+)= in[B, H] M[:, c0:c1] with M = W_hh^T (forward) or W_hh
-// (backward). Each team member computes its own columns, with packed_gemm or
-// with OpenBLAS (small_gemv for one row, on a team of one).
-class StepProduct {
- public:
-  // transpose: M = W_hh^T. threads: the team size the caller may use.
-  StepProduct(const float* w_hh, bool transpose, const RnnShape& s,
-              const ExecContext& ctx, int threads)
-      : w_(w_hh), transpose_(transpose), B_(s.B), H_(s.H),
-        isa_(packed_isa_for(ctx, s)), packed_(isa_.has_value()),
-        threads_(s.B > 1 ? threads : 1) {
-    if (packed_) {
-      thread_local std::vector<float> buffer;
-      panels_ = scratch(buffer, packed_size(H_, H_));
-    } else if (transpose && s.B > 1 && s.T >= 4) {
-      // OpenBLAS runs h W^T ~9% faster with W^T stored (NoTrans) than with
-      // W transposed on the fly; one transpose per call pays over T steps.
-      w_ = transposed_copy(w_hh, H_);
-      stored_transposed_ = true;
-    }
+// OpenBLAS runs h W^T ~9% faster with W^T stored (NoTrans) than with W
+// transposed on the fly; one transpose per call pays over T >= 4 steps.
+bool stores_transpose(const std::optional<PackedIsa>& isa, StepProduct::Pass pass,
+                      const RnnShape& s) {
+  return !isa && pass == StepProduct::Pass::Forward && s.B > 1 && s.T >= 4;
+}
+
+// The Elman cell (one gate): h = act(a) with a = x W_ih^T + b_ih + h W_hh^T +
+// b_hh; the input projection is already in y, the product adds onto it, and
+// the epilogue adds the biases and applies act in place.
+struct ElmanForward {
+  static constexpr int kGates = 1;
+  float* y;
+  int64_t ld, B;
+  const float* b_ih;  // or null (both or neither)
+  const float* b_hh;
+  Activation act;
+
+  float* product_out(int64_t t) const { return y + t * B * ld; }
+  int64_t product_ld() const { return ld; }
+  bool product_accumulates() const { return true; }
+  void forward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, float* state) const {
+    bias_activate_row(y + (t * B + b) * ld + u0, state, b_ih ? b_ih + u0 : nullptr,
+                      b_hh ? b_hh + u0 : nullptr, u1 - u0, act);
   }
-
-  int threads() const { return threads_; }
-
-  // This member's columns; with packed_gemm, packs its panels of M.
-  std::pair<int64_t, int64_t> claim(TeamMember& m) const {
-    if (!packed_) return m.share(H_, 16);
-    const int64_t panels = (H_ + kPanelWidth - 1) / kPanelWidth;
-    const auto [p0, p1] = m.share(panels, 1);
-    pack_panels(w_, transpose_, H_, H_, panels_, p0, p1);
-    return {std::min(p0 * kPanelWidth, H_), std::min(p1 * kPanelWidth, H_)};
-  }
-
-  void operator()(const float* in, int64_t ld_in, bool accumulate, float* out,
-                  int64_t ld_out, int64_t c0, int64_t c1) const {
-    if (c1 <= c0) return;
-    if (packed_) {
-      gemm_packed(*isa_, B_, H_, in, ld_in, panels_, out, ld_out, accumulate,
-                  c0, c1);
-      return;
-    }
-    const float beta = accumulate ? 1.0f : 0.0f;
-    if (B_ == 1) {
-      assert(c0 == 0 && c1 == H_);
-      if (H_ <= kSmallGemvMax) {
-        if (transpose_) {
-          gemv_rows(w_, in, beta, out, H_, H_);  // out = W h
-        } else {
-          gemv_cols(w_, in, beta, out, H_, H_);  // out = dA W
-        }
-      } else {
-        // Row vector times W^T is W times the column vector.
-        cblas_sgemv(CblasRowMajor, transpose_ ? CblasNoTrans : CblasTrans,
-                    as_blas(H_), as_blas(H_), 1.0f, w_, as_blas(H_), in, 1,
-                    beta, out, 1);
-      }
-      return;
-    }
-    // Columns c0..c1 of M: of W_hh^T stored, of W_hh, or rows of W_hh
-    // read transposed.
-    const bool trans_b = transpose_ && !stored_transposed_;
-    const float* b = trans_b ? w_ + c0 * H_ : w_ + c0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                as_blas(B_), as_blas(c1 - c0), as_blas(H_), 1.0f, in,
-                as_blas(ld_in), b, as_blas(H_), beta, out + c0, as_blas(ld_out));
-  }
-
- private:
-  const float* w_;
-  bool transpose_;
-  int64_t B_, H_;
-  std::optional<PackedIsa> isa_;
-  bool packed_;
-  int threads_;
-  bool stored_transposed_ = false;
-  float* panels_ = nullptr;
+  void forward_skip(int64_t, int64_t, int64_t, int64_t) const {}
 };
 
-// The forward time loop. Each team member owns hidden columns [c0, c1) at
-// every step and waits for the others once per step: h(t) must be whole
-// before any member's product for t+1 reads it.
-void forward_loop(const RnnForwardArgs& a, const StepProduct& product) {
-  const auto [T, B, I, H] = a.shape;
-  run_team(product.threads(), [&](TeamMember& m) {
-    const auto [c0, c1] = product.claim(m);
-    const int64_t n = c1 - c0;
-    const float* b_ih = a.b_ih ? a.b_ih + c0 : nullptr;
-    const float* b_hh = a.b_hh ? a.b_hh + c0 : nullptr;
-    if (a.lengths == nullptr) {
-      // Every row runs all T steps: h(t-1) is read straight from y (no state
-      // copy per step), and a zero h0 needs no product at all.
-      for (int64_t s = 0; s < T; ++s) {
-        const int64_t t = a.reverse ? T - 1 - s : s;
-        float* y_t = a.y + t * B * a.ld;
-        if (s > 0) {
-          product(a.y + (a.reverse ? t + 1 : t - 1) * B * a.ld, a.ld, true,
-                  y_t, a.ld, c0, c1);
-        } else if (a.h0 != nullptr) {
-          product(a.h0, H, true, y_t, a.ld, c0, c1);
-        }
-        for (int64_t b = 0; b < B && n > 0; ++b) {
-          bias_activate_row(y_t + b * a.ld + c0, nullptr, b_ih, b_hh, n, a.act);
-        }
-        m.barrier();
-      }
-      const float* last = a.y + (a.reverse ? 0 : T - 1) * B * a.ld;
-      for (int64_t b = 0; b < B; ++b) {
-        std::memcpy(a.hN + b * H + c0, last + b * a.ld + c0, sizeof(float) * n);
-      }
-      return;
-    }
-    // Variable lengths: hN is the running state, so a row keeps its last
-    // state once its sequence ends (and, reversed, starts from h0 at its own
-    // last step). Every member's product reads hN whole, so it is updated
-    // between two barriers.
-    for (int64_t b = 0; b < B; ++b) {
-      float* state = a.hN + b * H + c0;
-      if (a.h0 != nullptr) {
-        std::memcpy(state, a.h0 + b * H + c0, sizeof(float) * n);
-      } else {
-        std::memset(state, 0, sizeof(float) * n);
-      }
-    }
-    m.barrier();
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = a.reverse ? T - 1 - s : s;
-      float* y_t = a.y + t * B * a.ld;
-      product(a.hN, H, true, y_t, a.ld, c0, c1);
-      m.barrier();
-      for (int64_t b = 0; b < B && n > 0; ++b) {
-        float* row = y_t + b * a.ld + c0;
-        if (active(a.lengths, b, t)) {
-          bias_activate_row(row, a.hN + b * H + c0, b_ih, b_hh, n, a.act);
-        } else {
-          std::memset(row, 0, sizeof(float) * n);  // packed-sequence padding
-        }
-      }
-      m.barrier();
-    }
-  });
+// dA = (dy + dh) * act'(a), written from y = act(a); the bias gradient is
+// summed here too, while each dA row is still in cache (per unit column, so
+// in the same order whatever the task split).
+struct ElmanBackward {
+  static constexpr int kGates = 1;
+  float* dA;         // [T*B, H]
+  const float* y;    // [T*B, ld]
+  int64_t ld, B, H;
+  float* bias_sum;   // [H] or null
+  Activation act;
+
+  const float* product_in(int64_t t) const { return dA + t * B * H; }
+  void backward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* dy,
+                    const float* dh) const {
+    float* row = dA + (t * B + b) * H + u0;
+    activation_backward_row(row, dy, dh, y + (t * B + b) * ld + u0, u1 - u0, act);
+    if (bias_sum) accumulate_row(bias_sum + u0, row, u1 - u0);
+  }
+  void backward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    std::memset(dA + (t * B + b) * H + u0, 0, sizeof(float) * (u1 - u0));
+  }
+};
+
+// Scratch one forward direction needs: the step product's, plus the running
+// state with lengths.
+int64_t forward_scratch(const ExecContext& ctx, const RnnForwardArgs& a) {
+  int64_t n = lines(StepProduct::scratch_floats(ctx, StepProduct::Pass::Forward, a.shape,
+                                                ElmanForward::kGates));
+  if (a.lengths != nullptr) n += lines(a.shape.B * a.shape.H);
+  return n;
 }
 
-void forward_on(const ExecContext& ctx, const RnnForwardArgs& a) {
-  const int threads = ctx.threads;
+int64_t backward_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
+  return lines(StepProduct::scratch_floats(ctx, StepProduct::Pass::Backward, a.shape,
+                                           ElmanBackward::kGates));
+}
+
+void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   assert((a.b_ih == nullptr) == (a.b_hh == nullptr));
@@ -257,50 +162,13 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a) {
   team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
              a.y, a.ld);
 
-  forward_loop(a, StepProduct(a.w_hh, /*transpose=*/true, a.shape, ctx, threads));
-}
-
-// The BPTT time loop: only dh(t-1) = dA(t) W_hh is per step. Member columns
-// as in forward_loop; one barrier per step, between dA(t) (elementwise, own
-// columns) and the product that reads it whole. The bias gradient is summed
-// here too, while each dA row is still in cache.
-void backward_loop(const RnnBackwardArgs& a, const StepProduct& product,
-                   float* dA, float* carry, float* bias_sum) {
-  const auto [T, B, I, H] = a.shape;
-  const bool bias = a.db_ih != nullptr;
-  run_team(product.threads(), [&](TeamMember& m) {
-    const auto [c0, c1] = product.claim(m);
-    const int64_t n = c1 - c0;
-    if (bias) std::memset(bias_sum + c0, 0, sizeof(float) * n);
-    for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = a.reverse ? s : T - 1 - s;
-      float* dA_t = dA + t * B * H;
-      for (int64_t b = 0; b < B && n > 0; ++b) {
-        float* dA_row = dA_t + b * H + c0;
-        if (!active(a.lengths, b, t)) {
-          std::memset(dA_row, 0, sizeof(float) * n);
-          continue;
-        }
-        const bool entering = t == last_step(a.lengths, b, T, a.reverse);
-        const float* dh_in = entering ? a.dhN : carry;
-        if (dh_in != nullptr) dh_in += b * H + c0;
-        const float* dy_row = a.dy ? a.dy + (t * B + b) * a.ld + c0 : nullptr;
-        activation_backward_row(dA_row, dy_row, dh_in,
-                                a.y + (t * B + b) * a.ld + c0, n, a.act);
-        if (bias) accumulate_row(bias_sum + c0, dA_row, n);
-      }
-      m.barrier();
-      const bool need_carry = s + 1 < T || a.dh0 != nullptr;
-      if (need_carry) product(dA_t, H, false, carry, H, c0, c1);
-      if (a.dh0 != nullptr) {
-        for (int64_t b = 0; b < B; ++b) {
-          if (t == first_step(a.lengths, b, T, a.reverse)) {
-            std::memcpy(a.dh0 + b * H + c0, carry + b * H + c0, sizeof(float) * n);
-          }
-        }
-      }
-    }
-  });
+  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape,
+                            ElmanForward::kGates, scratch);
+  float* state = scratch + lines(StepProduct::scratch_floats(
+                               ctx, StepProduct::Pass::Forward, a.shape, ElmanForward::kGates));
+  const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
+  forward_time_loop({a.shape, a.lengths, a.reverse}, cell, product, a.y, a.ld, a.h0,
+                    a.hN, a.lengths ? state : nullptr);
 }
 
 // dx += dA W_ih over all T*B rows.
@@ -311,17 +179,21 @@ void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
              1.0f, a.dx, I);
 }
 
-void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
-  const int threads = ctx.threads;
+void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   float* dA = a.work;                  // [T*B, H]
   float* carry = dA + T * B * H;       // [B, H] dh flowing into the next step back
   float* gathered = carry + B * H;     // [B, H]
   float* bias_sum = gathered + B * H;  // [H]
+  const bool bias = a.db_ih != nullptr;
+  if (bias) std::memset(bias_sum, 0, sizeof(float) * H);
 
-  backward_loop(a, StepProduct(a.w_hh, /*transpose=*/false, a.shape, ctx, threads),
-                dA, carry, bias_sum);
+  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape,
+                            ElmanBackward::kGates, scratch);
+  const ElmanBackward cell{dA, a.y, a.ld, B, H, bias ? bias_sum : nullptr, a.act};
+  backward_time_loop({a.shape, a.lengths, a.reverse}, cell, product, a.dy, a.ld, a.dhN,
+                     a.dh0, carry);
 
   // Whole-sequence gradient GEMMs.
   // dW_hh += sum_t dA(t)^T h(t-1). h(t-1) is y one step earlier in processing
@@ -337,7 +209,7 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
     const float* dA_first = dA;  // forward: every row starts at t = 0
     if (a.reverse) {
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t t = first_step(a.lengths, b, T, true);
+        const int64_t t = row_first_step(a.lengths, b, T, true);
         std::memcpy(gathered + b * H, dA + (t * B + b) * H, sizeof(float) * H);
       }
       dA_first = gathered;
@@ -351,7 +223,7 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
              a.dw_ih, I);
 
   // db += column sums of dA (b_ih and b_hh get the same gradient).
-  if (a.db_ih != nullptr) {
+  if (bias) {
     for (int64_t j = 0; j < H; ++j) {
       a.db_ih[j] += bias_sum[j];
       a.db_hh[j] += bias_sum[j];
@@ -362,6 +234,106 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
 }
 
 }  // namespace
+
+StepProduct::StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
+                         const RnnShape& s, int64_t gates, float* scratch)
+    : w_(w_hh), pass_(pass), B_(s.B), H_(s.H), G_(gates), isa_(packed_isa_for(ctx, s)) {
+  assert(gates >= 1);
+  // Forward B = W_hh^T ([H, G*H], gate blocks of H columns); backward B = W_hh
+  // ([G*H, H]: the gates are in the inner dimension).
+  layout_ = pass == Pass::Forward ? PanelLayout{H_, H_, G_} : PanelLayout{G_ * H_, H_, 1};
+  const int max_tasks = B_ > 1 ? team_tasks(ctx) : 1;  // one row: one GEMV
+  if (isa_) {
+    panels_ = scratch;
+    tasks_ = static_cast<int>(std::min<int64_t>(max_tasks, unit_blocks(layout_)));
+  } else {
+    if (stores_transpose(isa_, pass, s)) {
+      transpose_into(w_hh, G_ * H_, H_, scratch);
+      w_ = scratch;
+      stored_transposed_ = true;
+    }
+    tasks_ = static_cast<int>(std::min<int64_t>(max_tasks, (H_ + 15) / 16));
+  }
+  tasks_ = std::max(tasks_, 1);
+}
+
+int64_t StepProduct::scratch_floats(const ExecContext& ctx, Pass pass, const RnnShape& s,
+                                    int64_t gates) {
+  const auto isa = packed_isa_for(ctx, s);
+  if (isa) {
+    return packed_size(pass == Pass::Forward ? PanelLayout{s.H, s.H, gates}
+                                             : PanelLayout{gates * s.H, s.H, 1});
+  }
+  return stores_transpose(isa, pass, s) ? gates * s.H * s.H : 0;
+}
+
+std::pair<int64_t, int64_t> StepProduct::units(int task) const {
+  if (isa_) {
+    const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
+    return {std::min(b0 * kPanelWidth, H_), std::min(b1 * kPanelWidth, H_)};
+  }
+  return task_share(H_, 16, task, tasks_);
+}
+
+void StepProduct::prepare(int task) const {
+  if (!isa_) return;
+  const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
+  pack_panels(w_, pass_ == Pass::Forward, layout_, panels_, b0 * layout_.gates,
+              b1 * layout_.gates);
+}
+
+void StepProduct::operator()(int task, const float* in, int64_t ld_in, bool accumulate,
+                             float* out, int64_t ld_out) const {
+  const auto [u0, u1] = units(task);
+  if (u1 <= u0) return;
+  const bool forward = pass_ == Pass::Forward;
+  const int64_t G = forward ? G_ : 1;  // gate blocks among the output columns
+  if (in == nullptr) {  // h = 0: the product is zero
+    if (!accumulate) {
+      for (int64_t b = 0; b < B_; ++b) {
+        for (int64_t g = 0; g < G; ++g) {
+          std::memset(out + b * ld_out + g * H_ + u0, 0, sizeof(float) * (u1 - u0));
+        }
+      }
+    }
+    return;
+  }
+  if (isa_) {
+    const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
+    gemm_packed(*isa_, B_, layout_, in, ld_in, panels_, out, ld_out, accumulate,
+                b0 * layout_.gates, b1 * layout_.gates);
+    return;
+  }
+  const float beta = accumulate ? 1.0f : 0.0f;
+  const int64_t K = forward ? H_ : G_ * H_;
+  if (B_ == 1) {
+    assert(u0 == 0 && u1 == H_);
+    if (G_ * H_ <= kSmallGemvMax) {
+      if (forward) {
+        gemv_rows(w_, in, beta, out, G_ * H_, H_);  // out = W h
+      } else {
+        gemv_cols(w_, in, beta, out, G_ * H_, H_);  // out = dA W
+      }
+    } else {
+      // Row vector times W^T is W times the column vector.
+      cblas_sgemv(CblasRowMajor, forward ? CblasNoTrans : CblasTrans,
+                  as_blas(G_ * H_), as_blas(H_), 1.0f, w_, as_blas(H_), in, 1,
+                  beta, out, 1);
+    }
+    return;
+  }
+  for (int64_t g = 0; g < G; ++g) {
+    // Columns g*H + [u0, u1) of M: of W_hh^T stored ([H, G*H]), of W_hh
+    // ([G*H, H], backward), or rows of W_hh read transposed.
+    const int64_t c0 = g * H_ + u0;
+    const bool trans_b = forward && !stored_transposed_;
+    const float* b = trans_b ? w_ + c0 * H_ : w_ + c0;
+    const int64_t ldb = trans_b ? H_ : (forward ? G_ * H_ : H_);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                as_blas(B_), as_blas(u1 - u0), as_blas(K), 1.0f, in,
+                as_blas(ld_in), b, as_blas(ldb), beta, out + c0, as_blas(ld_out));
+  }
+}
 
 bool step_kernel_supported(StepKernel k) {
   switch (k) {
@@ -394,38 +366,45 @@ bool run_as_pair(const ExecContext& ctx, const RnnShape& s, int count) {
 
 }  // namespace
 
-// A pair runs its two directions on two threads, one core each (a team of
-// one per direction).
+// A pair runs its two directions as the two tasks of one team job, each
+// single-threaded inside (one core each when the team is free, one after the
+// other on the caller when not: the same bits either way).
 void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
   if (run_as_pair(ctx, dirs[0].shape, count)) {
-    const RnnForwardArgs& rev = dirs[1];
     const ExecContext one = solo(ctx);
-    std::thread other([&] { forward_on(one, rev); });
-    forward_on(one, dirs[0]);
-    other.join();
+    const int64_t n0 = forward_scratch(one, dirs[0]);
+    float* scratch = caller_scratch(n0 + forward_scratch(one, dirs[1]));
+    float* mine[2] = {scratch, scratch + n0};
+    run_phases(2, 1, [&](int, int d) { forward_on(one, dirs[d], mine[d]); });
     return;
   }
-  for (int d = 0; d < count; ++d) forward_on(sized_for(ctx, dirs[d].shape), dirs[d]);
+  for (int d = 0; d < count; ++d) {
+    const ExecContext c = sized_for(ctx, dirs[d].shape);
+    forward_on(c, dirs[d], caller_scratch(forward_scratch(c, dirs[d])));
+  }
 }
 
 void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
   if (run_as_pair(ctx, dirs[0].shape, count)) {
     assert(dirs[0].dx == dirs[1].dx);
-    RnnBackwardArgs f = dirs[0], r = dirs[1];
-    f.dx = nullptr;
-    r.dx = nullptr;
+    RnnBackwardArgs own[2] = {dirs[0], dirs[1]};
+    own[0].dx = own[1].dx = nullptr;  // dx is shared: added below, in order
     const ExecContext one = solo(ctx);
-    std::thread other([&] { backward_on(one, r); });
-    backward_on(one, f);
-    other.join();
+    const int64_t n0 = backward_scratch(one, own[0]);
+    float* scratch = caller_scratch(n0 + backward_scratch(one, own[1]));
+    float* mine[2] = {scratch, scratch + n0};
+    run_phases(2, 1, [&](int, int d) { backward_on(one, own[d], mine[d]); });
     if (dirs[0].dx != nullptr) {
       for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d].shape), dirs[d]);
     }
     return;
   }
-  for (int d = 0; d < count; ++d) backward_on(sized_for(ctx, dirs[d].shape), dirs[d]);
+  for (int d = 0; d < count; ++d) {
+    const ExecContext c = sized_for(ctx, dirs[d].shape);
+    backward_on(c, dirs[d], caller_scratch(backward_scratch(c, dirs[d])));
+  }
 }
 
 }  // namespace rnnblas

@@ -39,38 +39,46 @@ inline int64_t at(bool trans, int64_t row, int64_t col, int64_t ld) {
 }
 
 // The weight-gradient shape (dW = dA^T X over T*B rows): K dwarfs M and N.
-// Split by rows or columns, every member would pack the whole of the other
+// Split by rows or columns, every task would pack the whole of the other
 // operand (26 MB twice for W3's dW_hh); split along K each packs only its
-// share. Member 0 accumulates into C, the others into scratch; the partial
-// products are then added, each member summing a share of C's rows.
-void split_inner(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N,
+// share. Task 0 accumulates into C, the others into scratch; in a second phase
+// the partial products are added in task order, each task summing a share of
+// C's rows: the same bits for a given task count, whoever ran the tasks.
+void split_inner(int tasks, bool trans_a, bool trans_b, int64_t M, int64_t N,
                  int64_t K, float alpha, const float* A, int64_t lda,
                  const float* B, int64_t ldb, float beta, float* C,
                  int64_t ldc) {
+  // Sized by the task count (the binding caps it at the CPUs we may use) and
+  // allocated here, on the calling thread: a bad_alloc leaves the entry point.
+  assert(!in_team_task() && "split scratch is allocated on the calling thread");
   thread_local std::vector<float> scratch;
-  const int64_t parts = threads;
-  if (static_cast<int64_t>(scratch.size()) < (parts - 1) * M * N) {
-    scratch.resize((parts - 1) * M * N);
+  const int64_t need = (tasks - 1) * M * N;
+  if (static_cast<int64_t>(scratch.size()) < need) {
+    scratch.clear();
+    scratch.shrink_to_fit();
+    scratch.resize(need);
   }
   float* partial = scratch.data();
-  run_team(threads, [&](TeamMember& m) {
-    const auto [k0, k1] = m.share(K, kGrain);
-    const float* a = A + at(trans_a, 0, k0, lda);
-    const float* b = B + at(trans_b, k0, 0, ldb);
-    if (m.rank() == 0) {
-      sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, beta, C, ldc);
-    } else {
-      float* mine = partial + (m.rank() - 1) * M * N;
-      if (k1 > k0) {
-        sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f,
-              mine, N);
+  run_phases(tasks, 2, [&](int phase, int task) {
+    if (phase == 0) {
+      const auto [k0, k1] = task_share(K, kGrain, task, tasks);
+      const float* a = A + at(trans_a, 0, k0, lda);
+      const float* b = B + at(trans_b, k0, 0, ldb);
+      if (task == 0) {
+        sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, beta, C, ldc);
       } else {
-        std::fill(mine, mine + M * N, 0.0f);
+        float* mine = partial + (task - 1) * M * N;
+        if (k1 > k0) {
+          sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f,
+                mine, N);
+        } else {
+          std::fill(mine, mine + M * N, 0.0f);
+        }
       }
+      return;
     }
-    m.barrier();
-    const auto [r0, r1] = m.share(M, 1);
-    for (int64_t part = 0; part + 1 < m.size(); ++part) {
+    const auto [r0, r1] = task_share(M, 1, task, tasks);
+    for (int64_t part = 0; part + 1 < tasks; ++part) {
       const float* from = partial + part * M * N;
       for (int64_t i = r0; i < r1; ++i) {
         float* row = C + i * ldc;
@@ -87,17 +95,13 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
                 int64_t K, float alpha, const float* A, int64_t lda,
                 const float* B, int64_t ldb, float beta, float* C,
                 int64_t ldc) {
-  const int threads = ctx.threads;
-  if (ctx.gemm == GemmThreading::OpenBlas) {
-    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  if (threads <= 1 || M * N * K < kSplitMin) {
+  const int tasks = team_tasks(ctx);
+  if (ctx.gemm == GemmThreading::OpenBlas || tasks <= 1 || M * N * K < kSplitMin) {
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   if (K > M && K > N && K >= 2 * kGrain) {
-    split_inner(threads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+    split_inner(tasks, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc);
     return;
   }
@@ -107,8 +111,8 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  run_team(threads, [&](TeamMember& m) {
-    const auto [begin, end] = m.share(extent, kGrain);
+  run_phases(tasks, 1, [&](int, int task) {
+    const auto [begin, end] = task_share(extent, kGrain, task, tasks);
     if (begin >= end) return;
     if (split_rows) {
       // Rows of C are rows of op(A): row i of A, or column i of A^T.

@@ -2,12 +2,23 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
+#include <cassert>
+#include <chrono>
+#include <climits>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__)
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <condition_variable>
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define RNNBLAS_PAUSE() _mm_pause()
 #else
@@ -15,141 +26,412 @@
 #endif
 
 namespace rnnblas {
+namespace {
 
-class ThreadTeam {
+using Word = std::atomic<uint32_t>;
+static_assert(sizeof(Word) == sizeof(uint32_t) && Word::is_always_lock_free,
+              "a futex word is a plain 32-bit integer");
+
+// Sleeps while `word` still holds `seen` (spurious returns are fine: callers
+// re-check). wake_all wakes every sleeper on `word`.
+#if defined(__linux__)
+void sleep_on(Word& word, uint32_t seen) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE,
+          seen, nullptr, nullptr, 0);
+}
+void wake_all(Word& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE,
+          INT_MAX, nullptr, nullptr, 0);
+}
+#else
+std::mutex sleep_mutex;
+std::condition_variable sleep_cv;
+void sleep_on(Word& word, uint32_t seen) {
+  std::unique_lock<std::mutex> lock(sleep_mutex);
+  sleep_cv.wait(lock, [&] { return word.load() != seen; });
+}
+void wake_all(Word&) {
+  { std::lock_guard<std::mutex> lock(sleep_mutex); }
+  sleep_cv.notify_all();
+}
+#endif
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// How long a waiter spins before it sleeps. Within a job the next phase is
+// usually microseconds away; between jobs the next call of a train step
+// follows within tens of microseconds. Spinning longer would take the core
+// from whoever else wants it.
+constexpr int64_t kPhaseSpinNs = 40'000;
+constexpr int64_t kIdleSpinNs = 100'000;
+
+// A caller waiting for another thread's task longer than this, and longer
+// than twice its own work in the phase, concludes that thread lost its core.
+constexpr int64_t kStallFloorNs = 100'000;
+// How long the helpers then sit out: doubled on every stall up to the max,
+// back to the min after kCleanJobsToReset jobs with helpers and no stall.
+constexpr int64_t kBackoffMinNs = 50'000'000;
+constexpr int64_t kBackoffMaxNs = 1'000'000'000;
+constexpr int kCleanJobsToReset = 16;
+// A helper whose own task was taken by someone else this many phases in a
+// row is too late to help: it leaves the job.
+constexpr int kLateLimit = 2;
+
+thread_local bool tls_in_task = false;
+
+struct alignas(64) Slot {
+  // (job << 32) | phases of this task claimed so far: claiming phase p is a
+  // CAS from (job, p) to (job, p + 1), so a thread still looking at an older
+  // job or phase can never claim anything.
+  std::atomic<uint64_t> claim{0};
+};
+
+inline uint64_t tag(uint32_t job, uint32_t phase) {
+  return (static_cast<uint64_t>(job) << 32) | phase;
+}
+inline uint32_t job_of(uint64_t t) { return static_cast<uint32_t>(t >> 32); }
+inline uint32_t phase_of(uint64_t t) { return static_cast<uint32_t>(t); }
+
+class Team {
  public:
   // Helpers are started on first use and never stopped: the process owns
   // them (the addon cannot be unloaded while a worker thread still runs it).
-  static ThreadTeam& instance() {
-    static ThreadTeam* team = new ThreadTeam();
+  static Team& instance() {
+    static Team* team = new Team();
     return *team;
   }
 
-  void run(int threads, const std::function<void(TeamMember&)>& body) {
-    TeamMember solo(0, 1, this);
-    // One thread (small calls: one-step generation) touches no shared state.
-    const int wanted = std::min(threads, hardware_);
-    if (wanted <= 1) {
-      body(solo);
-      return;
-    }
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock()) {
-      body(solo);
-      return;
-    }
-    const int size = wanted;
-    grow(size - 1);
-    size_ = size;
-    body_ = &body;
-    // Every helper acknowledges every job (those past `size` at once), so a
-    // late riser can never mistake the next job's size for this one's.
-    pending_.store(static_cast<int>(helpers_), std::memory_order_relaxed);
-    {
-      std::lock_guard<std::mutex> lock(wake_mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    wake_.notify_all();
-    TeamMember self(0, size, this);
-    body(self);
-    while (pending_.load(std::memory_order_acquire) != 0) RNNBLAS_PAUSE();
+  // One call at a time has the helpers; the others run solo.
+  bool try_acquire() {
+    bool expected = false;
+    return busy_.compare_exchange_strong(expected, true, std::memory_order_acquire);
+  }
+  void release() { busy_.store(false, std::memory_order_release); }
+
+  bool benched() const {
+    return now_ns() < bench_until_.load(std::memory_order_relaxed);
   }
 
-  void barrier(int size) {
-    const int phase = phase_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == size - 1) {
-      arrived_.store(0, std::memory_order_relaxed);
-      phase_.store(phase + 1, std::memory_order_release);
-      return;
-    }
-    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-      if (spins < (1 << 16)) {
-        RNNBLAS_PAUSE();
-      } else {
-        std::this_thread::yield();  // a member was descheduled: let it run
-      }
-    }
+  // The holder's job. Returns false when no helper could be started.
+  bool run(int tasks, int phases, FunctionRef<void(int, int)> fn) {
+    if (grow(std::min(tasks, max_threads_) - 1) == 0) return false;
+    const uint32_t job = ++job_id_ == 0 ? ++job_id_ : job_id_;  // 0: none
+    tasks_.store(tasks, std::memory_order_relaxed);
+    phases_.store(phases, std::memory_order_relaxed);
+    fn_ = &fn;
+    error_ = nullptr;
+    failed_.store(false, std::memory_order_relaxed);
+    retire_.store(false, std::memory_order_relaxed);
+    stalled_ = false;
+    helper_ran_.store(false, std::memory_order_relaxed);
+    for (int t = 0; t < tasks; ++t) slots_[t].claim.store(tag(job, 0), std::memory_order_relaxed);
+    remaining_.store(tasks, std::memory_order_relaxed);
+    cur_.store(tag(job, 0), std::memory_order_seq_cst);  // publishes all of the above
+    posted_.fetch_add(1, std::memory_order_seq_cst);
+    if (idle_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(posted_);
+
+    work(job, /*home=*/0, /*caller=*/true);
+    assert(phase_of(cur_.load()) == static_cast<uint32_t>(phases));
+    fn_ = nullptr;
+    account(job);
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+
+  TeamStats stats() const {
+    TeamStats s;
+    s.jobs = jobs_.load(std::memory_order_relaxed);
+    s.solo_jobs = solo_jobs_.load(std::memory_order_relaxed);
+    s.helper_tasks = helper_tasks_.load(std::memory_order_relaxed);
+    s.stalls = stalls_.load(std::memory_order_relaxed);
+    return s;
+  }
+  void count_job(bool solo) {
+    jobs_.fetch_add(1, std::memory_order_relaxed);
+    if (solo) solo_jobs_.fetch_add(1, std::memory_order_relaxed);
   }
 
  private:
-  void grow(int helpers) {
-    while (static_cast<int>(helpers_) < helpers) {
-      const int rank = static_cast<int>(++helpers_);
-      // The helper must wait for the job about to be posted, so it starts
-      // from the generation before it (read here, not on its own thread).
-      const uint64_t seen = generation_.load(std::memory_order_acquire);
-      std::thread([this, rank, seen] { serve(rank, seen); }).detach();
+  Team() = default;
+
+  // Starts helpers until there are `wanted` (or thread creation fails);
+  // returns how many there are.
+  int grow(int wanted) {
+    while (helpers_ < wanted) {
+      try {
+        const int rank = helpers_ + 1;
+        std::thread([this, rank] { serve(rank); }).detach();
+        ++helpers_;
+      } catch (const std::exception&) {
+        break;  // no more threads: the tasks still all run, on fewer threads
+      }
     }
+    return std::min(helpers_, wanted);
   }
 
-  void serve(int rank, uint64_t seen) {
+  void serve(int rank) {
+    uint32_t seen = posted_.load(std::memory_order_acquire);
     for (;;) {
-      // Spin a little (the next layer or step call usually follows within
-      // microseconds), then sleep so an idle team costs no CPU.
-      uint64_t now = seen;
-      for (int spins = 0; spins < (1 << 14); ++spins) {
-        now = generation_.load(std::memory_order_acquire);
-        if (now != seen) break;
-        RNNBLAS_PAUSE();
+      seen = await_post(seen);
+      const uint64_t cur = cur_.load(std::memory_order_acquire);
+      // A job that has rank's task and is still running; stale values only
+      // make the claims below fail.
+      if (rank < tasks_.load(std::memory_order_relaxed) &&
+          phase_of(cur) < static_cast<uint32_t>(phases_.load(std::memory_order_relaxed))) {
+        work(job_of(cur), rank, /*caller=*/false);
       }
-      if (now == seen) {
-        std::unique_lock<std::mutex> lock(wake_mutex_);
-        wake_.wait(lock, [&] {
-          return generation_.load(std::memory_order_acquire) != seen;
-        });
-        now = generation_.load(std::memory_order_acquire);
-      }
-      seen = now;
-      if (rank < size_) {
-        TeamMember member(rank, size_, this);
-        (*body_)(member);
-      }
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
-  // Read once: hardware_concurrency() reads /sys on every call (~5 us).
-  const int hardware_ =
-      std::max(static_cast<int>(std::thread::hardware_concurrency()), 1);
-  std::mutex busy_;  // held by the call the team is working for
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<int> arrived_{0};
-  std::atomic<int> phase_{0};
-  size_t helpers_ = 0;
-  int size_ = 1;
-  const std::function<void(TeamMember&)>* body_ = nullptr;
+  // Waits for a job posted after `seen`; returns the new post count.
+  uint32_t await_post(uint32_t seen) {
+    const int64_t until = now_ns() + kIdleSpinNs;
+    for (int spins = 0;; ++spins) {
+      const uint32_t now = posted_.load(std::memory_order_acquire);
+      if (now != seen) return now;
+      if ((spins & 63) == 63 && now_ns() > until) break;
+      RNNBLAS_PAUSE();
+    }
+    for (;;) {
+      idle_sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      const uint32_t now = posted_.load(std::memory_order_seq_cst);
+      if (now == seen) sleep_on(posted_, seen);
+      idle_sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      const uint32_t after = posted_.load(std::memory_order_acquire);
+      if (after != seen) return after;
+    }
+  }
+
+  // Claims and runs tasks of `job` until it ends (the caller) or this thread
+  // should stop helping (helpers).
+  void work(uint32_t job, int home, bool caller) {
+    int late = 0;
+    for (;;) {
+      const uint64_t cur = cur_.load(std::memory_order_acquire);
+      if (job_of(cur) != job) return;
+      const uint32_t phase = phase_of(cur);
+      const int tasks = tasks_.load(std::memory_order_relaxed);
+      if (phase >= static_cast<uint32_t>(phases_.load(std::memory_order_relaxed))) return;
+      if (!caller && retire_.load(std::memory_order_relaxed)) return;
+      const int64_t start = caller ? now_ns() : 0;
+      bool ran_home = false;
+      for (int i = 0; i < tasks; ++i) {
+        const int t = home + i < tasks ? home + i : home + i - tasks;
+        if (!caller && i > 0 && retire_.load(std::memory_order_relaxed)) break;
+        uint64_t expected = tag(job, phase);
+        if (slots_[t].claim.load(std::memory_order_relaxed) != expected) continue;
+        if (!slots_[t].claim.compare_exchange_strong(expected, expected + 1,
+                                                     std::memory_order_acq_rel)) {
+          continue;
+        }
+        if (i == 0) ran_home = true;
+        execute(job, static_cast<int>(phase), t, caller);
+      }
+      if (!caller) {
+        late = ran_home ? 0 : late + 1;
+        if (late >= kLateLimit) return;
+      }
+      await_phase(cur, caller ? start : 0);
+    }
+  }
+
+  void execute(uint32_t job, int phase, int task, bool caller) {
+    if (!failed_.load(std::memory_order_relaxed)) {
+      tls_in_task = true;
+      try {
+        (*fn_)(phase, task);
+      } catch (...) {
+        bool expected = false;
+        if (failed_.compare_exchange_strong(expected, true)) error_ = std::current_exception();
+      }
+      tls_in_task = false;
+    }
+    if (!caller) {
+      helper_ran_.store(true, std::memory_order_relaxed);
+      helper_tasks_.fetch_add(1, std::memory_order_relaxed);
+    }
+    finish(job, static_cast<uint32_t>(phase));
+  }
+
+  // One task of `phase` is done; the last one opens the next phase.
+  void finish(uint32_t job, uint32_t phase) {
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    remaining_.store(tasks_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    cur_.store(tag(job, phase + 1), std::memory_order_seq_cst);
+    advanced_.fetch_add(1, std::memory_order_seq_cst);
+    if (phase_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(advanced_);
+  }
+
+  // Waits until the job moves past `cur`. The caller (start != 0: when its
+  // phase began) watches for a stalled helper.
+  void await_phase(uint64_t cur, int64_t start) {
+    if (cur_.load(std::memory_order_acquire) != cur) return;
+    const int64_t waiting = now_ns();
+    const int64_t spin_until = waiting + kPhaseSpinNs;
+    const int64_t stall_at =
+        start != 0 ? waiting + std::max(kStallFloorNs, 2 * (waiting - start)) : INT64_MAX;
+    for (int spins = 0;; ++spins) {
+      if (cur_.load(std::memory_order_acquire) != cur) return;
+      if ((spins & 63) == 63 && now_ns() > spin_until) break;
+      RNNBLAS_PAUSE();
+    }
+    for (;;) {
+      phase_sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      const uint32_t seen = advanced_.load(std::memory_order_seq_cst);
+      if (cur_.load(std::memory_order_seq_cst) == cur) {
+        if (start != 0 && !stalled_) {
+          // Sleep no later than the stall point so it is noticed.
+          const int64_t now = now_ns();
+          if (now >= stall_at) {
+            stall();
+          } else {
+            sleep_for(seen, stall_at - now);
+            phase_sleepers_.fetch_sub(1, std::memory_order_relaxed);
+            continue;
+          }
+        }
+        sleep_on(advanced_, seen);
+      }
+      phase_sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      if (cur_.load(std::memory_order_acquire) != cur) return;
+    }
+  }
+
+  void sleep_for(uint32_t seen, int64_t ns) {
+#if defined(__linux__)
+    timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&advanced_), FUTEX_WAIT_PRIVATE,
+            seen, &ts, nullptr, 0);
+#else
+    (void)seen;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(ns, 50'000)));
+#endif
+  }
+
+  // The caller waited far too long for a helper: the helpers leave this job
+  // (after the task they are in) and sit out the next ones for a while.
+  void stall() {
+    stalled_ = true;
+    retire_.store(true, std::memory_order_relaxed);
+    stalls_.fetch_add(1, std::memory_order_relaxed);
+    clean_jobs_ = 0;
+    backoff_ns_ = std::min(std::max(backoff_ns_ * 2, kBackoffMinNs), kBackoffMaxNs);
+    bench_until_.store(now_ns() + backoff_ns_, std::memory_order_relaxed);
+  }
+
+  void account(uint32_t) {
+    if (stalled_ || !helper_ran_.load(std::memory_order_relaxed)) return;
+    if (++clean_jobs_ >= kCleanJobsToReset) backoff_ns_ = 0;
+  }
+
+  // Read once: the CPUs this process may use.
+  const int max_threads_ = std::max(available_cpus(), 1);
+  std::atomic<bool> busy_{false};
+  int helpers_ = 0;  // started helper threads (holder only)
+
+  // The open job (written by its holder before cur_ is published).
+  std::atomic<int> tasks_{0};
+  std::atomic<int> phases_{0};
+  FunctionRef<void(int, int)>* fn_ = nullptr;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> retire_{false};
+  std::atomic<bool> helper_ran_{false};
+  uint32_t job_id_ = 0;
+
+  // Holder-only adaptive state.
+  bool stalled_ = false;
+  int clean_jobs_ = 0;
+  int64_t backoff_ns_ = 0;
+  std::atomic<int64_t> bench_until_{0};
+
+  alignas(64) std::atomic<uint64_t> cur_{0};  // (job, phase) open now
+  alignas(64) std::atomic<int> remaining_{0};  // tasks of the phase not done
+  alignas(64) Word advanced_{0};               // futex: bumped per phase
+  std::atomic<int> phase_sleepers_{0};
+  alignas(64) Word posted_{0};                 // futex: bumped per job
+  std::atomic<int> idle_sleepers_{0};
+
+  alignas(64) std::atomic<uint64_t> jobs_{0}, solo_jobs_{0}, helper_tasks_{0}, stalls_{0};
+
+  Slot slots_[kMaxTasks];
 };
 
-void TeamMember::barrier() {
-  if (size_ > 1) team_->barrier(size_);
+void run_solo(int tasks, int phases, FunctionRef<void(int, int)> fn) {
+  const bool outer = !tls_in_task;
+  tls_in_task = true;
+  try {
+    for (int p = 0; p < phases; ++p) {
+      for (int t = 0; t < tasks; ++t) fn(p, t);
+    }
+  } catch (...) {
+    if (outer) tls_in_task = false;
+    throw;
+  }
+  if (outer) tls_in_task = false;
 }
 
-std::pair<int64_t, int64_t> TeamMember::share(int64_t count,
-                                              int64_t grain) const {
+}  // namespace
+
+int team_tasks(const ExecContext& ctx) { return std::clamp(ctx.threads, 1, kMaxTasks); }
+
+bool in_team_task() { return tls_in_task; }
+
+void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
+  assert(tasks >= 1 && tasks <= kMaxTasks && phases >= 0);
+  if (phases == 0) return;
+  if (tasks == 1) {
+    run_solo(1, phases, fn);
+    return;
+  }
+  Team& team = Team::instance();
+  if (tls_in_task || team.benched() || !team.try_acquire()) {
+    team.count_job(true);
+    run_solo(tasks, phases, fn);
+    return;
+  }
+  struct Release {
+    Team& t;
+    ~Release() { t.release(); }
+  } release{team};
+  team.count_job(false);
+  if (!team.run(tasks, phases, fn)) run_solo(tasks, phases, fn);
+}
+
+std::pair<int64_t, int64_t> task_share(int64_t count, int64_t grain, int task,
+                                       int tasks) {
+  assert(grain >= 1 && task >= 0 && task < tasks);
   const int64_t units = (count + grain - 1) / grain;
-  const int64_t begin = units * rank_ / size_ * grain;
-  const int64_t end = units * (rank_ + 1) / size_ * grain;
+  const int64_t begin = units * task / tasks * grain;
+  const int64_t end = units * (task + 1) / tasks * grain;
   return {std::min(begin, count), std::min(end, count)};
 }
 
-void run_team(int threads, const std::function<void(TeamMember&)>& body) {
-  ThreadTeam::instance().run(threads, body);
+double team_sum(const ExecContext& ctx, int64_t count, int64_t grain, int64_t cost,
+                const std::function<double(int64_t, int64_t)>& body) {
+  // Below ~64K elements (~20 us) waking helpers costs more than they save.
+  constexpr int64_t kMinCost = int64_t{1} << 16;
+  return team_sum(cost < kMinCost ? 1 : team_tasks(ctx), count, grain, body);
 }
 
-double team_sum(int threads, int64_t count, int64_t grain,
+double team_sum(int tasks, int64_t count, int64_t grain,
                 const std::function<double(int64_t, int64_t)>& body) {
-  if (threads <= 1) return body(0, count);
-  std::vector<double> partial(static_cast<size_t>(threads), 0.0);
-  run_team(threads, [&](TeamMember& m) {
-    const auto [begin, end] = m.share(count, grain);
-    if (begin < end) partial[m.rank()] = body(begin, end);
+  tasks = std::clamp(tasks, 1, kMaxTasks);
+  if (tasks == 1) return body(0, count);
+  std::vector<double> partial(static_cast<size_t>(tasks), 0.0);  // before the job
+  run_phases(tasks, 1, [&](int, int task) {
+    const auto [begin, end] = task_share(count, grain, task, tasks);
+    if (begin < end) partial[task] = body(begin, end);
   });
   double total = 0.0;
   for (double p : partial) total += p;
   return total;
 }
+
+TeamStats team_stats() { return Team::instance().stats(); }
 
 }  // namespace rnnblas

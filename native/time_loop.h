@@ -1,0 +1,196 @@
+// The time loop of one recurrent layer direction, for any cell with G gate
+// blocks (1 Elman, 3 GRU, 4 LSTM). Per step it runs the recurrent product
+// [B, H] x [H, G*H] (forward; [B, G*H] x [G*H, H] backward) and the cell's
+// fused elementwise end, on the thread team: task k owns hidden units
+// [u0, u1) (whole 32-unit blocks) and all G gate columns of them at every
+// step, so a cell's epilogue only reads what its own task wrote. One team
+// phase per step is the barrier: h(t) (or dA(t)) must be whole before any
+// task's product for the next step reads it.
+//
+// A Cell provides (see ElmanCell in rnn_layer.cpp):
+//   static constexpr int kGates;
+//   Forward:
+//     float* product_out(t), int64_t product_ld(), bool product_accumulates():
+//       where step t's product h(t-1) W_hh^T goes, [B, G*H]: added onto the
+//       input projection (Elman, LSTM) or into a buffer of its own (GRU).
+//     void forward_row(t, b, u0, u1, float* state): the epilogue of row b:
+//       h(t)[b, u0:u1] into y (and into state[u0:u1] unless null).
+//     void forward_skip(t, b, u0, u1): row b is past its length at step t
+//       (the loop zeroes y and keeps h; a cell keeps its own state here).
+//   Backward:
+//     const float* product_in(t): dA(t) [B, G*H], the product's input.
+//     void backward_row(t, b, u0, u1, dy, dh): dA(t)[b, gates of u0:u1]
+//       from dh(t) = dy + dh (either may be null: zero), and any bias sums.
+//     void backward_skip(t, b, u0, u1): zero dA(t) of row b (past a length).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <optional>
+
+#include "exec_context.h"
+#include "packed_gemm.h"
+#include "rnn_layer.h"
+#include "thread_team.h"
+
+namespace rnnblas {
+
+// The recurrent product of a step, restricted to a task's hidden units:
+// forward out[B, gate columns of units] (+)= h[B, H] W_hh^T, backward
+// out[B, u0:u1] (+)= dA[B, G*H] W_hh. W_hh is [G*H, H] (PyTorch's layout).
+// Runs packed_gemm, or OpenBLAS (small_gemv for one row), never both.
+class StepProduct {
+ public:
+  enum class Pass { Forward, Backward };
+
+  StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
+              const RnnShape& s, int64_t gates, float* scratch);
+
+  // Floats of scratch the constructor needs (allocated by the caller before
+  // the team job: nothing allocates inside one).
+  static int64_t scratch_floats(const ExecContext& ctx, Pass pass,
+                                const RnnShape& s, int64_t gates);
+
+  // How many tasks the loop splits the units into (<= team_tasks(ctx)).
+  int tasks() const { return tasks_; }
+
+  // Task `task`'s units [u0, u1).
+  std::pair<int64_t, int64_t> units(int task) const;
+
+  // Packs the task's panels (in its first phase).
+  void prepare(int task) const;
+
+  // The product for task's units; in == nullptr means h = 0 (nothing to add).
+  void operator()(int task, const float* in, int64_t ld_in, bool accumulate,
+                  float* out, int64_t ld_out) const;
+
+ private:
+  const float* w_;
+  Pass pass_;
+  int64_t B_, H_, G_;
+  std::optional<PackedIsa> isa_;
+  PanelLayout layout_;
+  int tasks_ = 1;
+  bool stored_transposed_ = false;
+  float* panels_ = nullptr;
+};
+
+// Row b is still inside its sequence at step t.
+inline bool row_active(const int32_t* lengths, int64_t b, int64_t t) {
+  return lengths == nullptr || t < lengths[b];
+}
+
+// Last forward step a row takes: where BPTT injects dhN.
+inline int64_t row_last_step(const int32_t* lengths, int64_t b, int64_t T, bool reverse) {
+  if (reverse) return 0;
+  return lengths ? lengths[b] - 1 : T - 1;
+}
+
+// First forward step a row takes: the one that reads h0.
+inline int64_t row_first_step(const int32_t* lengths, int64_t b, int64_t T, bool reverse) {
+  if (!reverse) return 0;
+  return lengths ? lengths[b] - 1 : T - 1;
+}
+
+struct LoopShape {
+  RnnShape shape;
+  const int32_t* lengths = nullptr;
+  bool reverse = false;
+};
+
+// Forward: y holds h (row stride ld). Without lengths h(t-1) is read straight
+// from y; with lengths the running state alternates between `state` ([B,H]
+// scratch) and hN, so one barrier per step suffices and hN ends up holding
+// each row's state after its last step.
+template <class Cell>
+void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
+                       float* y, int64_t ld, const float* h0, float* hN, float* state) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  const bool acc = cell.product_accumulates();
+  const int64_t ldp = cell.product_ld();
+  run_phases(product.tasks(), static_cast<int>(T), [&](int phase, int task) {
+    const int64_t s = phase;
+    const int64_t t = ls.reverse ? T - 1 - s : s;
+    const auto [u0, u1] = product.units(task);
+    const int64_t n = u1 - u0;
+    if (s == 0) product.prepare(task);
+    float* y_t = y + t * B * ld;
+    if (ls.lengths == nullptr) {
+      const float* in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
+      product(task, in, s > 0 ? ld : H, acc, cell.product_out(t), ldp);
+      for (int64_t b = 0; b < B && n > 0; ++b) cell.forward_row(t, b, u0, u1, nullptr);
+      if (s == T - 1) {
+        for (int64_t b = 0; b < B; ++b) {
+          std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
+        }
+      }
+      return;
+    }
+    // state[s % 2] -> state[(s + 1) % 2], with state[T % 2] == hN.
+    float* even = T % 2 == 0 ? hN : state;
+    float* odd = T % 2 == 0 ? state : hN;
+    const float* in = s == 0 ? h0 : (s % 2 == 0 ? even : odd);
+    float* out = s % 2 == 0 ? odd : even;
+    product(task, in, H, acc, cell.product_out(t), ldp);
+    for (int64_t b = 0; b < B && n > 0; ++b) {
+      float* out_row = out + b * H + u0;
+      if (row_active(ls.lengths, b, t)) {
+        cell.forward_row(t, b, u0, u1, out_row);
+      } else {
+        std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);  // packed-sequence padding
+        if (in != nullptr) {
+          std::memcpy(out_row, in + b * H + u0, sizeof(float) * n);
+        } else {
+          std::memset(out_row, 0, sizeof(float) * n);
+        }
+        cell.forward_skip(t, b, u0, u1);
+      }
+    }
+  });
+}
+
+// BPTT: phase s runs the product of step s-1 (carry = dh flowing into the
+// step before it, own units) and then step s's cell backward (own units, from
+// dy and carry or, where a row's sequence ends, dhN). A last phase runs the
+// product of the last step when dh0 is wanted.
+template <class Cell>
+void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
+                        const float* dy, int64_t ld, const float* dhN, float* dh0,
+                        float* carry) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  const int64_t GH = Cell::kGates * H;
+  const auto step_t = [&](int64_t s) { return ls.reverse ? s : T - 1 - s; };
+  const int phases = static_cast<int>(T + (dh0 != nullptr ? 1 : 0));
+  run_phases(product.tasks(), phases, [&](int phase, int task) {
+    const int64_t s = phase;
+    const auto [u0, u1] = product.units(task);
+    const int64_t n = u1 - u0;
+    if (s == 0) product.prepare(task);
+    if (s > 0) {
+      const int64_t prev = step_t(s - 1);
+      product(task, cell.product_in(prev), GH, false, carry, H);
+      if (dh0 != nullptr) {
+        for (int64_t b = 0; b < B && n > 0; ++b) {
+          if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
+            std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * n);
+          }
+        }
+      }
+    }
+    if (s == T) return;
+    const int64_t t = step_t(s);
+    for (int64_t b = 0; b < B && n > 0; ++b) {
+      if (!row_active(ls.lengths, b, t)) {
+        cell.backward_skip(t, b, u0, u1);
+        continue;
+      }
+      const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
+      const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
+      const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
+      cell.backward_row(t, b, u0, u1, dy_row, dh ? dh + b * H + u0 : nullptr);
+    }
+  });
+}
+
+}  // namespace rnnblas
