@@ -68,7 +68,7 @@ export function checkedSize(name: string, shape: readonly number[], max: number 
     n *= d;
     if (d !== 0) nonZero *= d;
     if (n > max || nonZero > max) {
-      const what = n > max ? `shape [${cappedList(shape)}]` : `shape [${cappedList(shape)}] (empty, but ${nonZero} or more elements without its zero dims)`;
+      const what = shape.includes(0) ? `shape [${cappedList(shape)}] (empty, but its non-zero dims multiply past the limit)` : `shape [${cappedList(shape)}]`;
       throw rangeError(name, `a total size of at most ${max} elements`, what);
     }
   }

@@ -109,7 +109,7 @@ export class Budget {
       n *= d;
       if (d !== 0) nonZero *= d;
       if (nonZero > max) {
-        const why = n === 0 ? ' (empty, but its non-zero dims multiply past the limit)' : '';
+        const why = shape.includes(0) ? ' (empty, but its non-zero dims multiply past the limit)' : '';
         throw rangeError(what, `at most ${max} elements per tensor (the maxTensorElements budget)`, `shape [${cappedList(shape)}]${why}`);
       }
     }
