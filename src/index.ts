@@ -30,12 +30,15 @@ export { RnnStream } from './nn/stream.js';
 export type { IntTensor, Layer, LayerContext } from './nn/layer.js';
 export * from './optim/index.js';
 export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntropyOptions, type MseLossOptions } from './nn/losses.js';
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError } from './io/safetensors.js';
+export {
+  encodeSafetensors, decodeSafetensors, decodeSafetensorsHeader, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError, DEFAULT_MAX_TENSORS,
+  type DecodeSafetensorsOptions, type SafetensorsHeader, type SafetensorsTensorInfo,
+} from './io/safetensors.js';
 export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList } from './interop/keras.js';
 export * from './onnx/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export {
-  saveModel, loadModel, encodeModel, decodeModel, saveCheckpoint, loadCheckpoint, modelSpec, buildModel, MODEL_FILE_VERSION,
-  type ModelSpec, type LayerSpec, type LoadedModel, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
+  saveModel, loadModel, encodeModel, decodeModel, saveCheckpoint, loadCheckpoint, modelSpec, buildModel, MODEL_FILE_VERSION, DEFAULT_MAX_PARAMETERS,
+  type LoadModelOptions, type ModelSpec, type LayerSpec, type LoadedModel, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
 } from './io/model_file.js';
