@@ -19,6 +19,7 @@ import { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import { batchLoss, lossAccepts, perStep, type LossName } from './loss.js';
+import { timeMajor } from './layout.js';
 import { chunkLengths, sliceTime, tbpttChunks } from './tbptt.js';
 
 /** Progress after one optimizer step. */
@@ -224,6 +225,9 @@ const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * values and steps the optimizer. Per-sequence targets (`[N]` or `[N, C]`) need a
  * model ending in LastStep.
  *
+ * A model built with `batchFirst: true` (its RNN and LastStep layers) is fed
+ * `[B, T, ...]` batches; the others `[T, B, ...]`.
+ *
  * The model is put in training mode for the duration and its previous mode is
  * restored at the end. With the same seeds (model, `seed`) and one BLAS thread
  * (`setNumThreads(1)`), two runs give bit-identical weights.
@@ -280,6 +284,7 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
   const checkFiniteValues = checkBool('options.checkFinite', o.checkFinite ?? true);
 
   const params = optimizer.params;
+  const net = timeMajor(model);
   const history: FitRecord[] = [];
   const validation: ValidationRecord[] = [];
   const started = performance.now();
@@ -295,12 +300,12 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
   /** One forward/backward/update; returns the loss, or null if nothing counted (no update). */
   const trainStep = async (epoch: number, x: Tensor | IntTensor, y: Tensor | IntTensor, rnnLengths: Int32Array | null, valid: Int32Array | null, h0: Tensor[] | undefined): Promise<number | null> => {
     model.zeroGrad();
-    const out = await model.forwardAsync(x, { seqLengths: rnnLengths ?? undefined, h0 });
+    const out = await net.forward(x, { seqLengths: rnnLengths ?? undefined, h0 });
     const r = batchLoss(loss, out, y, info.target, valid);
     if (r === null) return null;
     const n = step + 1;
     if (checkFiniteValues && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
-    await model.backwardAsync(r.grad);
+    await net.backward(r.grad);
     if (clipValue !== null) clipGradValue(params, clipValue);
     if (checkFiniteValues || clipNorm !== Infinity) {
       const norm = clipGradNorm(params, clipNorm);
@@ -439,6 +444,7 @@ export async function evaluate(model: Sequential, data: SequenceDataset, options
 
 async function evaluateChecked(model: Sequential, data: SequenceDataset, loss: LossName, batchSize: number, tbptt: number | null, carry: boolean): Promise<EvaluateResult> {
   const info = checkDataset('data', data);
+  const net = timeMajor(model);
   const wasTraining = model.training;
   model.eval();
   let sum = 0;
@@ -454,13 +460,13 @@ async function evaluateChecked(model: Sequential, data: SequenceDataset, loss: L
     for (const idx of splitBatches(Array.from({ length: info.size }, (_, i) => i), batchSize)) {
       const b = gatherBatch(data, info, idx);
       if (tbptt === null) {
-        add(batchLoss(loss, await model.forwardAsync(b.x, { seqLengths: b.seqLengths ?? undefined }), b.y, info.target, b.seqLengths, false));
+        add(batchLoss(loss, await net.forward(b.x, { seqLengths: b.seqLengths ?? undefined }), b.y, info.target, b.seqLengths, false));
         continue;
       }
       let states: Tensor[] | undefined;
       for (const { start, end } of tbpttChunks(b.x.shape[0], tbptt)) {
         const lens = chunkLengths(b.seqLengths, start, end, idx.length);
-        const out = await model.forwardAsync(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states });
+        const out = await net.forward(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states });
         if (carry) states = model.lastStates();
         add(batchLoss(loss, out, sliceTime(b.y, start, end), info.target, lens.valid, false));
       }
@@ -500,6 +506,7 @@ export async function predict(model: Sequential, x: Tensor | IntTensor, options:
   const ds: SequenceDataset = { x, y: { data: new Int32Array(N), shape: [N] }, ...(o.seqLengths !== undefined ? { seqLengths: o.seqLengths } : {}) };
   const info = checkDataset('input', ds);
   checkInputKind('x', model, info);
+  const net = timeMajor(model);
   const wasTraining = model.training;
   model.eval();
   let out: Float32Array | null = null;
@@ -508,7 +515,7 @@ export async function predict(model: Sequential, x: Tensor | IntTensor, options:
     for (const idx of splitBatches(Array.from({ length: N }, (_, i) => i), batchSize)) {
       const batch = gatherBatch(ds, info, idx);
       const lengths = batch.seqLengths;
-      const y = await model.forwardAsync(batch.x, { seqLengths: lengths ?? undefined });
+      const y = await net.forward(batch.x, { seqLengths: lengths ?? undefined });
       const B = idx.length;
       if (y.shape.length === 2) {
         const C = y.shape[1];

@@ -1,0 +1,116 @@
+// fit, evaluate and predict with batch-first models: each must behave exactly as for the
+// time-major twin of the same model (same weights), i.e. the recurrence runs along time,
+// never along the batch axis. (Before the fix they fed time-major batches to batch-first
+// models: predict differed from model.forward by 0.19-0.31.)
+import { describe, expect, it } from 'vitest';
+import { setNumThreads } from '../src/blas.js';
+import type { SequenceDataset } from '../src/data/index.js';
+import { Embedding } from '../src/nn/embedding.js';
+import { LastStep } from '../src/nn/last_step.js';
+import { Linear } from '../src/nn/linear.js';
+import { RNN } from '../src/nn/rnn.js';
+import { Sequential } from '../src/nn/sequential.js';
+import { Adam } from '../src/optim/index.js';
+import { evaluate, fit, predict } from '../src/train/index.js';
+import { tensor } from '../src/tensor.js';
+import { makeRng } from './helpers/random.js';
+
+const rng = makeRng(9);
+const N = 12, T = 7, F = 3, H = 8;
+
+function series(): SequenceDataset {
+  const x = tensor(Float32Array.from({ length: N * T * F }, () => rng.normal()), [N, T, F]);
+  const y = tensor(Float32Array.from({ length: N * T }, () => rng.normal()), [N, T, 1]);
+  return { x, y, seqLengths: Int32Array.from({ length: N }, (_, i) => T - (i % 3)) };
+}
+
+/** Largest |a - b| (the two layouts sum rows of a Linear or a loss in another order: float rounding only). */
+function gap(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+function twins(build: (batchFirst: boolean) => Sequential): [Sequential, Sequential] {
+  const a = build(false);
+  const b = build(true);
+  b.loadStateDict(a.stateDict());
+  return [a, b];
+}
+
+const perStep = (bf: boolean) => new Sequential([
+  new RNN({ inputSize: F, hiddenSize: H, numLayers: 2, bidirectional: true, batchFirst: bf, seed: 3 }),
+  new Linear({ inFeatures: 2 * H, outFeatures: 1, seed: 4 }),
+]);
+
+describe('batch-first models in the training loop', () => {
+  it('predict equals model.forward on batch-first input', async () => {
+    const m = perStep(true);
+    m.eval();
+    const x = tensor(Float32Array.from({ length: N * T * F }, () => rng.normal()), [N, T, F]);
+    const direct = m.forward(x);
+    const p = await predict(m, x, { batchSize: 5 });
+    expect(p.shape).toEqual([N, T, 1]);
+    let worst = 0;
+    p.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - direct.data[i]))));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  it('fit, evaluate and predict match the time-major twin (per-step targets, lengths)', async () => {
+    setNumThreads(1);
+    const data = series();
+    const [tm, bf] = twins(perStep);
+    const opts = { epochs: 3, batchSize: 4, loss: 'mse' as const, seed: 5 };
+    const ra = await fit(tm, data, { ...opts, optimizer: new Adam(tm.parameters(), { lr: 0.01 }) });
+    const rb = await fit(bf, data, { ...opts, optimizer: new Adam(bf.parameters(), { lr: 0.01 }) });
+    expect(gap(rb.history.map((h) => h.loss), ra.history.map((h) => h.loss))).toBeLessThan(1e-5);
+    const wa = tm.stateDict();
+    const wb = bf.stateDict();
+    for (const k of Object.keys(wa)) expect(gap(wb[k].data, wa[k].data)).toBeLessThan(1e-5);
+    expect((await evaluate(bf, data, { loss: 'mse' })).loss).toBeCloseTo((await evaluate(tm, data, { loss: 'mse' })).loss, 5);
+    const pa = await predict(tm, data.x, { seqLengths: data.seqLengths });
+    const pb = await predict(bf, data.x, { seqLengths: data.seqLengths });
+    expect(gap(pb.data, pa.data)).toBeLessThan(1e-5);
+  });
+
+  it('fit matches the twin with truncated BPTT and carried state', async () => {
+    setNumThreads(1);
+    const data = series();
+    const uni = (bf: boolean) => new Sequential([
+      new RNN({ inputSize: F, hiddenSize: H, batchFirst: bf, seed: 3 }),
+      new Linear({ inFeatures: H, outFeatures: 1, seed: 4 }),
+    ]);
+    const [tm, bf] = twins(uni);
+    const opts = { epochs: 2, batchSize: 4, loss: 'mse' as const, seed: 6, tbptt: 3 };
+    const ra = await fit(tm, data, { ...opts, optimizer: new Adam(tm.parameters(), { lr: 0.01 }) });
+    const rb = await fit(bf, data, { ...opts, optimizer: new Adam(bf.parameters(), { lr: 0.01 }) });
+    expect(rb.history.length).toBe(ra.history.length);
+    expect(gap(rb.history.map((h) => h.loss), ra.history.map((h) => h.loss))).toBeLessThan(1e-5);
+  });
+
+  it('sequence classification with Embedding and LastStep, batch-first', async () => {
+    setNumThreads(1);
+    const V = 5, C = 3;
+    const x = { data: Int32Array.from({ length: N * T }, () => Math.floor(rng.uniform() * V)), shape: [N, T] };
+    const y = { data: Int32Array.from({ length: N }, () => Math.floor(rng.uniform() * C)), shape: [N] };
+    const data: SequenceDataset = { x, y, seqLengths: Int32Array.from({ length: N }, (_, i) => 1 + (i % T)) };
+    const build = (bf: boolean) => new Sequential([
+      new Embedding({ numEmbeddings: V, embeddingDim: 4, seed: 1 }),
+      new RNN({ inputSize: 4, hiddenSize: H, bidirectional: true, batchFirst: bf, seed: 2 }),
+      new LastStep({ directions: 2, batchFirst: bf }),
+      new Linear({ inFeatures: 2 * H, outFeatures: C, seed: 3 }),
+    ]);
+    const [tm, bf] = twins(build);
+    const opts = { epochs: 2, batchSize: 5, loss: 'crossEntropy' as const, seed: 7 };
+    const ra = await fit(tm, data, { ...opts, optimizer: new Adam(tm.parameters(), { lr: 0.02 }) });
+    const rb = await fit(bf, data, { ...opts, optimizer: new Adam(bf.parameters(), { lr: 0.02 }) });
+    expect(rb.history.map((h) => h.loss)).toEqual(ra.history.map((h) => h.loss));
+    expect(await evaluate(bf, data, { loss: 'crossEntropy' })).toEqual(await evaluate(tm, data, { loss: 'crossEntropy' }));
+  });
+
+  it('a model whose layers disagree on batchFirst is refused', async () => {
+    const m = new Sequential([new RNN({ inputSize: F, hiddenSize: H, batchFirst: true, seed: 1 }), new LastStep({ batchFirst: false })]);
+    await expect(predict(m, tensor(new Float32Array(N * T * F), [N, T, F]))).rejects.toThrow(/agree on batchFirst/);
+  });
+});
