@@ -114,3 +114,43 @@ describe('batch-first models in the training loop', () => {
     await expect(predict(m, tensor(new Float32Array(N * T * F), [N, T, F]))).rejects.toThrow(/agree on batchFirst/);
   });
 });
+
+describe('fit progress reports the gradient norm', () => {
+  it('gradNorm is the pre-clip global norm; clipped says whether clipNorm acted', async () => {
+    setNumThreads(1);
+    const data = series();
+    const build = () => new Sequential([new RNN({ inputSize: F, hiddenSize: H, seed: 3 }), new Linear({ inFeatures: H, outFeatures: 1, seed: 4 })]);
+    // The norm of the first step's gradients, by hand: one batch of all N examples, in order.
+    const manual = build();
+    const m = build();
+    const norms: Array<{ gradNorm: number; clipped: boolean }> = [];
+    await fit(m, data, {
+      epochs: 1, batchSize: N, loss: 'mse', shuffle: false, clipNorm: 1e-3, seed: 1,
+      optimizer: new Adam(m.parameters(), { lr: 0.01 }),
+      onProgress: (p) => void norms.push({ gradNorm: p.gradNorm, clipped: p.clipped }),
+    });
+    const { mseLoss } = await import('../src/nn/losses.js');
+    const { swapLeading } = await import('../src/train/layout.js');
+    const x = swapLeading(data.x as ReturnType<typeof tensor>);
+    const out = manual.forward(x, { seqLengths: data.seqLengths });
+    const target = swapLeading(data.y as ReturnType<typeof tensor>);
+    // Padding past each length does not count: mask it in the target and the output alike.
+    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) if (t >= data.seqLengths![b]) { out.data[t * N + b] = 0; target.data[t * N + b] = 0; }
+    const { grad } = mseLoss(out, target);
+    // mse over counted positions only: rescale from all T*N to the counted ones.
+    const counted = Array.from(data.seqLengths!).reduce((a, b) => a + b, 0);
+    for (let i = 0; i < grad.data.length; i++) grad.data[i] *= (T * N) / counted;
+    manual.backward(grad);
+    let s = 0;
+    for (const p of manual.parameters()) for (const g of p.grad) s += g * g;
+    expect(norms.length).toBe(1);
+    expect(norms[0].clipped).toBe(true);
+    expect(Math.abs(norms[0].gradNorm - Math.sqrt(s)) / Math.sqrt(s)).toBeLessThan(1e-4);
+    // Without clipNorm nothing is clipped, and the norm is still reported.
+    const free = build();
+    const seen: Array<{ gradNorm: number; clipped: boolean }> = [];
+    await fit(free, data, { epochs: 1, batchSize: 4, loss: 'mse', seed: 1, optimizer: new Adam(free.parameters()), onProgress: (p) => void seen.push(p) });
+    expect(seen.length).toBe(3);
+    expect(seen.every((p) => !p.clipped && Number.isFinite(p.gradNorm) && p.gradNorm > 0)).toBe(true);
+  });
+});

@@ -34,6 +34,14 @@ export interface FitProgress {
   readonly loss: number;
   /** Learning rate used by this step. */
   readonly lr: number;
+  /**
+   * The global 2-norm of the optimizer's parameter gradients before clipping (after
+   * clipValue, if given), as `clip_grad_norm_` returns it: the first sign of vanishing or
+   * exploding gradients.
+   */
+  readonly gradNorm: number;
+  /** Whether clipNorm rescaled this step's gradients. */
+  readonly clipped: boolean;
   /** Examples of completed batches per second since fit started. */
   readonly examplesPerSecond: number;
   /** Milliseconds since fit started. */
@@ -216,6 +224,9 @@ function checkLossFor(name: string, loss: unknown, info: DatasetInfo, what: stri
   return l;
 }
 
+/** Whether clipGradNorm rescaled gradients of this norm (its own test: maxNorm / (norm + 1e-6) < 1). */
+const maxNormScales = (norm: number, maxNorm: number): boolean => maxNorm / (norm + 1e-6) < 1;
+
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -291,6 +302,8 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
   let examples = 0;
   let step = initialStep;
   let lastLr = optimizer.lr;
+  let lastNorm = NaN;
+  let lastClipped = false;
   const lastStep = initialStep + maxSteps;
   const wasTraining = model.training;
   model.train();
@@ -307,10 +320,11 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
     if (checkFiniteValues && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
     await net.backward(r.grad);
     if (clipValue !== null) clipGradValue(params, clipValue);
-    if (checkFiniteValues || clipNorm !== Infinity) {
-      const norm = clipGradNorm(params, clipNorm);
-      if (checkFiniteValues && !Number.isFinite(norm)) throw new NonFiniteError('gradient norm', n, epoch, norm);
-    }
+    // The norm is always measured (one pass over the gradients): progress reports it.
+    const norm = clipGradNorm(params, clipNorm);
+    if (checkFiniteValues && !Number.isFinite(norm)) throw new NonFiniteError('gradient norm', n, epoch, norm);
+    lastNorm = norm;
+    lastClipped = maxNormScales(norm, clipNorm);
     lastLr = optimizer.lr;
     optimizer.step();
     step = n;
@@ -338,7 +352,10 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
         losses.push(l);
         if (onProgress) {
           const elapsedMs = performance.now() - started;
-          await onProgress({ epoch, step, totalSteps, loss: l, lr: lastLr, examplesPerSecond: elapsedMs > 0 ? (examples * 1000) / elapsedMs : 0, elapsedMs });
+          await onProgress({
+            epoch, step, totalSteps, loss: l, lr: lastLr, gradNorm: lastNorm, clipped: lastClipped,
+            examplesPerSecond: elapsedMs > 0 ? (examples * 1000) / elapsedMs : 0, elapsedMs,
+          });
         }
         // Let timers and I/O run between steps even when no layer yields (e.g. no RNN).
         await nextTick();
