@@ -145,12 +145,12 @@ describe('rnnblas forecast', () => {
     const r = run(['forecast', '--json', '--epochs', '2', '--out-dir', out]);
     expect(r.code, r.stderr).toBe(0);
     const last = jsonLines(r.stdout).at(-1) as Record<string, number | string>;
-    for (const k of ['mae', 'rmse', 'naiveMae', 'naiveRmse', 'plot']) expect(last).toHaveProperty(k);
+    for (const k of ['mae', 'rmse', 'naiveMae', 'naiveRmse', 'seasonalNaiveMae', 'season', 'mase', 'plot']) expect(last).toHaveProperty(k);
     const svg = readFileSync(last.plot as string, 'utf8');
     expect(svg).toMatch(/^<\?xml[^>]*>\s*<svg /);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('<polyline');
-    expect(readFileSync(join(out, 'forecast.csv'), 'utf8').split('\n')[0]).toBe('index,actual,predicted,naive');
+    expect(readFileSync(join(out, 'forecast.csv'), 'utf8').split('\n')[0]).toBe('index,date,part,actual,predicted,naive,seasonal_naive');
     expect(last.mae as number).toBeLessThan((last.naiveMae as number) * 1.5);
     expect(last.rmse as number).toBeGreaterThanOrEqual(last.mae as number);
   });

@@ -1,6 +1,7 @@
 /**
- * A hand-written SVG plot for `rnnblas forecast`: actual vs predicted (and
- * the naive baseline) on the validation range, and the loss curves.
+ * A hand-written SVG plot for `rnnblas forecast`: panels of line series
+ * stacked vertically (each with its own height, x-axis labels such as dates,
+ * and shaded ranges).
  */
 
 /** A named line series. */
@@ -15,6 +16,8 @@ export interface Line {
   dashed?: boolean;
   /** Stroke width (default 1.5). */
   width?: number;
+  /** X position of the first value (default 0). */
+  start?: number;
 }
 
 /** One panel of the figure. */
@@ -25,8 +28,16 @@ export interface Panel {
   xLabel: string;
   /** Series. */
   lines: Line[];
-  /** Offset added to x indices for tick labels. */
+  /** Offset added to x indices for tick labels (when there is no xTick). */
   xOffset?: number;
+  /** Tick label of x position i (e.g. a date). */
+  xTick?: (i: number) => string;
+  /** Panel height in pixels (default: renderSvg's panelHeight). */
+  height?: number;
+  /** Shaded x ranges [from, to, colour] behind the lines. */
+  shade?: [number, number, string][];
+  /** Number of x positions (default: the furthest line end). */
+  xCount?: number;
 }
 
 function esc(s: string): string {
@@ -52,7 +63,7 @@ function fmt(v: number): string {
 
 function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): string {
   const left = 60;
-  const right = 150;
+  const right = 210;
   const top = 28;
   const bottom = 36;
   const pw = w - left - right;
@@ -61,7 +72,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   let lo = Infinity;
   let hi = -Infinity;
   for (const l of p.lines) {
-    n = Math.max(n, l.values.length);
+    n = Math.max(n, (l.start ?? 0) + l.values.length);
     for (let i = 0; i < l.values.length; i++) {
       const v = l.values[i];
       if (Number.isFinite(v)) {
@@ -78,6 +89,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     hi += 1;
     lo -= 1;
   }
+  if (p.xCount !== undefined) n = p.xCount;
   const pad = (hi - lo) * 0.05;
   lo -= pad;
   hi += pad;
@@ -86,23 +98,31 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const parts: string[] = [];
   parts.push(`<text x="${x0 + left}" y="${y0 + 18}" font-size="14" font-weight="bold">${esc(p.title)}</text>`);
   parts.push(`<rect x="${x0 + left}" y="${y0 + top}" width="${pw}" height="${ph}" fill="#fafafa" stroke="#999"/>`);
+  for (const [a, b, color] of p.shade ?? []) {
+    const xa = xs(Math.max(0, a));
+    const xb = xs(Math.min(n - 1, b));
+    if (xb > xa) parts.push(`<rect x="${xa.toFixed(1)}" y="${y0 + top}" width="${(xb - xa).toFixed(1)}" height="${ph}" fill="${color}"/>`);
+  }
   for (const t of ticks(lo, hi, 5)) {
     const y = ys(t).toFixed(1);
     parts.push(`<line x1="${x0 + left}" y1="${y}" x2="${x0 + left + pw}" y2="${y}" stroke="#e3e3e3"/>`);
     parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
   }
   const off = p.xOffset ?? 0;
-  for (const t of ticks(0, Math.max(1, n - 1), 8)) {
+  // Long labels (dates) get fewer ticks.
+  const sample = p.xTick ? p.xTick(0) : String(off);
+  for (const t of ticks(0, Math.max(1, n - 1), sample.length > 6 ? 6 : 8)) {
     if (!Number.isInteger(t)) continue;
     const x = xs(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${y0 + top + ph}" x2="${x}" y2="${y0 + top + ph + 4}" stroke="#999"/>`);
-    parts.push(`<text x="${x}" y="${y0 + top + ph + 16}" font-size="11" text-anchor="middle">${t + off}</text>`);
+    parts.push(`<text x="${x}" y="${y0 + top + ph + 16}" font-size="11" text-anchor="middle">${esc(p.xTick ? p.xTick(t) : String(t + off))}</text>`);
   }
   parts.push(`<text x="${x0 + left + pw / 2}" y="${y0 + h - 4}" font-size="12" text-anchor="middle">${esc(p.xLabel)}</text>`);
   p.lines.forEach((l, k) => {
     const pts: string[] = [];
+    const st = l.start ?? 0;
     for (let i = 0; i < l.values.length; i++) {
-      if (Number.isFinite(l.values[i])) pts.push(`${xs(i).toFixed(1)},${ys(l.values[i]).toFixed(1)}`);
+      if (Number.isFinite(l.values[i])) pts.push(`${xs(st + i).toFixed(1)},${ys(l.values[i]).toFixed(1)}`);
     }
     const dash = l.dashed ? ' stroke-dasharray="5,4"' : '';
     if (pts.length === 1) {
@@ -120,10 +140,18 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
 }
 
 /** Renders panels stacked vertically into one SVG document. */
-export function renderSvg(title: string, panels: Panel[], width = 960, panelHeight = 300): string {
+export function renderSvg(title: string, panels: Panel[], width = 1100, panelHeight = 300): string {
   const head = 36;
-  const height = head + panels.length * panelHeight;
-  const body = panels.map((p, i) => panelSvg(p, 0, head + i * panelHeight, width, panelHeight)).join('\n');
+  const heights = panels.map((p) => p.height ?? panelHeight);
+  const height = head + heights.reduce((a, b) => a + b, 0);
+  let y = head;
+  const body = panels
+    .map((p, i) => {
+      const svg = panelSvg(p, 0, y, width, heights[i]);
+      y += heights[i];
+      return svg;
+    })
+    .join('\n');
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
