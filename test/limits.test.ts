@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_GRAPH_ELEMENTS,
@@ -177,6 +178,26 @@ describe('zero-size inputs', () => {
     );
     expect(await run(sl)).toEqual({ data: [4, 2, 0, 9, 7, 5], shape: [2, 3] });
   });
+});
+
+describe('zero-size ONNX graphs match onnxruntime', () => {
+  const cases: Record<string, Uint8Array> = {
+    'RNN with seq_length 0': onnxModel([{ op: 'RNN', inputs: ['X', 'W', 'R'], outputs: ['Y'], attrs: [intAttr('hidden_size', 2)] }], [tensorProto('X', FLOAT, [0, 2, 3]), tensorProto('W', FLOAT, [1, 2, 3], [1, 2, 3, 4, 5, 6]), tensorProto('R', FLOAT, [1, 2, 2], [1, 0, 0, 1])], 'Y'),
+    'RNN with input_size 0': onnxModel([{ op: 'RNN', inputs: ['X', 'W', 'R'], outputs: ['Y'], attrs: [intAttr('hidden_size', 2)] }], [tensorProto('X', FLOAT, [2, 1, 0]), tensorProto('W', FLOAT, [1, 2, 0]), tensorProto('R', FLOAT, [1, 2, 2], [1, 0, 0, 1])], 'Y'),
+    'MatMul with K = 0': onnxModel([{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }], [tensorProto('A', FLOAT, [2, 0]), tensorProto('B', FLOAT, [0, 3])], 'Y'),
+    'Gather of nothing': onnxModel([{ op: 'Gather', inputs: ['a', 'i'], outputs: ['Y'], attrs: [intAttr('axis', 1)] }], [tensorProto('a', FLOAT, [3, 0]), tensorProto('i', INT64, [0])], 'Y'),
+    'Concat with an empty part': onnxModel([{ op: 'Concat', inputs: ['a', 'b'], outputs: ['Y'], attrs: [intAttr('axis', 0)] }], [tensorProto('a', FLOAT, [0, 2]), tensorProto('b', FLOAT, [1, 2], [5, 6])], 'Y'),
+    'Slice of an empty tensor': onnxModel([{ op: 'Slice', inputs: ['d', 's', 'e', 'a'], outputs: ['Y'] }], [tensorProto('d', FLOAT, [0, 5]), tensorProto('s', INT64, [1], [1]), tensorProto('e', INT64, [1], [3]), tensorProto('a', INT64, [1], [1])], 'Y'),
+  };
+  for (const [name, bytes] of Object.entries(cases)) {
+    it(name, async () => {
+      const session = await ort.InferenceSession.create(bytes);
+      const want = (await session.run({})).Y;
+      const got = (await decodeOnnx(bytes).run({})).Y;
+      expect(got.shape).toEqual(want.dims.map(Number));
+      expect(Array.from(got.data)).toEqual(Array.from(want.data as Float32Array));
+    });
+  }
 });
 
 describe('ONNX budgets', () => {
