@@ -60,18 +60,23 @@ describe('worker_threads', () => {
     const wIh = Float32Array.from({ length: H * I }, (_, i) => Math.cos(i) * 0.5);
     const wHh = Float32Array.from({ length: H * H }, (_, i) => Math.sin(i + 1) * 0.3);
     const y = new Float32Array(T * B * H), hN = new Float32Array(B * H);
-    a.forward(x, null, wIh, wHh, null, null, null, y, hN, T, B, I, H, H, 0, false);
-    a.forwardAsync(x, null, wIh, wHh, null, null, null, new Float32Array(T * B * H), new Float32Array(B * H), T, B, I, H, H, 0, false)
+    const dir = (y, hN) => ({ x, h0: null, wIh, wHh, bIh: null, bHh: null, lengths: null, y, hN, T, B, I, H, ld: H, act: 0, reverse: false });
+    a.setNumThreads(1 + (workerData.index % 2));
+    a.forwardLayer([dir(y, hN)]);
+    a.forwardLayerAsync([dir(new Float32Array(T * B * H), new Float32Array(B * H))])
       .then(() => parentPort.postMessage(Array.from(y)));
   `;
-  const run = () => new Promise<number[]>((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { addon } });
+  // Each worker sets its own thread count (1 or 2): settings are per environment.
+  const run = (index: number) => new Promise<number[]>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { addon, index } });
     w.once('message', resolve);
     w.once('error', reject);
   });
 
   it('the addon loads and computes in several workers at once, matching the main thread', async () => {
-    const results = await Promise.all([run(), run(), run()]);
+    const before = getNumThreads();
+    const results = await Promise.all([run(0), run(1), run(2)]);
+    expect(getNumThreads()).toBe(before);
     // Same computation on the main thread through the public API.
     const rnn = new RNN({ inputSize: 2, hiddenSize: 3, bias: false });
     rnn.loadStateDict({
