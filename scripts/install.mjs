@@ -12,7 +12,7 @@
 //
 // (prebuildify/node-gyp-build assume node-gyp, so this fallback is ours.)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,8 @@ function buildTypeScript() {
   }
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) fail('compiling the TypeScript sources failed (see above).');
+  // tsc writes plain files; `npx rnnblas` in the checkout runs the bin directly.
+  chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
   console.log('rnnblas: compiled src/ to dist/');
 }
 

@@ -5,7 +5,7 @@
 // RNNBLAS_PREBUILD_IF_STALE=1 keeps an existing prebuild that is newer than
 // the native sources (the package test uses it to avoid a second build).
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ function run(args) {
 const next = join(root, 'build-dist'); // gitignored (build-*/)
 rmSync(next, { recursive: true, force: true });
 run([require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', next, '--sourceMap', 'false', '--declarationMap', 'false']);
+chmodSync(join(next, 'cli', 'main.js'), 0o755); // the bin
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 renameSync(next, join(root, 'dist'));
 
