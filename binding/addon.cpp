@@ -33,6 +33,7 @@ namespace {
 
 struct EnvState {
   ExecContext ctx;
+  std::shared_ptr<ExternalBytes> external = std::make_shared<ExternalBytes>();
 };
 
 EnvState& env_state(Napi::Env env) {
@@ -589,7 +590,7 @@ Napi::Value alloc_js(const Napi::CallbackInfo& info) {
   if (!(n >= 1 && n <= 2147483647.0) || n != static_cast<double>(static_cast<int64_t>(n))) {
     throw_range(env, "alloc: expected an integer in 1..2147483647 floats");
   }
-  return alloc_f32(env, static_cast<size_t>(n));
+  return alloc_f32(env, static_cast<size_t>(n), env_state(env).external);
 }
 
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {

@@ -27,12 +27,13 @@ void finalize(napi_env /*env*/, void* /*data*/, void* hint) {
 
 }  // namespace
 
-Block::Block(size_t bytes) : bytes_(bytes) {
+Block::Block(size_t bytes, std::shared_ptr<ExternalBytes> owner) : bytes_(bytes), owner_(std::move(owner)) {
   // calloc: large blocks come as lazily zeroed pages (no memset pass).
   raw_ = std::calloc(bytes + 64, 1);
   if (raw_ == nullptr) throw std::bad_alloc();
   const auto address = reinterpret_cast<uintptr_t>(raw_);
   data_ = reinterpret_cast<void*>((address + 63) & ~uintptr_t{63});
+  if (owner_) owner_->live.fetch_add(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
 }
 
 Block::~Block() {
@@ -43,6 +44,7 @@ Block::~Block() {
     if (it != r.blocks.end() && it->second.expired()) r.blocks.erase(it);
   }
   std::free(raw_);
+  if (owner_) owner_->live.fetch_sub(static_cast<int64_t>(bytes_), std::memory_order_relaxed);
 }
 
 std::shared_ptr<Block> find_block(const void* base) {
@@ -53,9 +55,14 @@ std::shared_ptr<Block> find_block(const void* base) {
   return it == r.blocks.end() ? nullptr : it->second.lock();
 }
 
-Napi::Value alloc_f32(Napi::Env env, size_t n) {
+Napi::Value alloc_f32(Napi::Env env, size_t n, const std::shared_ptr<ExternalBytes>& owner) {
   const size_t bytes = n * sizeof(float);
-  auto block = std::make_shared<Block>(bytes);
+  auto block = std::make_shared<Block>(bytes, owner);
+  // Blocks are freed by finalizers, where no N-API call is safe: the count
+  // V8 sees is corrected here instead, on every allocation.
+  const int64_t live = owner->live.load(std::memory_order_relaxed);
+  int64_t total = 0;
+  if (napi_adjust_external_memory(env, live - owner->reported, &total) == napi_ok) owner->reported = live;
   auto* holder = new std::shared_ptr<Block>(block);
   napi_value buffer = nullptr;
   const napi_status status = napi_create_external_arraybuffer(

@@ -10,16 +10,25 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
 namespace rnnblas::binding {
 
+// Bytes of live Blocks made for one environment, and how many of them V8
+// has been told about (napi_adjust_external_memory), so that the garbage
+// collector feels their weight and frees dropped ones in time.
+struct ExternalBytes {
+  std::atomic<int64_t> live{0};
+  int64_t reported = 0;  // JS thread only
+};
+
 class Block {
  public:
-  // Zero-filled; throws std::bad_alloc.
-  explicit Block(size_t bytes);
+  // Zero-filled; throws std::bad_alloc. Counts itself in `owner` while alive.
+  explicit Block(size_t bytes, std::shared_ptr<ExternalBytes> owner = nullptr);
   ~Block();
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
@@ -31,13 +40,15 @@ class Block {
   void* raw_ = nullptr;
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  std::shared_ptr<ExternalBytes> owner_;
 };
 
 // The Block whose memory starts at `base` and is still alive, or null.
 std::shared_ptr<Block> find_block(const void* base);
 
 // A zero-filled Float32Array of n floats over a new Block (or, where the
-// runtime refuses external buffers, over an ordinary ArrayBuffer).
-Napi::Value alloc_f32(Napi::Env env, size_t n);
+// runtime refuses external buffers, over an ordinary ArrayBuffer). Brings
+// V8's count of external memory for this environment up to date first.
+Napi::Value alloc_f32(Napi::Env env, size_t n, const std::shared_ptr<ExternalBytes>& owner);
 
 }  // namespace rnnblas::binding

@@ -5,9 +5,12 @@
  *
  * Each pass is planned as a sequence of native calls, one per layer (its
  * one or two directions together: the addon decides how they share the
- * cores); the sync and async drivers run the same plan. Buffers the library
- * allocates live in native-owned memory (nativeFloats), which async calls
- * use in place and keep alive until they finish.
+ * cores); the sync and async drivers run the same plan. Long-lived buffers
+ * (workspaces, and the modules' parameters) live in native-owned memory,
+ * which async calls use in place and keep alive until they finish. Fresh
+ * per-call buffers are native-owned for async calls too, but plain typed
+ * arrays for sync ones: native blocks are freed by finalizers that Node runs
+ * only when the event loop turns, so a long synchronous loop would pile them up.
  */
 import { describe, rangeError, typeError } from '../errors.js';
 import { native, nativeFloats, NativeActivation, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
@@ -152,15 +155,14 @@ export class RnnWorkspace {
   }
 }
 
-/** Fresh buffers, for calls without a workspace. */
-function fresh(_key: string, size: number): Float32Array {
-  return nativeFloats(size);
-}
+/** How a pass allocates its fresh buffers (see the file comment). */
+type Alloc = (size: number) => Float32Array;
+const jsFloats: Alloc = (size) => new Float32Array(size);
 
 type Take = (key: string, size: number, zero?: boolean) => Float32Array;
 
-function taker(ws: RnnWorkspace | undefined): Take {
-  return ws ? (key, size, zero) => ws.take(key, size, zero) : fresh;
+function taker(ws: RnnWorkspace | undefined, alloc: Alloc): Take {
+  return ws ? (key, size, zero) => ws.take(key, size, zero) : (_key, size) => alloc(size);
 }
 
 /** One native call: a whole layer, its one or two directions. */
@@ -190,7 +192,7 @@ async function runAsync<R>(plan: Plan<R>): Promise<R> {
 
 /** [A,B,F] -> [B,A,F] copy (batch-first <-> time-major). */
 export function swapLeadingAxes(src: Float32Array, A: number, B: number, F: number): Float32Array {
-  const out = nativeFloats(src.length);
+  const out = new Float32Array(src.length);
   for (let a = 0; a < A; a++) {
     for (let b = 0; b < B; b++) {
       out.set(src.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
@@ -230,7 +232,7 @@ function checkLengths(value: ArrayLike<number> | undefined, T: number, B: number
   return out;
 }
 
-function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions): Plan<RnnForwardResult> {
+function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions, alloc: Alloc): Plan<RnnForwardResult> {
   const { hiddenSize: H, numLayers: L } = cfg;
   const D = numDirections(cfg);
   const [T, B] = cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
@@ -241,8 +243,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
-  const take = taker(opts.workspace);
-  const hN = nativeFloats(L * D * B * H);
+  const take = taker(opts.workspace, alloc);
+  const hN = alloc(L * D * B * H);
   const inputs: Float32Array[] = [];
   const outputs: Float32Array[] = [];
   const masks: Array<Float32Array | null> = [];
@@ -250,7 +252,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
-    const out = k === L - 1 ? nativeFloats(T * B * D * H) : take(`out${k}`, T * B * D * H);
+    const out = k === L - 1 ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
     const dirs: ForwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -303,6 +305,7 @@ function* backwardPlan(
   grads: RnnOutputGrads,
   paramGrads: Record<string, Float32Array>,
   opts: RnnBackwardOptions,
+  alloc: Alloc,
 ): Plan<RnnBackwardResult> {
   const { cfg, T, B } = tape;
   const { hiddenSize: H, numLayers: L } = cfg;
@@ -310,8 +313,8 @@ function* backwardPlan(
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
   const ghN = grads.ghN ? grads.ghN.data : null;
-  const take = taker(opts.workspace);
-  const gh0 = nativeFloats(L * D * B * H);
+  const take = taker(opts.workspace, alloc);
+  const gh0 = alloc(L * D * B * H);
   const workSize = native.backwardWorkspaceSize(T, B, 1, H);
   const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
   const inputGrad = opts.inputGrad !== false;
@@ -322,7 +325,7 @@ function* backwardPlan(
     const I = layerInputSize(cfg, k);
     // dx accumulates over directions, so a reused buffer is zeroed first;
     // layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? nativeFloats(T * B * I) : null;
+    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? alloc(T * B * I) : null;
     const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -440,14 +443,14 @@ export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: R
 export function rnnForwardChecked(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
   const o = checkForwardInputs(cfg, x, opts);
   if (o.checkFinite) checkAllFinite(x, o.h0, weights);
-  return runSync(forwardPlan(cfg, weights, x, o));
+  return runSync(forwardPlan(cfg, weights, x, o, jsFloats));
 }
 
 /** @internal rnnForwardAsync for a module whose configuration and weights are valid by construction. */
 export async function rnnForwardCheckedAsync(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
   const o = checkForwardInputs(cfg, x, opts);
   if (o.checkFinite) checkAllFinite(x, o.h0, weights);
-  return runAsync(forwardPlan(cfg, weights, x, o));
+  return runAsync(forwardPlan(cfg, weights, x, o, nativeFloats));
 }
 
 /**
@@ -468,11 +471,11 @@ export async function rnnBackwardAsync(tape: RnnTape, grads: RnnOutputGrads | un
 /** @internal rnnBackward with gradient buffers valid by construction (a module's own). */
 export function rnnBackwardChecked(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): RnnBackwardResult {
   const t = readTape(tape);
-  return runSync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts));
+  return runSync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, jsFloats));
 }
 
 /** @internal rnnBackwardAsync with gradient buffers valid by construction (a module's own). */
 export async function rnnBackwardCheckedAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
   const t = readTape(tape);
-  return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts));
+  return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, nativeFloats));
 }
