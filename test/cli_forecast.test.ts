@@ -46,6 +46,13 @@ describe('season detection', () => {
     expect(detectSeason(Array.from({ length: 500 }, () => rng.normal()))).toBe(1);
   });
 
+  it('prefers the same day last year when each year repeats day by day', () => {
+    const rng = new Rng(5);
+    const year = Array.from({ length: 364 }, () => 10 * rng.normal());
+    const y = Array.from({ length: 1100 }, (_, t) => year[t % 364] + 5 * Math.sin((2 * Math.PI * t) / 7) + 0.5 * rng.normal());
+    expect(detectSeason(y)).toBe(364);
+  });
+
   it('seasonalScale is the mean absolute seasonal difference', () => {
     expect(seasonalScale([1, 2, 3, 5, 8], 2)).toBeCloseTo((2 + 3 + 5) / 3, 12);
   });
