@@ -7,6 +7,18 @@ export { Rng, type RngState } from './random.js';
 export { blasInfo, setNumThreads, getNumThreads, type BlasInfo } from './blas.js';
 export { RNN, type RnnCallOptions, type RnnOutput } from './nn/rnn.js';
 export { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './nn/rnn_config.js';
+export type { RnnInitOptions } from './nn/rnn_config.js';
+/** `torch.nn.init` for rnnblas tensors and parameters: `init.orthogonal_(p)`, `init.eye_(p)`, ... */
+export * as init from './nn/init.js';
+export {
+  gradcheck,
+  type GradcheckFunction,
+  type GradcheckInputs,
+  type GradcheckOptions,
+  type GradcheckResult,
+  type GradcheckTensorReport,
+  type GradcheckElement,
+} from './nn/gradcheck.js';
 export {
   rnnForward,
   rnnForwardAsync,

@@ -8,7 +8,8 @@ import type { Parameter, Tensor } from '../tensor.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
 import { ParameterStore } from './parameters.js';
 import { saveModule } from './save.js';
-import { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
+import { eye_, orthogonal_, xavierUniform_ } from './init.js';
+import { rnnConfig, rnnInitRecipe, rnnParameterShapes, type RnnConfig, type RnnInitRecipe, type RnnOptions } from './rnn_config.js';
 import {
   rnnBackwardChecked,
   rnnBackwardCheckedAsync,
@@ -61,7 +62,10 @@ export class RNN implements Layer {
   private readonly workspace = new RnnWorkspace();
   private busy = false;
 
-  /** Creates an RNN with weights drawn from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does. */
+  /**
+   * Creates an RNN with weights drawn from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does, then
+   * applies `options.init`'s recipe, if any (e.g. identity recurrent weights for an IRNN).
+   */
   constructor(options: RnnOptions) {
     this.config = rnnConfig(options);
     this.store = new ParameterStore(rnnParameterShapes(this.config));
@@ -71,6 +75,7 @@ export class RNN implements Layer {
     const k = 1 / Math.sqrt(this.config.hiddenSize);
     const v = this.store.values;
     for (let i = 0; i < v.length; i++) v[i] = this.rng.range(-k, k);
+    if (options.init !== undefined) applyInitRecipe(this.store.list, rnnInitRecipe(options.init, this.config.bias), this.rng);
   }
 
   /** Runs the whole sequence; see RnnCallOptions. */
@@ -212,5 +217,24 @@ export class RNN implements Layer {
 
   private assertIdle(): void {
     if (this.busy) throw new Error('RNN is busy with an async call: await it before calling the module again');
+  }
+}
+
+/** Overwrites the default-initialised parameters a recipe names, in PyTorch's parameter order. */
+function applyInitRecipe(params: readonly Parameter[], recipe: RnnInitRecipe, rng: Rng): void {
+  for (const p of params) {
+    if (p.name.startsWith('weight_hh_')) {
+      if (recipe.weightHh === 'identity') {
+        eye_(p);
+        if (recipe.gain !== 1) for (let i = 0; i < p.data.length; i++) p.data[i] *= recipe.gain;
+      } else if (recipe.weightHh === 'orthogonal') {
+        orthogonal_(p, recipe.gain, { rng });
+      }
+    } else if (p.name.startsWith('weight_ih_')) {
+      if (recipe.weightIh === 'xavierUniform') xavierUniform_(p, 1, { rng });
+      else if (recipe.weightIh === 'orthogonal') orthogonal_(p, 1, { rng });
+    } else if (recipe.bias !== null) {
+      p.data.fill(recipe.bias);
+    }
   }
 }

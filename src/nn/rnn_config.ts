@@ -24,6 +24,49 @@ export interface RnnOptions {
   dropout?: number;
   /** Seed for initialisation and dropout (default: random). */
   seed?: number;
+  /**
+   * Initialisation recipe (default: PyTorch's, every parameter from U(-1/√H, 1/√H)). Only the
+   * initial values depend on it: it is not part of {@link RnnConfig} nor of model files.
+   */
+  init?: RnnInitOptions;
+}
+
+/**
+ * Initialisation recipes for `new RNN({ ..., init })`, applied to every layer and direction
+ * after PyTorch's default draw (parameters a recipe does not name keep the default values).
+ *
+ * The IRNN of Le, Jaitly & Hinton (2015), "A Simple Way to Initialize Recurrent Networks of
+ * Rectified Linear Units", is `{ nonlinearity: 'relu', init: { weightHh: 'identity', bias: 0 } }`
+ * (the paper also draws the input weights from a small Gaussian: use
+ * `init.normal_(p, 0, 0.001)` on the `weight_ih_*` parameters for that).
+ */
+export interface RnnInitOptions {
+  /**
+   * Recurrent weights `weight_hh_*`: `'default'` (PyTorch's uniform), `'identity'`
+   * (`gain` × I, as `init.eye_`) or `'orthogonal'` (as `init.orthogonal_(w, gain)`).
+   */
+  weightHh?: 'default' | 'identity' | 'orthogonal';
+  /** Scale of the identity or orthogonal recurrent weights (default 1; only with those two). */
+  gain?: number;
+  /**
+   * Input weights `weight_ih_*`: `'default'`, `'xavierUniform'` (as `init.xavierUniform_`,
+   * gain 1) or `'orthogonal'` (as `init.orthogonal_`, gain 1; semi-orthogonal when not square).
+   */
+  weightIh?: 'default' | 'xavierUniform' | 'orthogonal';
+  /** Every bias (`bias_ih_*` and `bias_hh_*`) set to this value (default: PyTorch's uniform). Needs `bias: true`. */
+  bias?: number;
+}
+
+/** A validated {@link RnnInitOptions} with its defaults filled in. */
+export interface RnnInitRecipe {
+  /** Recurrent weights' recipe. */
+  readonly weightHh: 'default' | 'identity' | 'orthogonal';
+  /** Scale of identity / orthogonal recurrent weights. */
+  readonly gain: number;
+  /** Input weights' recipe. */
+  readonly weightIh: 'default' | 'xavierUniform' | 'orthogonal';
+  /** Constant bias value, or null for PyTorch's default draw. */
+  readonly bias: number | null;
 }
 
 /** A complete, validated RNN configuration. */
@@ -38,7 +81,7 @@ export interface RnnConfig {
   readonly dropout: number;
 }
 
-const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed'] as const;
+const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed', 'init'] as const;
 
 /** Most parameters one RNN may have (one Float32Array arena of at most 2^31-1 floats). */
 export const MAX_PARAMETERS = 2 ** 31 - 1;
@@ -65,6 +108,7 @@ export function rnnConfig(options: unknown): RnnConfig {
   };
   if (cfg.dropout >= 1) throw rangeError('dropout', 'a probability in [0, 1)', cfg.dropout);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 53);
+  rnnInitRecipe(o.init, cfg.bias);
   // Refuse impossible sizes here, with a message, rather than as an allocation failure.
   const params = rnnParameterShapes(cfg).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
   if (params > MAX_PARAMETERS) {
@@ -73,6 +117,26 @@ export function rnnConfig(options: unknown): RnnConfig {
   Object.freeze(cfg);
   validated.add(cfg);
   return cfg;
+}
+
+/**
+ * Validates `options.init` (see {@link RnnInitOptions}) and fills in its defaults.
+ *
+ * @param init - The `init` option (undefined: PyTorch's default initialisation).
+ * @param bias - Whether the RNN has biases (a constant `init.bias` needs them).
+ * @returns The recipe.
+ */
+export function rnnInitRecipe(init: unknown, bias: boolean): RnnInitRecipe {
+  const o = checkOptions<RnnInitOptions>('init', init, ['weightHh', 'gain', 'weightIh', 'bias']);
+  const weightHh = checkOneOf('init.weightHh', o.weightHh ?? 'default', ['default', 'identity', 'orthogonal'] as const);
+  const weightIh = checkOneOf('init.weightIh', o.weightIh ?? 'default', ['default', 'xavierUniform', 'orthogonal'] as const);
+  if (o.gain !== undefined && weightHh === 'default') {
+    throw rangeError('init.gain', "a gain only together with init.weightHh 'identity' or 'orthogonal'", o.gain);
+  }
+  const gain = checkNumber('init.gain', o.gain ?? 1);
+  const b = o.bias === undefined ? null : checkNumber('init.bias', o.bias);
+  if (b !== null && !bias) throw rangeError('init.bias', 'no constant bias for an RNN built with bias: false', b);
+  return Object.freeze({ weightHh, gain, weightIh, bias: b });
 }
 
 /** Directions: 2 when bidirectional, else 1. */
