@@ -442,3 +442,22 @@ describe('RNN init recipes', () => {
     expect(() => rnnForward({ ...base, init: { gain: 1 } }, rnn.stateDict(), x)).toThrow(/init\.gain/);
   });
 });
+
+describe('init: the README example', () => {
+  it('runs as written', () => {
+    // --- README: Initialisation ---
+    // IRNN (Le, Jaitly & Hinton 2015): ReLU, identity recurrence, zero biases.
+    const irnn = new RNN({ inputSize: 2, hiddenSize: 100, nonlinearity: 'relu', seed: 1,
+                           init: { weightHh: 'identity', bias: 0 } });
+    const rng = new Rng(2);            // ... and the paper's small Gaussian input weights
+    for (const p of irnn.parameters()) if (p.name.startsWith('weight_ih')) init.normal_(p, 0, 0.001, { rng });
+    const orth = new RNN({ inputSize: 8, hiddenSize: 64, init: { weightHh: 'orthogonal', gain: 1, weightIh: 'xavierUniform' } });
+    // --- end README ---
+    const sd = irnn.stateDict();
+    expect(sd.weight_hh_l0.data[0]).toBe(1);
+    expect(sd.weight_hh_l0.data[1]).toBe(0);
+    expect(Math.abs(stats(sd.weight_ih_l0.data).std - 0.001)).toBeLessThan(2e-4);
+    expect(sd.bias_hh_l0.data.every((v) => v === 0)).toBe(true);
+    expect(orthogonalityError(orth.stateDict().weight_hh_l0.data, 64, 64, 1)).toBeLessThan(1e-5);
+  });
+});
