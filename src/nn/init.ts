@@ -221,6 +221,8 @@ export function eye_<T extends Tensor>(t: T): T {
  * Q R (Householder, in float64), Q's columns are multiplied by sign(diag(R)) (which makes Q
  * Haar-distributed and the result independent of the QR algorithm), Q is transposed back and
  * scaled. Tall results have orthonormal columns, wide ones orthonormal rows.
+ * The QR runs in JavaScript, O(rows × cols × min(rows, cols)): milliseconds for a 256 × 256
+ * recurrent weight, about a second at 512 × 512 and several at 1024 × 1024.
  *
  * @param t - The tensor or parameter (at least 2-D) to fill in place.
  * @param gain - Scale factor (default 1).
