@@ -89,15 +89,15 @@ describe('worker_threads', () => {
 });
 
 describe('addon loader', () => {
-  it('tries RNNBLAS_ADDON, then prebuilds/<platform>-<arch>, then build/Release', () => {
+  it('tries RNNBLAS_ADDON, then the local build/Release, then prebuilds/<platform>-<arch>', () => {
     const before = process.env.RNNBLAS_ADDON;
     process.env.RNNBLAS_ADDON = '/somewhere/custom.node';
     try {
       const c = addonCandidates('/pkg');
       expect(c).toEqual([
         '/somewhere/custom.node',
-        `/pkg/prebuilds/${process.platform}-${process.arch}/rnnblas.node`,
         '/pkg/build/Release/rnnblas.node',
+        `/pkg/prebuilds/${process.platform}-${process.arch}/rnnblas.node`,
       ]);
     } finally {
       if (before === undefined) delete process.env.RNNBLAS_ADDON;

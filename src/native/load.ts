@@ -1,6 +1,7 @@
 /**
- * Finds and loads the compiled addon: a prebuild for this platform when one
- * is present and loads, else the local cmake-js build.
+ * Finds and loads the compiled addon: the local cmake-js build when there is
+ * one (it was made on this machine from these sources: a leftover prebuild
+ * must not shadow it), else a prebuild for this platform.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,8 +33,8 @@ export function addonCandidates(root = packageRoot()): string[] {
   const fromEnv = process.env.RNNBLAS_ADDON;
   return [
     ...(fromEnv ? [fromEnv] : []),
-    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rnnblas.node'),
     join(root, 'build', 'Release', 'rnnblas.node'),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rnnblas.node'),
   ];
 }
 
