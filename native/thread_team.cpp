@@ -72,11 +72,12 @@ constexpr int64_t kIdleSpinNs = 100'000;
 // A caller waiting for another thread's task longer than this, and longer
 // than twice its own work in the phase, concludes that thread lost its core.
 constexpr int64_t kStallFloorNs = 100'000;
-// How long the helpers then sit out: doubled on every stall up to the max,
-// back to the min after kCleanJobsToReset jobs with helpers and no stall.
-constexpr int64_t kBackoffMinNs = 50'000'000;
+// How long the helpers then sit out: doubled on every stall that follows the
+// previous one within 4 back-offs + 100 ms (a neighbour that stays: up to the
+// max, so probing costs one stall a second), else the min (a passing burst).
+constexpr int64_t kBackoffMinNs = 5'000'000;
 constexpr int64_t kBackoffMaxNs = 1'000'000'000;
-constexpr int kCleanJobsToReset = 16;
+constexpr int64_t kBackoffMemoryNs = 100'000'000;
 // A helper whose own task was taken by someone else this many phases in a
 // row is too late to help: it leaves the job.
 constexpr int kLateLimit = 2;
@@ -127,7 +128,6 @@ class Team {
     failed_.store(false, std::memory_order_relaxed);
     retire_.store(false, std::memory_order_relaxed);
     stalled_ = false;
-    helper_ran_.store(false, std::memory_order_relaxed);
     for (int t = 0; t < tasks; ++t) slots_[t].claim.store(tag(job, 0), std::memory_order_relaxed);
     remaining_.store(tasks, std::memory_order_relaxed);
     cur_.store(tag(job, 0), std::memory_order_seq_cst);  // publishes all of the above
@@ -137,7 +137,6 @@ class Team {
     work(job, /*home=*/0, /*caller=*/true);
     assert(phase_of(cur_.load()) == static_cast<uint32_t>(phases));
     fn_ = nullptr;
-    account(job);
     if (error_) std::rethrow_exception(error_);
     return true;
   }
@@ -251,7 +250,6 @@ class Team {
       tls_in_task = false;
     }
     if (!caller) {
-      helper_ran_.store(true, std::memory_order_relaxed);
       helper_tasks_.fetch_add(1, std::memory_order_relaxed);
     }
     finish(job, static_cast<uint32_t>(phase));
@@ -318,14 +316,11 @@ class Team {
     stalled_ = true;
     retire_.store(true, std::memory_order_relaxed);
     stalls_.fetch_add(1, std::memory_order_relaxed);
-    clean_jobs_ = 0;
-    backoff_ns_ = std::min(std::max(backoff_ns_ * 2, kBackoffMinNs), kBackoffMaxNs);
-    bench_until_.store(now_ns() + backoff_ns_, std::memory_order_relaxed);
-  }
-
-  void account(uint32_t) {
-    if (stalled_ || !helper_ran_.load(std::memory_order_relaxed)) return;
-    if (++clean_jobs_ >= kCleanJobsToReset) backoff_ns_ = 0;
+    const int64_t now = now_ns();
+    const bool recent = now - last_stall_ns_ < 4 * backoff_ns_ + kBackoffMemoryNs;
+    backoff_ns_ = recent ? std::min(backoff_ns_ * 2, kBackoffMaxNs) : kBackoffMinNs;
+    last_stall_ns_ = now;
+    bench_until_.store(now + backoff_ns_, std::memory_order_relaxed);
   }
 
   // Read once: the CPUs this process may use.
@@ -340,13 +335,12 @@ class Team {
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> retire_{false};
-  std::atomic<bool> helper_ran_{false};
   uint32_t job_id_ = 0;
 
   // Holder-only adaptive state.
   bool stalled_ = false;
-  int clean_jobs_ = 0;
-  int64_t backoff_ns_ = 0;
+  int64_t backoff_ns_ = kBackoffMinNs;
+  int64_t last_stall_ns_ = INT64_MIN / 2;
   std::atomic<int64_t> bench_until_{0};
 
   alignas(64) std::atomic<uint64_t> cur_{0};  // (job, phase) open now
