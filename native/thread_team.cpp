@@ -66,8 +66,8 @@ int64_t now_ns() {
 // usually microseconds away; between jobs the next call of a train step
 // follows within tens of microseconds. Spinning longer would take the core
 // from whoever else wants it.
-constexpr int64_t kPhaseSpinNs = 40'000;
-constexpr int64_t kIdleSpinNs = 100'000;
+constexpr int64_t kPhaseSpinNs = 200'000;
+constexpr int64_t kIdleSpinNs = 1'000'000;
 
 // A caller waiting for another thread's task longer than this, and longer
 // than twice its own work in the phase, concludes that thread lost its core.
@@ -75,7 +75,7 @@ constexpr int64_t kStallFloorNs = 100'000;
 // How long the helpers then sit out: doubled on every stall that follows the
 // previous one within 4 back-offs + 100 ms (a neighbour that stays: up to the
 // max, so probing costs one stall a second), else the min (a passing burst).
-constexpr int64_t kBackoffMinNs = 5'000'000;
+constexpr int64_t kBackoffMinNs = 20'000'000;
 constexpr int64_t kBackoffMaxNs = 1'000'000'000;
 constexpr int64_t kBackoffMemoryNs = 100'000'000;
 // A helper whose own task was taken by someone else this many phases in a
@@ -318,7 +318,7 @@ class Team {
     stalls_.fetch_add(1, std::memory_order_relaxed);
     const int64_t now = now_ns();
     const bool recent = now - last_stall_ns_ < 4 * backoff_ns_ + kBackoffMemoryNs;
-    backoff_ns_ = recent ? std::min(backoff_ns_ * 2, kBackoffMaxNs) : kBackoffMinNs;
+    backoff_ns_ = recent ? std::min(backoff_ns_ * 4, kBackoffMaxNs) : kBackoffMinNs;
     last_stall_ns_ = now;
     bench_until_.store(now + backoff_ns_, std::memory_order_relaxed);
   }
