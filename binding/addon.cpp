@@ -484,11 +484,6 @@ Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
 // ---------------------------------------------------------------------------
 // Losses (synchronous: one pass over the logits)
 
-// Elementwise row work is split over the team from 64K elements (~20 us).
-int rows_threads(const ExecContext& ctx, int64_t elements) {
-  return elements >= (int64_t{1} << 16) ? ctx.threads : 1;
-}
-
 #define SOFTMAX_CE_FIELDS(F)          \
   F(logits, F32, In, Required)        \
   F(targets, I32, In, Required)       \
@@ -533,7 +528,7 @@ Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
   float* g = f[Sce::grad].as<float>();
   const double scale = f.number(Sce::scale);
   const ExecContext& ctx = env_state(env).ctx;
-  const double total = team_sum(rows_threads(ctx, N * C), N, 1, [=](int64_t r0, int64_t r1) {
+  const double total = team_sum(ctx, N, 1, N * C, [=](int64_t r0, int64_t r1) {
     return softmax_cross_entropy(x + r0 * C, t + r0, m ? m + r0 : nullptr, r1 - r0, C, ignore_index, scale, g + r0 * C);
   });
   return Napi::Number::New(env, total);
@@ -572,7 +567,7 @@ Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
   float* g = f[Sqe::grad].as<float>();
   const double scale = f.number(Sqe::scale);
   const ExecContext& ctx = env_state(env).ctx;
-  const double total = team_sum(rows_threads(ctx, n), rows, 1, [=](int64_t r0, int64_t r1) {
+  const double total = team_sum(ctx, rows, 1, n, [=](int64_t r0, int64_t r1) {
     return squared_error(p + r0 * inner, t + r0 * inner, m ? m + r0 : nullptr, r1 - r0, inner, scale, g + r0 * inner);
   });
   return Napi::Number::New(env, total);
