@@ -495,7 +495,8 @@ function targetsTable(r: RunReport): string {
 function workloadTable(ws: Workload[]): string {
   const lines = ['| id | what | T | B | I | H | layers | dir | head / loss | work | GFLOP/step |', '|---|---|---:|---:|---:|---:|---:|---|---|---|---:|'];
   for (const w of ws) {
-    const head = w.head.kind === 'linear-ce' ? `Linear ${w.H * (w.bidirectional ? 2 : 1)}→${w.head.classes} + CE` : w.head.kind === 'mse' ? 'MSE' : 'none';
+    const head = w.head.kind === 'linear-ce' ? `Linear ${w.H * (w.bidirectional ? 2 : 1)}→${w.head.classes} + CE` : w.head.kind === 'mse' ? 'MSE'
+      : w.head.kind === 'last-linear-mse' ? `last step → Linear ${w.H * (w.bidirectional ? 2 : 1)}→${w.head.outputs} + MSE` : 'none';
     lines.push(`| ${w.id} | ${w.description} | ${w.T} | ${w.B} | ${w.I} | ${w.H} | ${w.layers} | ${w.bidirectional ? 'bi' : 'uni'} | ${head} | ${w.work} | ${(flops(w) / 1e9).toFixed(3)} |`);
   }
   return lines.join('\n');
