@@ -11,6 +11,8 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -248,35 +250,6 @@ std::vector<Array*> arrays_of(std::vector<FieldsT>& dirs) {
   return out;
 }
 
-Napi::Value forward_layer(const Napi::CallbackInfo& info, Mode mode) {
-  Napi::Env env = info.Env();
-  const auto objects = direction_objects(env, info, "forwardLayer");
-  std::vector<std::array<napi_value, kFwdCount>> values;
-  for (size_t d = 0; d < objects.size(); ++d) {
-    values.push_back(read_properties(env, objects[d], kFwdSpecs, "forwardLayer[" + std::to_string(d) + "]"));
-  }
-  std::vector<FwdFields> dirs;
-  for (size_t d = 0; d < values.size(); ++d) {
-    const std::string what = "forwardLayer[" + std::to_string(d) + "]";
-    dirs.push_back(convert_fields<Fwd>(env, values[d], kFwdSpecs, what));
-    check_forward(env, dirs.back(), what);
-  }
-  if (dirs.size() == 2) check_forward_pair(env, dirs[0], dirs[1]);
-
-  auto kept = std::make_unique<Kept>();
-  if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
-  std::vector<std::shared_ptr<std::vector<int32_t>>> lengths;
-  std::vector<RnnForwardArgs> args;
-  for (size_t d = 0; d < dirs.size(); ++d) {
-    lengths.push_back(copy_lengths(env, dirs[d][Fwd::lengths], dirs[d].dim(Fwd::T), "forwardLayer[" + std::to_string(d) + "]"));
-    args.push_back(forward_args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
-  }
-  const ExecContext ctx = env_state(env).ctx;
-  return dispatch(env, mode, std::move(kept), [ctx, args, lengths] {
-    rnn_forward_layer(ctx, args.data(), static_cast<int>(args.size()));
-  });
-}
-
 // ---------------------------------------------------------------------------
 // backwardLayer([dir, dir?]) and backwardLayerAsync
 
@@ -395,32 +368,62 @@ RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* 
   return a;
 }
 
-Napi::Value backward_layer(const Napi::CallbackInfo& info, Mode mode) {
+// ---------------------------------------------------------------------------
+// The layer calls: read every direction, check each and the pair, hold the
+// memory (async), copy the lengths, run.
+
+struct ForwardCall {
+  using Field = Fwd;
+  using FieldsT = FwdFields;
+  using Args = RnnForwardArgs;
+  static constexpr const char* kName = "forwardLayer";
+  static const std::array<FieldSpec, kFwdCount>& specs() { return kFwdSpecs; }
+  static void check(Napi::Env env, const FieldsT& f, const std::string& what) { check_forward(env, f, what); }
+  static void check_pair(Napi::Env env, const FieldsT& a, const FieldsT& b) { check_forward_pair(env, a, b); }
+  static Args args(Napi::Env env, const FieldsT& f, const int32_t* lengths) { return forward_args(env, f, lengths); }
+  static void run(const ExecContext& ctx, const Args* dirs, int count) { rnn_forward_layer(ctx, dirs, count); }
+};
+
+struct BackwardCall {
+  using Field = Bwd;
+  using FieldsT = BwdFields;
+  using Args = RnnBackwardArgs;
+  static constexpr const char* kName = "backwardLayer";
+  static const std::array<FieldSpec, kBwdCount>& specs() { return kBwdSpecs; }
+  static void check(Napi::Env env, const FieldsT& f, const std::string& what) { check_backward(env, f, what); }
+  static void check_pair(Napi::Env env, const FieldsT& a, const FieldsT& b) { check_backward_pair(env, a, b); }
+  static Args args(Napi::Env env, const FieldsT& f, const int32_t* lengths) { return backward_args(env, f, lengths); }
+  static void run(const ExecContext& ctx, const Args* dirs, int count) { rnn_backward_layer(ctx, dirs, count); }
+};
+
+template <typename Call>
+Napi::Value layer_call(const Napi::CallbackInfo& info, Mode mode) {
+  using Field = typename Call::Field;
   Napi::Env env = info.Env();
-  const auto objects = direction_objects(env, info, "backwardLayer");
-  std::vector<std::array<napi_value, kBwdCount>> values;
-  for (size_t d = 0; d < objects.size(); ++d) {
-    values.push_back(read_properties(env, objects[d], kBwdSpecs, "backwardLayer[" + std::to_string(d) + "]"));
-  }
-  std::vector<BwdFields> dirs;
+  const auto objects = direction_objects(env, info, Call::kName);
+  std::vector<std::string> names;  // "forwardLayer[0]", for messages
+  for (size_t d = 0; d < objects.size(); ++d) names.push_back(std::string(Call::kName) + "[" + std::to_string(d) + "]");
+  // Phase 1 for every direction before any conversion: getters run only here.
+  std::vector<std::array<napi_value, std::tuple_size_v<std::decay_t<decltype(Call::specs())>>>> values;
+  for (size_t d = 0; d < objects.size(); ++d) values.push_back(read_properties(env, objects[d], Call::specs(), names[d]));
+  std::vector<typename Call::FieldsT> dirs;
   for (size_t d = 0; d < values.size(); ++d) {
-    const std::string what = "backwardLayer[" + std::to_string(d) + "]";
-    dirs.push_back(convert_fields<Bwd>(env, values[d], kBwdSpecs, what));
-    check_backward(env, dirs.back(), what);
+    dirs.push_back(convert_fields<Field>(env, values[d], Call::specs(), names[d]));
+    Call::check(env, dirs.back(), names[d]);
   }
-  if (dirs.size() == 2) check_backward_pair(env, dirs[0], dirs[1]);
+  if (dirs.size() == 2) Call::check_pair(env, dirs[0], dirs[1]);
 
   auto kept = std::make_unique<Kept>();
   if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
   std::vector<std::shared_ptr<std::vector<int32_t>>> lengths;
-  std::vector<RnnBackwardArgs> args;
+  std::vector<typename Call::Args> args;
   for (size_t d = 0; d < dirs.size(); ++d) {
-    lengths.push_back(copy_lengths(env, dirs[d][Bwd::lengths], dirs[d].dim(Bwd::T), "backwardLayer[" + std::to_string(d) + "]"));
-    args.push_back(backward_args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
+    lengths.push_back(copy_lengths(env, dirs[d][Field::lengths], dirs[d].dim(Field::T), names[d]));
+    args.push_back(Call::args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
   }
   const ExecContext ctx = env_state(env).ctx;
   return dispatch(env, mode, std::move(kept), [ctx, args, lengths] {
-    rnn_backward_layer(ctx, args.data(), static_cast<int>(args.size()));
+    Call::run(ctx, args.data(), static_cast<int>(args.size()));
   });
 }
 
@@ -689,10 +692,10 @@ void export_fn(Napi::Env env, Napi::Object exports, const char* name) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   env_state(env);
   set_openblas_threads(1);  // rnnblas splits work itself (team_gemm.h)
-  export_fn<with_mode<forward_layer, Mode::Sync>>(env, exports, "forwardLayer");
-  export_fn<with_mode<forward_layer, Mode::Async>>(env, exports, "forwardLayerAsync");
-  export_fn<with_mode<backward_layer, Mode::Sync>>(env, exports, "backwardLayer");
-  export_fn<with_mode<backward_layer, Mode::Async>>(env, exports, "backwardLayerAsync");
+  export_fn<with_mode<layer_call<ForwardCall>, Mode::Sync>>(env, exports, "forwardLayer");
+  export_fn<with_mode<layer_call<ForwardCall>, Mode::Async>>(env, exports, "forwardLayerAsync");
+  export_fn<with_mode<layer_call<BackwardCall>, Mode::Sync>>(env, exports, "backwardLayer");
+  export_fn<with_mode<layer_call<BackwardCall>, Mode::Async>>(env, exports, "backwardLayerAsync");
   export_fn<with_mode<sgemm, Mode::Sync>>(env, exports, "sgemm");
   export_fn<with_mode<sgemm, Mode::Async>>(env, exports, "sgemmAsync");
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");

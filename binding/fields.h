@@ -87,14 +87,20 @@ inline const char* typed_name(Kind k) {
   }
 }
 
-inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const std::string& where) {
+// `what` names the argument object; the field's full name is only built for
+// an error message (this runs for every field of every call).
+inline std::string field_name(const std::string& what, const FieldSpec& spec) {
+  return what + "." + spec.name;
+}
+
+inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const std::string& what) {
   Array a;
   a.spec = &spec;
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t == napi_undefined || t == napi_null) {
     if (spec.need == Need::Optional) return a;
-    throw_type(env, "expected " + std::string(typed_name(spec.kind)) + " for " + where);
+    throw_type(env, "expected " + std::string(typed_name(spec.kind)) + " for " + field_name(what, spec));
   }
   bool is_typed = false;
   napi_is_typedarray(env, v, &is_typed);
@@ -105,7 +111,7 @@ inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const 
   size_t offset = 0;
   if (is_typed) napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset);
   if (!is_typed || type != typed_type(spec.kind)) {
-    throw_type(env, "expected " + std::string(typed_name(spec.kind)) + " for " + where +
+    throw_type(env, "expected " + std::string(typed_name(spec.kind)) + " for " + field_name(what, spec) +
                         (spec.need == Need::Optional ? " (or null)" : ""));
   }
   a.present = true;
@@ -133,28 +139,28 @@ inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const 
   return a;
 }
 
-inline double to_scalar(Napi::Env env, const FieldSpec& spec, napi_value v, const std::string& where) {
+inline double to_scalar(Napi::Env env, const FieldSpec& spec, napi_value v, const std::string& what) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (spec.kind == Kind::Bool) {
-    if (t != napi_boolean) throw_type(env, "expected a boolean for " + where);
+    if (t != napi_boolean) throw_type(env, "expected a boolean for " + field_name(what, spec));
     bool b = false;
     napi_get_value_bool(env, v, &b);
     return b ? 1 : 0;
   }
-  if (t != napi_number) throw_type(env, "expected a number for " + where);
+  if (t != napi_number) throw_type(env, "expected a number for " + field_name(what, spec));
   double d = 0;
   napi_get_value_double(env, v, &d);
   if (spec.kind == Kind::Dim) {
     if (!(d >= 1 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw_range(env, "expected an integer in 1..2147483647 for " + where + ", got " + std::to_string(d));
+      throw_range(env, "expected an integer in 1..2147483647 for " + field_name(what, spec) + ", got " + std::to_string(d));
     }
   } else if (spec.kind == Kind::Int) {
     if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw_range(env, "expected a 32-bit integer for " + where + ", got " + std::to_string(d));
+      throw_range(env, "expected a 32-bit integer for " + field_name(what, spec) + ", got " + std::to_string(d));
     }
   } else if (!(d == d)) {
-    throw_range(env, "expected a number (not NaN) for " + where);
+    throw_range(env, "expected a number (not NaN) for " + field_name(what, spec));
   }
   return d;
 }
@@ -185,11 +191,10 @@ Fields<Field, N> convert_fields(Napi::Env env, const std::array<napi_value, N>& 
   Fields<Field, N> out;
   for (size_t i = 0; i < N; ++i) {
     const FieldSpec& s = specs[i];
-    const std::string where = what + "." + s.name;
     if (s.kind == Kind::F32 || s.kind == Kind::I32 || s.kind == Kind::U8) {
-      out.arrays[i] = detail::to_array(env, s, values[i], where);
+      out.arrays[i] = detail::to_array(env, s, values[i], what);
     } else {
-      out.scalars[i].value = detail::to_scalar(env, s, values[i], where);
+      out.scalars[i].value = detail::to_scalar(env, s, values[i], what);
     }
   }
   return out;

@@ -3,32 +3,20 @@
  * features and calendar inputs, best-epoch weights, --ahead, --out, the
  * plot, and strict CSV reading.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jsonLines, runCli } from './helpers/cli.js';
 import { dailySeries, dailySeriesCsv } from '../src/cli/corpus/daily.js';
 import { detectSeason, seasonalScale } from '../src/cli/forecast.js';
 import { Rng } from '../src/random.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'rnnblas-forecast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [TSX, MAIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 90_000, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]) => runCli(dir, args, 90_000);
 
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 function csvRows(path: string): Record<string, string>[] {
   const [head, ...rows] = readFileSync(path, 'utf8').trim().split('\n');

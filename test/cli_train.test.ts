@@ -10,29 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_ENV, jsonLines, MAIN, ROOT, runCli } from './helpers/cli.js';
 import { progressLayout } from '../src/cli/train.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 // Signals go straight to the CLI's process: tsx's wrapper process relays them with its own
 // policy (a second SIGINT within 30 ms makes it SIGKILL the child), which users never meet.
 const DIRECT = ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, MAIN];
 const dir = mkdtempSync(join(tmpdir(), 'rnnblas-cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const ENV = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+const ENV = CLI_ENV;
 
-function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [TSX, MAIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: ENV });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]) => runCli(dir, args);
 
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 const SMALL = ['--hidden', '32', '--layers', '1', '--embed', '8', '--seq', '16', '--batch', '8', '--seed', '5', '--sample-every', '0'];
 

@@ -93,30 +93,8 @@ export type SgemmArgs = [
   A: F32, lda: number, B: F32, ldb: number, beta: number, C: F32, ldc: number,
 ];
 
-/** The addon's exports, as compiled (named arguments). */
-interface AddonExports {
-  forwardLayer(dirs: ForwardDirection[]): void;
-  forwardLayerAsync(dirs: ForwardDirection[]): Promise<void>;
-  backwardLayer(dirs: BackwardDirection[]): void;
-  backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
-  sgemm(call: SgemmCall): void;
-  sgemmAsync(call: SgemmCall): Promise<void>;
-  softmaxCrossEntropy(call: {
-    logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
-  }): number;
-  squaredError(call: { pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32 }): number;
-  alloc(n: number): Float32Array;
-  blasInfo(): NativeBlasInfo;
-  setNumThreads(n: number): number;
-  getNumThreads(): number;
-  setStepKernel(kernel: 'auto' | 'blas' | 'avx2' | 'avx512'): void;
-  setGemmThreading(mode: 'team' | 'openblas'): void;
-  stepKernel(): 'blas' | 'avx2' | 'avx512';
-  backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
-}
-
-/** The native surface as src/ uses it. */
-export interface NativeBinding {
+/** The addon's exports, as compiled: every call takes named arguments (binding/addon.cpp). */
+export interface AddonExports {
   /**
    * Forward over one layer: its one or two directions in one call. The addon decides whether two
    * directions run as a pair (one core each) or one after the other on the whole team.
@@ -132,16 +110,12 @@ export interface NativeBinding {
   backwardLayer(dirs: BackwardDirection[]): void;
   /** As backwardLayer, on the libuv pool (memory held as for forwardLayerAsync). */
   backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
-  /**
-   * Softmax cross-entropy of [N,C] logits: returns the summed loss over counted
-   * rows and writes (softmax - onehot) * scale into grad (0 for skipped rows).
-   */
-  softmaxCrossEntropy(logits: F32, targets: Int32Array, mask: Uint8Array | null, N: number, C: number,
-    ignoreIndex: number, scale: number, grad: F32): number;
-  /** Summed squared error over unmasked rows; writes scale * (pred - target) into grad (0 for masked rows). */
-  squaredError(pred: F32, target: F32, mask: Uint8Array | null, rows: number, inner: number, scale: number, grad: F32): number;
-  sgemm(...args: SgemmArgs): void;
-  sgemmAsync(...args: SgemmArgs): Promise<void>;
+  sgemm(call: SgemmCall): void;
+  sgemmAsync(call: SgemmCall): Promise<void>;
+  softmaxCrossEntropy(call: {
+    logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
+  }): number;
+  squaredError(call: { pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32 }): number;
   /** A zero-filled Float32Array of n >= 1 floats on native-owned memory (used in place by async calls). */
   alloc(n: number): Float32Array;
   blasInfo(): NativeBlasInfo;
@@ -164,31 +138,38 @@ export interface NativeBinding {
   backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
 }
 
+/** The calls src/ makes in BLAS's positional order (Linear, the losses); adapted to named arguments. */
+interface PositionalCalls {
+  /**
+   * Softmax cross-entropy of [N,C] logits: returns the summed loss over counted
+   * rows and writes (softmax - onehot) * scale into grad (0 for skipped rows).
+   */
+  softmaxCrossEntropy(logits: F32, targets: Int32Array, mask: Uint8Array | null, N: number, C: number,
+    ignoreIndex: number, scale: number, grad: F32): number;
+  /** Summed squared error over unmasked rows; writes scale * (pred - target) into grad (0 for masked rows). */
+  squaredError(pred: F32, target: F32, mask: Uint8Array | null, rows: number, inner: number, scale: number, grad: F32): number;
+  sgemm(...args: SgemmArgs): void;
+  sgemmAsync(...args: SgemmArgs): Promise<void>;
+}
+
+/** The native surface as src/ uses it: the addon's calls, with the BLAS-style ones positional. */
+export type NativeBinding = Omit<AddonExports, keyof PositionalCalls> & PositionalCalls;
+
 function sgemmCall(a: SgemmArgs): SgemmCall {
   const [transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc] = a;
   return { transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc };
 }
 
 function bind(addon: AddonExports): NativeBinding {
-  return {
-    forwardLayer: (dirs) => addon.forwardLayer(dirs),
-    forwardLayerAsync: (dirs) => addon.forwardLayerAsync(dirs),
-    backwardLayer: (dirs) => addon.backwardLayer(dirs),
-    backwardLayerAsync: (dirs) => addon.backwardLayerAsync(dirs),
+  const positional: PositionalCalls = {
     softmaxCrossEntropy: (logits, targets, mask, N, C, ignoreIndex, scale, grad) =>
       addon.softmaxCrossEntropy({ logits, targets, mask, N, C, ignoreIndex, scale, grad }),
     squaredError: (pred, target, mask, rows, inner, scale, grad) => addon.squaredError({ pred, target, mask, rows, inner, scale, grad }),
     sgemm: (...args) => addon.sgemm(sgemmCall(args)),
     sgemmAsync: (...args) => addon.sgemmAsync(sgemmCall(args)),
-    alloc: (n) => addon.alloc(n),
-    blasInfo: () => addon.blasInfo(),
-    setNumThreads: (n) => addon.setNumThreads(n),
-    getNumThreads: () => addon.getNumThreads(),
-    setStepKernel: (k) => addon.setStepKernel(k),
-    setGemmThreading: (m) => addon.setGemmThreading(m),
-    stepKernel: () => addon.stepKernel(),
-    backwardWorkspaceSize: (T, B, I, H) => addon.backwardWorkspaceSize(T, B, I, H),
   };
+  // The other calls are the addon's own functions (no wrapper on the hot path).
+  return { ...addon, ...positional };
 }
 
 /** The loaded addon (loaded once per process or worker). */
