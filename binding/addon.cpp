@@ -368,6 +368,14 @@ RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* 
   return a;
 }
 
+// The one argument object of a single call, read and converted (fields.h).
+template <typename Field, size_t N>
+Fields<Field, N> read_call(const Napi::CallbackInfo& info, const std::array<FieldSpec, N>& specs, const char* name) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw_type(env, std::string(name) + " expects one argument object");
+  return convert_fields<Field>(env, read_properties(env, info[0], specs, name), specs, name);
+}
+
 // ---------------------------------------------------------------------------
 // The layer calls: read every direction, check each and the pair, hold the
 // memory (async), copy the lengths, run.
@@ -451,9 +459,7 @@ const std::array<FieldSpec, kGemmCount> kGemmSpecs{{SGEMM_FIELDS(RNNBLAS_FIELD_S
 
 Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1) throw_type(env, "sgemm expects one argument object");
-  const auto values = read_properties(env, info[0], kGemmSpecs, "sgemm");
-  auto f = convert_fields<Gemm>(env, values, kGemmSpecs, "sgemm");
+  auto f = read_call<Gemm>(info, kGemmSpecs, "sgemm");
   const bool ta = f.flag(Gemm::transA), tb = f.flag(Gemm::transB);
   const int64_t M = f.dim(Gemm::M), N = f.dim(Gemm::N), K = f.dim(Gemm::K);
   const int64_t lda = f.dim(Gemm::lda), ldb = f.dim(Gemm::ldb), ldc = f.dim(Gemm::ldc);
@@ -504,9 +510,7 @@ const std::array<FieldSpec, kSceCount> kSceSpecs{{SOFTMAX_CE_FIELDS(RNNBLAS_FIEL
 // softmaxCrossEntropy({...}) -> summed loss
 Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1) throw_type(env, "softmaxCrossEntropy expects one argument object");
-  const auto values = read_properties(env, info[0], kSceSpecs, "softmaxCrossEntropy");
-  const auto f = convert_fields<Sce>(env, values, kSceSpecs, "softmaxCrossEntropy");
+  const auto f = read_call<Sce>(info, kSceSpecs, "softmaxCrossEntropy");
   const int64_t N = f.dim(Sce::N), C = f.dim(Sce::C);
   const std::string what = "softmaxCrossEntropy";
   require_length(env, f[Sce::logits], what, mul(env, N, C), "N*C");
@@ -553,9 +557,7 @@ const std::array<FieldSpec, kSqeCount> kSqeSpecs{{SQUARED_ERROR_FIELDS(RNNBLAS_F
 // squaredError({...}) -> summed squared error
 Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1) throw_type(env, "squaredError expects one argument object");
-  const auto values = read_properties(env, info[0], kSqeSpecs, "squaredError");
-  const auto f = convert_fields<Sqe>(env, values, kSqeSpecs, "squaredError");
+  const auto f = read_call<Sqe>(info, kSqeSpecs, "squaredError");
   const int64_t rows = f.dim(Sqe::rows), inner = f.dim(Sqe::inner);
   const int64_t n = mul(env, rows, inner);
   const std::string what = "squaredError";
