@@ -1,45 +1,68 @@
 /**
- * Converting Elman RNN weights between PyTorch's `nn.RNN` state-dict names (what rnnblas uses)
- * and Keras / TensorFlow.js `SimpleRNN` layers.
+ * Converting recurrent-layer weights between PyTorch's state-dict names (what rnnblas uses) and
+ * Keras / TensorFlow.js `SimpleRNN`, `LSTM` and `GRU` layers (`cfg.cell`: `'rnn'`, the default,
+ * `'lstm'` or `'gru'`).
  *
- * A Keras `SimpleRNN` cell computes `h_t = act(x_t · kernel + h_{t-1} · recurrent_kernel + bias)`
+ * **SimpleRNN.** Keras computes `h_t = act(x_t · kernel + h_{t-1} · recurrent_kernel + bias)`
  * with `kernel [I, H]`, `recurrent_kernel [H, H]` and a single `bias [H]`. PyTorch computes
  * `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`, so `kernel = W_ih^T`,
- * `recurrent_kernel = W_hh^T` and `bias = b_ih + b_hh`. A bidirectional PyTorch RNN corresponds to
- * `Bidirectional(SimpleRNN(...), merge_mode='concat')`: the forward layer holds the `_l{k}`
- * weights and the backward layer the `_l{k}_reverse` ones. A stacked PyTorch RNN corresponds to
- * a stack of such layers with `return_sequences=True` on all but (optionally) the last.
+ * `recurrent_kernel = W_hh^T` and `bias = b_ih + b_hh`.
  *
- * The activation is not part of the weights: use `activation='tanh'` (the default of both) or
- * `'relu'` to match the model's nonlinearity.
+ * **LSTM.** Keras' `kernel [I, 4H]`, `recurrent_kernel [H, 4H]` and `bias [4H]` hold the gates
+ * in the order i, f, c, o, which is PyTorch's i, f, g, o: the kernels are the transposes of
+ * `weight_ih [4H, I]` and `weight_hh [4H, H]`, and `bias = bias_ih + bias_hh`. Use
+ * `recurrent_activation='sigmoid'` (Keras' default; TensorFlow.js defaults to `'hardSigmoid'`)
+ * and `activation='tanh'`.
+ *
+ * **GRU.** Keras orders the gates z, r, h; PyTorch r, z, n: the first two blocks swap. A Keras
+ * GRU with `reset_after=True` (Keras' default since TensorFlow 2) computes
+ * `h~ = tanh(x·W_h + b_h + r ⊙ (h·U_h + b_hh_h))` and keeps two biases, `bias [2, 3H]` (row 0
+ * the input bias, row 1 the recurrent bias): that is exactly PyTorch's GRU, with
+ * `bias[0] = bias_ih` and `bias[1] = bias_hh` (reordered). With `reset_after=False` (the only
+ * GRU TensorFlow.js 4.x builds: it rejects `resetAfter: true`) Keras applies the reset gate
+ * before the recurrent product, `(r ⊙ h)·U_h`, which no PyTorch weights reproduce, so both
+ * directions of the conversion refuse it. `cfg.resetAfter` must be given for a GRU, because
+ * the two Keras variants disagree on the default.
+ *
+ * A bidirectional PyTorch layer corresponds to `Bidirectional(layer, merge_mode='concat')`:
+ * the forward layer holds the `_l{k}` weights and the backward layer the `_l{k}_reverse`
+ * ones. A stacked PyTorch module corresponds to a stack of such layers with
+ * `return_sequences=True` on all but (optionally) the last. The activations are not part of
+ * the weights: use the ones the PyTorch module has (`tanh`/`relu` for SimpleRNN).
  */
 import { cappedList, describe, rangeError, typeError } from '../errors.js';
 import { type Tensor, checkTensor } from '../tensor.js';
-import { checkBool, checkInt } from '../validate.js';
+import { checkBool, checkInt, checkOneOf } from '../validate.js';
 
-/** The weights of one Keras `SimpleRNN` cell. */
+/** The recurrent cell a conversion is for: Keras `SimpleRNN`, `LSTM` or `GRU`. */
+export type KerasCellKind = 'rnn' | 'lstm' | 'gru';
+
+/** The weights of one Keras `SimpleRNN`, `LSTM` or `GRU` cell. */
 export interface KerasCellWeights {
-  /** `kernel`, shape `[inputSize, hiddenSize]` (PyTorch's `weight_ih` transposed). */
+  /** `kernel`, shape `[inputSize, G * hiddenSize]` (PyTorch's `weight_ih` transposed; G = 1, 4 or 3 gates). */
   kernel: Tensor;
-  /** `recurrent_kernel`, shape `[hiddenSize, hiddenSize]` (PyTorch's `weight_hh` transposed). */
+  /** `recurrent_kernel`, shape `[hiddenSize, G * hiddenSize]` (PyTorch's `weight_hh` transposed). */
   recurrentKernel: Tensor;
-  /** `bias`, shape `[hiddenSize]` (`bias_ih + bias_hh`); absent when the layer has `use_bias=False`. */
+  /**
+   * `bias`: shape `[G * hiddenSize]` (`bias_ih + bias_hh`) for SimpleRNN and LSTM, `[2, 3 * hiddenSize]`
+   * (input bias, recurrent bias) for a `reset_after=True` GRU; absent when the layer has `use_bias=False`.
+   */
   bias?: Tensor;
 }
 
 /**
- * The weights of one Keras layer in a stack: a `SimpleRNN` (only `forward`) or a
- * `Bidirectional(SimpleRNN)` (`forward` and `backward`).
+ * The weights of one Keras layer in a stack: a plain layer (only `forward`) or a
+ * `Bidirectional` wrapper (`forward` and `backward`).
  */
 export interface KerasRnnLayerWeights {
-  /** The `SimpleRNN` itself, or the forward layer of a `Bidirectional` wrapper. */
+  /** The layer itself, or the forward layer of a `Bidirectional` wrapper. */
   forward: KerasCellWeights;
   /** The backward layer of a `Bidirectional` wrapper (PyTorch's `_reverse` weights). */
   backward?: KerasCellWeights;
 }
 
 /**
- * The RNN configuration the weights belong to. Extra properties are ignored, so a model's
+ * The recurrent configuration the weights belong to. Extra properties are ignored, so a model's
  * whole config object can be passed.
  */
 export interface KerasConversionConfig {
@@ -49,6 +72,13 @@ export interface KerasConversionConfig {
   bidirectional: boolean;
   /** Whether the layers have biases (Keras `use_bias`). */
   bias: boolean;
+  /** Which cell: `'rnn'` (Keras `SimpleRNN`, PyTorch `nn.RNN`; the default), `'lstm'` or `'gru'`. */
+  cell?: KerasCellKind;
+  /**
+   * GRU only, and required for it: the Keras layer's `reset_after`. Only `true` converts (see the
+   * module notes); `false` is refused with an error saying why.
+   */
+  resetAfter?: boolean;
   /** If given, the input size the weights must have; otherwise it is read from the weights. */
   inputSize?: number;
   /** If given, the hidden size the weights must have; otherwise it is read from the weights. */
@@ -58,8 +88,19 @@ export interface KerasConversionConfig {
 /** The most layers a conversion accepts: the same limit as `RNN`'s `numLayers`. */
 export const MAX_KERAS_LAYERS = 1024;
 
+/** Gate blocks per cell. */
+const GATES: Record<KerasCellKind, number> = { rnn: 1, lstm: 4, gru: 3 };
+/** For Keras gate block `kb`, the PyTorch block it holds (GRU: Keras z, r, h = PyTorch blocks 1, 0, 2). */
+const TORCH_BLOCK: Record<KerasCellKind, readonly number[]> = { rnn: [0], lstm: [0, 1, 2, 3], gru: [1, 0, 2] };
+/** Names for messages. */
+const KERAS_NAME: Record<KerasCellKind, string> = { rnn: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+const TORCH_NAME: Record<KerasCellKind, string> = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' };
+
 /** Validated config plus the sizes fixed so far. */
 interface Sizes {
+  cell: KerasCellKind;
+  /** Gate blocks G. */
+  gates: number;
   numLayers: number;
   directions: number;
   bias: boolean;
@@ -69,15 +110,35 @@ interface Sizes {
 
 function checkConfig(cfg: unknown): Sizes {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw typeError('cfg', 'a config object { numLayers, bidirectional, bias }', cfg);
+    throw typeError('cfg', 'a config object { numLayers, bidirectional, bias, cell? }', cfg);
   }
   const c = cfg as Record<string, unknown>;
   const numLayers = checkInt('cfg.numLayers', c.numLayers, 1, MAX_KERAS_LAYERS);
   const bidirectional = checkBool('cfg.bidirectional', c.bidirectional);
   const bias = checkBool('cfg.bias', c.bias);
+  const cell = c.cell === undefined ? 'rnn' : checkOneOf<KerasCellKind>('cfg.cell', c.cell, ['rnn', 'lstm', 'gru']);
+  if (cell === 'gru') {
+    if (typeof c.resetAfter !== 'boolean') {
+      throw typeError(
+        'cfg.resetAfter',
+        "true or false, the Keras GRU's reset_after (required for cfg.cell 'gru': Keras defaults to true, TensorFlow.js only builds false)",
+        c.resetAfter,
+      );
+    }
+    if (!c.resetAfter) {
+      throw new RangeError(
+        'A Keras GRU with reset_after=False (cfg.resetAfter false; every TensorFlow.js 4.x GRU) cannot be converted to or from ' +
+          "PyTorch's GRU: it applies the reset gate before the recurrent product, tanh(x·W_h + (r ⊙ h)·U_h + b_h), while " +
+          'PyTorch computes tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), and no weights make the two equal. ' +
+          'Use a Keras GRU with reset_after=True (exact) or an LSTM.',
+      );
+    }
+  } else if (c.resetAfter !== undefined) {
+    throw rangeError('cfg.resetAfter', `no value (it is a GRU option and cfg.cell is '${cell}')`, c.resetAfter);
+  }
   const inputSize = c.inputSize === undefined ? undefined : checkInt('cfg.inputSize', c.inputSize, 1);
   const hiddenSize = c.hiddenSize === undefined ? undefined : checkInt('cfg.hiddenSize', c.hiddenSize, 1);
-  return { numLayers, directions: bidirectional ? 2 : 1, bias, inputSize, hiddenSize };
+  return { cell, gates: GATES[cell], numLayers, directions: bidirectional ? 2 : 1, bias, inputSize, hiddenSize };
 }
 
 /** The PyTorch parameter-name suffix of a layer and direction: `_l0`, `_l1_reverse`, ... */
@@ -85,20 +146,43 @@ function suffix(layer: number, direction: number): string {
   return `_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
-/** A new `[cols, rows]` tensor holding the transpose of a row-major `[rows, cols]` one. */
-function transpose(t: Tensor): Tensor {
-  const [rows, cols] = t.shape;
-  const out = new Float32Array(rows * cols);
+/**
+ * PyTorch `[G*H, C]` (gate blocks in PyTorch's order) to Keras `[C, G*H]` (blocks in Keras'
+ * order), or back when `toTorch`. A new tensor.
+ */
+function convertMatrix(t: Tensor, sizes: Sizes, toTorch: boolean): Tensor {
+  const H = sizes.hiddenSize as number;
+  const GH = sizes.gates * H;
+  const C = toTorch ? t.shape[0] : t.shape[1];
   const src = t.data;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c];
+  const out = new Float32Array(GH * C);
+  const blocks = TORCH_BLOCK[sizes.cell];
+  for (let kb = 0; kb < blocks.length; kb++) {
+    const tb = blocks[kb];
+    for (let j = 0; j < H; j++) {
+      const torchRow = (tb * H + j) * C;
+      const kerasCol = kb * H + j;
+      if (toTorch) {
+        for (let c = 0; c < C; c++) out[torchRow + c] = src[c * GH + kerasCol];
+      } else {
+        for (let c = 0; c < C; c++) out[c * GH + kerasCol] = src[torchRow + c];
+      }
+    }
   }
-  return { data: out, shape: Object.freeze([cols, rows]) };
+  return { data: out, shape: Object.freeze(toTorch ? [GH, C] : [C, GH]) };
 }
 
-/** A copy of a tensor with its own buffer. */
-function copy(t: Tensor): Tensor {
-  return { data: Float32Array.from(t.data), shape: Object.freeze([...t.shape]) };
+/** A `[G*H]` bias vector from PyTorch's gate order to Keras' (or back), into `out` at `offset`. */
+function reorderBias(src: Float32Array, srcOffset: number, sizes: Sizes, toTorch: boolean, out: Float32Array, offset: number): void {
+  const H = sizes.hiddenSize as number;
+  const blocks = TORCH_BLOCK[sizes.cell];
+  for (let kb = 0; kb < blocks.length; kb++) {
+    const tb = blocks[kb];
+    for (let j = 0; j < H; j++) {
+      if (toTorch) out[offset + tb * H + j] = src[srcOffset + kb * H + j];
+      else out[offset + kb * H + j] = src[srcOffset + tb * H + j];
+    }
+  }
 }
 
 /** Input size of layer `k` given the first layer's input size. */
@@ -113,15 +197,36 @@ function inputDerivation(sizes: Sizes, layer: number): string {
     : `hiddenSize${sizes.directions === 2 ? ' * 2 (bidirectional)' : ''}, the output of layer ${layer - 1}`;
 }
 
+/** `hiddenSize` or `4 * hiddenSize`, for error messages. */
+function gatesDerivation(sizes: Sizes): string {
+  return sizes.gates === 1 ? 'hiddenSize' : `${sizes.gates} * hiddenSize (${KERAS_NAME[sizes.cell]} gates)`;
+}
+
 /**
- * Reads the sizes from the first layer's weights when the config does not give them.
- * `ih` is `[H, I]` (PyTorch layout) or `[I, H]` (Keras layout); `hh` is `[H, H]`.
+ * Reads the sizes from the first layer's weights when the config does not give them, and
+ * says so clearly when the recurrent weights belong to another cell than `cfg.cell`.
+ * PyTorch layout: `ih [G*H, I]`, `hh [G*H, H]`; Keras layout: `ih [I, G*H]`, `hh [H, G*H]`.
  */
 function inferSizes(sizes: Sizes, ihName: string, ih: unknown, hhName: string, hh: unknown, keras: boolean): void {
+  const hhT = checkTensor(hhName, hh, [-1, -1]);
+  const [rows, cols] = hhT.shape;
+  const h = keras ? rows : cols;
+  const gh = keras ? cols : rows;
   if (sizes.hiddenSize === undefined) {
-    const t = checkTensor(hhName, hh, [-1, -1]);
-    sizes.hiddenSize = t.shape[0];
-    if (sizes.hiddenSize < 1) throw rangeError(`${hhName}.shape`, 'a hidden size of at least 1', `[${t.shape.join(', ')}]`);
+    sizes.hiddenSize = h;
+    if (sizes.hiddenSize < 1) throw rangeError(`${hhName}.shape`, 'a hidden size of at least 1', `[${hhT.shape.join(', ')}]`);
+  }
+  const H = sizes.hiddenSize;
+  if (h === H && gh !== sizes.gates * H) {
+    const other = (Object.keys(GATES) as KerasCellKind[]).find((k) => k !== sizes.cell && GATES[k] * H === gh);
+    if (other !== undefined) {
+      const want = keras ? `[${H}, ${sizes.gates * H}]` : `[${sizes.gates * H}, ${H}]`;
+      throw rangeError(
+        `${hhName}.shape`,
+        `shape ${want} for cfg.cell '${sizes.cell}' (${KERAS_NAME[sizes.cell]})`,
+        `[${hhT.shape.join(', ')}], the shape of ${other === 'rnn' ? 'a SimpleRNN' : `an ${other === 'lstm' ? 'LSTM' : 'GRU'}`}'s weights (pass cfg.cell: '${other}')`,
+      );
+    }
   }
   if (sizes.inputSize === undefined) {
     const t = checkTensor(ihName, ih, [-1, -1]);
@@ -131,16 +236,18 @@ function inferSizes(sizes: Sizes, ihName: string, ih: unknown, hhName: string, h
 }
 
 /**
- * Converts a PyTorch-named RNN state dict (`weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`,
- * `bias_hh_l{k}`, with `_reverse` for the backward direction) to Keras `SimpleRNN` weights,
- * one entry per layer. Kernels are transposed and the two biases folded into one
- * (`bias = bias_ih + bias_hh`, in float32). The result owns its buffers.
+ * Converts a PyTorch-named state dict of an `nn.RNN`, `nn.LSTM` or `nn.GRU` (`cfg.cell`;
+ * `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, with `_reverse` for the
+ * backward direction) to Keras `SimpleRNN` / `LSTM` / `GRU` weights, one entry per layer.
+ * Kernels are transposed with the gate blocks put in Keras' order; SimpleRNN and LSTM biases
+ * are folded into one (`bias = bias_ih + bias_hh`, in float32), a GRU's become the two rows of
+ * Keras' `reset_after=True` bias. The result owns its buffers.
  *
- * @param stateDict - exactly the parameters of an RNN with this config (no other keys).
- * @param cfg - the RNN's layer count, directionality and bias flag (and optionally sizes to check).
+ * @param stateDict - exactly the parameters of a module with this config (no other keys).
+ * @param cfg - the cell, layer count, directionality and bias flag (GRU: `resetAfter: true`), optionally sizes to check.
  * @returns one {@link KerasRnnLayerWeights} per layer; `backward` is set when bidirectional.
  * @throws TypeError for a config or tensor of the wrong kind.
- * @throws RangeError for a missing or unexpected key, or a tensor of the wrong shape.
+ * @throws RangeError for a missing or unexpected key, a tensor of the wrong shape, or a GRU with `resetAfter: false`.
  */
 export function toKerasWeights(stateDict: Record<string, Tensor>, cfg: KerasConversionConfig): KerasRnnLayerWeights[] {
   const sizes = checkConfig(cfg);
@@ -163,26 +270,37 @@ export function toKerasWeights(stateDict: Record<string, Tensor>, cfg: KerasConv
   const unexpected = Object.keys(stateDict).filter((key) => !expectedSet.has(key));
   if (unexpected.length > 0) {
     const hint = describeConfig(sizes);
-    throw rangeError('stateDict', `only the parameters of a ${hint} RNN`, `a state dict with the unexpected key(s) ${cappedList(unexpected.map((k) => describe(k).slice(1, -1)))}`);
+    throw rangeError('stateDict', `only the parameters of a ${hint}`, `a state dict with the unexpected key(s) ${cappedList(unexpected.map((k) => describe(k).slice(1, -1)))}`);
   }
 
   inferSizes(sizes, 'stateDict.weight_ih_l0', stateDict.weight_ih_l0, 'stateDict.weight_hh_l0', stateDict.weight_hh_l0, false);
   const H = sizes.hiddenSize as number;
+  const GH = sizes.gates * H;
+  const gd = gatesDerivation(sizes);
   const layers: KerasRnnLayerWeights[] = [];
   for (let k = 0; k < sizes.numLayers; k++) {
     const I = layerInput(sizes, k);
     const cells: KerasCellWeights[] = [];
     for (let d = 0; d < sizes.directions; d++) {
       const s = suffix(k, d);
-      const wih = checkTensor(`stateDict.weight_ih${s}`, stateDict[`weight_ih${s}`], [H, I], `[hiddenSize, ${inputDerivation(sizes, k)}]`);
-      const whh = checkTensor(`stateDict.weight_hh${s}`, stateDict[`weight_hh${s}`], [H, H], '[hiddenSize, hiddenSize]');
-      const cell: KerasCellWeights = { kernel: transpose(wih), recurrentKernel: transpose(whh) };
+      const wih = checkTensor(`stateDict.weight_ih${s}`, stateDict[`weight_ih${s}`], [GH, I], `[${gd}, ${inputDerivation(sizes, k)}]`);
+      const whh = checkTensor(`stateDict.weight_hh${s}`, stateDict[`weight_hh${s}`], [GH, H], `[${gd}, hiddenSize]`);
+      const cell: KerasCellWeights = { kernel: convertMatrix(wih, sizes, false), recurrentKernel: convertMatrix(whh, sizes, false) };
       if (sizes.bias) {
-        const bih = checkTensor(`stateDict.bias_ih${s}`, stateDict[`bias_ih${s}`], [H], '[hiddenSize]');
-        const bhh = checkTensor(`stateDict.bias_hh${s}`, stateDict[`bias_hh${s}`], [H], '[hiddenSize]');
-        const b = new Float32Array(H);
-        for (let j = 0; j < H; j++) b[j] = bih.data[j] + bhh.data[j];
-        cell.bias = { data: b, shape: Object.freeze([H]) };
+        const bih = checkTensor(`stateDict.bias_ih${s}`, stateDict[`bias_ih${s}`], [GH], `[${gd}]`);
+        const bhh = checkTensor(`stateDict.bias_hh${s}`, stateDict[`bias_hh${s}`], [GH], `[${gd}]`);
+        if (sizes.cell === 'gru') {
+          const b = new Float32Array(2 * GH);
+          reorderBias(bih.data, 0, sizes, false, b, 0);
+          reorderBias(bhh.data, 0, sizes, false, b, GH);
+          cell.bias = { data: b, shape: Object.freeze([2, GH]) };
+        } else {
+          const sum = new Float32Array(GH);
+          for (let j = 0; j < GH; j++) sum[j] = bih.data[j] + bhh.data[j];
+          const b = new Float32Array(GH);
+          reorderBias(sum, 0, sizes, false, b, 0);
+          cell.bias = { data: b, shape: Object.freeze([GH]) };
+        }
       }
       cells.push(cell);
     }
@@ -192,20 +310,22 @@ export function toKerasWeights(stateDict: Record<string, Tensor>, cfg: KerasConv
 }
 
 function describeConfig(sizes: Sizes): string {
-  return `${sizes.numLayers}-layer ${sizes.directions === 2 ? 'bidirectional' : 'unidirectional'} ${sizes.bias ? 'biased' : 'bias-free'}`;
+  return `${sizes.numLayers}-layer ${sizes.directions === 2 ? 'bidirectional' : 'unidirectional'} ${sizes.bias ? 'biased' : 'bias-free'} ${TORCH_NAME[sizes.cell]}`;
 }
 
 /**
- * Converts Keras `SimpleRNN` weights (one entry per layer, `backward` for a `Bidirectional`
- * wrapper) to a PyTorch-named state dict in PyTorch's key order. Kernels are transposed; the
- * single Keras bias goes to `bias_ih_l{k}` and `bias_hh_l{k}` is zero (the sum is what matters).
+ * Converts Keras `SimpleRNN` / `LSTM` / `GRU` weights (`cfg.cell`; one entry per layer,
+ * `backward` for a `Bidirectional` wrapper) to a PyTorch-named state dict in PyTorch's key
+ * order. Kernels are transposed with the gate blocks put in PyTorch's order; a SimpleRNN or
+ * LSTM's single bias goes to `bias_ih_l{k}` and `bias_hh_l{k}` is zero (the sum is what
+ * matters); a `reset_after=True` GRU's two bias rows become `bias_ih_l{k}` and `bias_hh_l{k}`.
  * The result owns its buffers.
  *
  * @param layers - one entry per layer; each cell has a bias exactly when `cfg.bias` is true.
- * @param cfg - the RNN's layer count, directionality and bias flag (and optionally sizes to check).
+ * @param cfg - the cell, layer count, directionality and bias flag (GRU: `resetAfter: true`), optionally sizes to check.
  * @returns the state dict (`weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, `..._reverse`).
  * @throws TypeError for a config, layer or tensor of the wrong kind.
- * @throws RangeError for a wrong layer count, a missing/extra direction or bias, or a tensor of the wrong shape.
+ * @throws RangeError for a wrong layer count, a missing/extra direction or bias, a tensor of the wrong shape, or a `reset_after=False` GRU.
  */
 export function fromKerasWeights(layers: readonly KerasRnnLayerWeights[], cfg: KerasConversionConfig): Record<string, Tensor> {
   const sizes = checkConfig(cfg);
@@ -263,24 +383,52 @@ interface NamedCell {
   biasName: string;
 }
 
+/** Checks a GRU's Keras bias, saying so when it is a reset_after=False one. */
+function checkGruBias(name: string, value: unknown, GH: number): Tensor {
+  const shape = (value as { shape?: unknown } | null)?.shape;
+  if (Array.isArray(shape) && shape.length === 1 && shape[0] === GH) {
+    throw rangeError(
+      `${name}.shape`,
+      `shape [2, ${GH}] (a reset_after=True GRU's input and recurrent biases)`,
+      `[${GH}], the bias of a reset_after=False GRU (every TensorFlow.js 4.x GRU), a different cell from PyTorch's GRU that cannot be converted`,
+    );
+  }
+  return checkTensor(name, value, [2, GH], '[2 (input, recurrent), 3 * hiddenSize (GRU gates)]');
+}
+
 /** Checks Keras cells (`cells[layer][direction]`) and converts them to a PyTorch state dict. */
 function cellsToStateDict(cells: NamedCell[][], sizes: Sizes): Record<string, Tensor> {
   const first = cells[0][0];
   inferSizes(sizes, first.kernelName, first.kernel, first.recurrentKernelName, first.recurrentKernel, true);
   const H = sizes.hiddenSize as number;
+  const GH = sizes.gates * H;
+  const gd = gatesDerivation(sizes);
   const out: Record<string, Tensor> = {};
   cells.forEach((layer, k) => {
     const I = layerInput(sizes, k);
     layer.forEach((cell, d) => {
       const s = suffix(k, d);
-      const kernel = checkTensor(cell.kernelName, cell.kernel, [I, H], `[${inputDerivation(sizes, k)}, hiddenSize]`);
-      const rec = checkTensor(cell.recurrentKernelName, cell.recurrentKernel, [H, H], '[hiddenSize, hiddenSize]');
-      out[`weight_ih${s}`] = transpose(kernel);
-      out[`weight_hh${s}`] = transpose(rec);
+      const kernel = checkTensor(cell.kernelName, cell.kernel, [I, GH], `[${inputDerivation(sizes, k)}, ${gd}]`);
+      const rec = checkTensor(cell.recurrentKernelName, cell.recurrentKernel, [H, GH], `[hiddenSize, ${gd}]`);
+      out[`weight_ih${s}`] = convertMatrix(kernel, sizes, true);
+      out[`weight_hh${s}`] = convertMatrix(rec, sizes, true);
       if (sizes.bias) {
-        if (cell.bias === undefined) throw rangeError(cell.biasName, `a bias of shape [${H}] (cfg.bias is true)`, cell.bias);
-        out[`bias_ih${s}`] = copy(checkTensor(cell.biasName, cell.bias, [H], '[hiddenSize]'));
-        out[`bias_hh${s}`] = { data: new Float32Array(H), shape: Object.freeze([H]) };
+        if (cell.bias === undefined) {
+          const want = sizes.cell === 'gru' ? `[2, ${GH}]` : `[${GH}]`;
+          throw rangeError(cell.biasName, `a bias of shape ${want} (cfg.bias is true)`, cell.bias);
+        }
+        const bih = new Float32Array(GH);
+        const bhh = new Float32Array(GH);
+        if (sizes.cell === 'gru') {
+          const b = checkGruBias(cell.biasName, cell.bias, GH);
+          reorderBias(b.data, 0, sizes, true, bih, 0);
+          reorderBias(b.data, GH, sizes, true, bhh, 0);
+        } else {
+          const b = checkTensor(cell.biasName, cell.bias, [GH], `[${gd}]`);
+          reorderBias(b.data, 0, sizes, true, bih, 0);
+        }
+        out[`bias_ih${s}`] = { data: bih, shape: Object.freeze([GH]) };
+        out[`bias_hh${s}`] = { data: bhh, shape: Object.freeze([GH]) };
       } else if (cell.bias !== undefined) {
         throw rangeError(cell.biasName, 'no bias (cfg.bias is false; the Keras layer must have use_bias=False)', describeWeights(cell.bias));
       }
@@ -291,13 +439,14 @@ function cellsToStateDict(cells: NamedCell[][], sizes: Sizes): Record<string, Te
 
 /**
  * The flat weight list `model.getWeights()` returns (and `model.setWeights()` takes) for a
- * Keras / TensorFlow.js stack of `SimpleRNN` or `Bidirectional(SimpleRNN)` layers with these
- * weights: per layer `kernel, recurrent_kernel[, bias]`, and for a bidirectional layer the
- * forward layer's weights followed by the backward layer's. Layers after the RNN stack (e.g. a
- * `Dense` head) are not included.
+ * Keras / TensorFlow.js stack of `SimpleRNN`, `LSTM` or `GRU` layers (`cfg.cell`), each
+ * possibly in a `Bidirectional` wrapper, with these weights: per layer
+ * `kernel, recurrent_kernel[, bias]`, and for a bidirectional layer the forward layer's weights
+ * followed by the backward layer's. Layers after the recurrent stack (e.g. a `Dense` head) are
+ * not included.
  *
- * @param stateDict - the PyTorch-named RNN parameters, as for {@link toKerasWeights}.
- * @param cfg - the RNN's layer count, directionality and bias flag.
+ * @param stateDict - the PyTorch-named parameters, as for {@link toKerasWeights}.
+ * @param cfg - the cell, layer count, directionality and bias flag.
  * @returns the tensors in Keras order (new buffers).
  */
 export function toKerasWeightList(stateDict: Record<string, Tensor>, cfg: KerasConversionConfig): Tensor[] {
@@ -313,11 +462,12 @@ export function toKerasWeightList(stateDict: Record<string, Tensor>, cfg: KerasC
 
 /**
  * The inverse of {@link toKerasWeightList}: reads a flat Keras / TensorFlow.js weight list (as
- * from `model.getWeights()` on a stack of `SimpleRNN` / `Bidirectional(SimpleRNN)` layers, with
- * tensors converted to `{ data: Float32Array, shape }`) into a PyTorch-named state dict.
+ * from `model.getWeights()` on a stack of `SimpleRNN` / `LSTM` / `GRU` layers, possibly
+ * `Bidirectional`, with tensors converted to `{ data: Float32Array, shape }`) into a
+ * PyTorch-named state dict.
  *
  * @param list - `numLayers * directions * (bias ? 3 : 2)` tensors in Keras order.
- * @param cfg - the RNN's layer count, directionality and bias flag.
+ * @param cfg - the cell, layer count, directionality and bias flag.
  * @returns the state dict, as from {@link fromKerasWeights}.
  * @throws RangeError if the list has the wrong length or a tensor the wrong shape.
  */
