@@ -138,6 +138,18 @@ export class Adam extends Optimizer {
     return { step: 0, buffers };
   }
 
+  /**
+   * The coefficients (β1, β2) of the running averages. Setting them checks each in [0, 1);
+   * OneCycleLR cycles β1 as PyTorch's does.
+   */
+  get betas(): readonly [number, number] {
+    return this.#h.betas;
+  }
+
+  set betas(value: readonly [number, number]) {
+    this.#h = { ...this.#h, betas: checkBetas('betas', value) };
+  }
+
   /** Applies one update to every parameter. */
   step(): void {
     const { betas, eps, weightDecay, amsgrad, maximize } = this.#h;

@@ -20,8 +20,13 @@ export {
   CosineAnnealingLR,
   LinearWarmup,
   type SchedulerState,
+  type SchedulerValue,
   type StepLROptions,
   type CosineAnnealingLROptions,
   type LinearWarmupOptions,
 } from './lr_scheduler.js';
+export { MultiStepLR, ExponentialLR, type MultiStepLROptions, type ExponentialLROptions } from './decay_lr.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau_lr.js';
+export { OneCycleLR, type OneCycleLROptions } from './one_cycle_lr.js';
+export { SequentialLR, type SequentialLROptions } from './sequential_lr.js';
 export { clipGradNorm, clipGradValue } from './clip.js';

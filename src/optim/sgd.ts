@@ -105,6 +105,21 @@ export class SGD extends Optimizer {
     this.#h = checkHyper(withDefaults(DEFAULTS, o), 'options');
   }
 
+  /**
+   * The momentum factor. Setting it checks a number >= 0 that keeps Nesterov valid (> 0 with
+   * nesterov); OneCycleLR cycles it as PyTorch's does. A momentum set on an optimizer that
+   * had none starts each parameter's buffer at its next step, as in PyTorch.
+   */
+  get momentum(): number {
+    return this.#h.momentum;
+  }
+
+  set momentum(value: number) {
+    const momentum = checkNumber('momentum', value, 0);
+    if (this.#h.nesterov && momentum === 0) throw rangeError('momentum', 'a momentum > 0 (this SGD uses Nesterov momentum)', momentum);
+    this.#h = { ...this.#h, momentum };
+  }
+
   /** Applies one SGD update to every parameter. */
   step(): void {
     const { momentum, dampening, nesterov, weightDecay, maximize } = this.#h;
