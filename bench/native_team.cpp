@@ -115,7 +115,7 @@ struct Layer {
     dw_hh.assign(H * H, 0.0f);
     db_ih.assign(H, 0.0f);
     db_hh.assign(H, 0.0f);
-    work.assign(backward_workspace_size({T, B, I, H}), 0.0f);
+    work.assign(backward_workspace_size({T, B, I, H}, CellKind::Elman), 0.0f);
     lengths.resize(B);
     for (int64_t b = 0; b < B; ++b) lengths[b] = static_cast<int32_t>(1 + (b * 5) % T);
     if (B > 0) lengths[0] = static_cast<int32_t>(T);

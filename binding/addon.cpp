@@ -145,9 +145,46 @@ void require_disjoint(Napi::Env env, const std::string& what, const Array& out,
 // ---------------------------------------------------------------------------
 // forwardLayer([dir, dir?]) and forwardLayerAsync
 
+// The cell of a call: 0 Elman, 1 LSTM, 2 GRU.
+CellKind cell_kind(Napi::Env env, double code, const std::string& what) {
+  if (code == 0) return CellKind::Elman;
+  if (code == 1) return CellKind::Lstm;
+  if (code == 2) return CellKind::Gru;
+  throw_range(env, what + ".cell: expected 0 (Elman), 1 (LSTM) or 2 (GRU)");
+}
+
+const char* cell_name(CellKind c) {
+  return c == CellKind::Lstm ? "LSTM" : c == CellKind::Gru ? "GRU" : "the Elman cell";
+}
+
+// A field only some cells take: present exactly when `wanted`.
+void require_presence(Napi::Env env, const Array& v, const std::string& what, bool wanted,
+                      CellKind c) {
+  if (v.present == wanted) return;
+  throw_type(env, what + "." + v.spec->name + (wanted ? " is required for " : " is not taken by ") +
+                      cell_name(c));
+}
+
+// Every output is disjoint from every other array of its call.
+template <typename FieldsT, typename Field, size_t N>
+void require_outputs_disjoint(Napi::Env env, const FieldsT& f, const std::string& what,
+                              const Field (&outputs)[N]) {
+  for (Field out : outputs) {
+    for (const Array& other : f.arrays) {
+      if (other.spec != nullptr && &other != &f[out] && overlaps(f[out], other)) {
+        throw_range(env, what + "." + f[out].spec->name + " shares memory with " + other.spec->name);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// forwardLayer([dir, dir?]) and forwardLayerAsync
+
 #define FORWARD_FIELDS(F)             \
   F(x, F32, In, Required)             \
   F(h0, F32, In, Optional)            \
+  F(c0, F32, In, Optional)            \
   F(wIh, F32, In, Required)           \
   F(wHh, F32, In, Required)           \
   F(bIh, F32, In, Optional)           \
@@ -155,11 +192,15 @@ void require_disjoint(Napi::Env env, const std::string& what, const Array& out,
   F(lengths, I32, In, Optional)       \
   F(y, F32, Out, Required)            \
   F(hN, F32, Out, Required)           \
+  F(gates, F32, Out, Optional)        \
+  F(cells, F32, Out, Optional)        \
+  F(cN, F32, Out, Optional)           \
   F(T, Dim, In, Required)             \
   F(B, Dim, In, Required)             \
   F(I, Dim, In, Required)             \
   F(H, Dim, In, Required)             \
   F(ld, Dim, In, Required)            \
+  F(cell, Int, In, Optional)          \
   F(act, Int, In, Required)           \
   F(reverse, Bool, In, Required)
 
@@ -167,6 +208,7 @@ enum class Fwd { FORWARD_FIELDS(RNNBLAS_FIELD_ENUM) };
 constexpr size_t kFwdCount = 0 FORWARD_FIELDS(RNNBLAS_FIELD_COUNT);
 const std::array<FieldSpec, kFwdCount> kFwdSpecs{{FORWARD_FIELDS(RNNBLAS_FIELD_SPEC)}};
 using FwdFields = Fields<Fwd, kFwdCount>;
+constexpr Fwd kFwdOutputs[] = {Fwd::y, Fwd::hN, Fwd::gates, Fwd::cells, Fwd::cN};
 
 RnnShape shape_of(const FwdFields& f) {
   return {f.dim(Fwd::T), f.dim(Fwd::B), f.dim(Fwd::I), f.dim(Fwd::H)};
@@ -178,44 +220,50 @@ void check_forward(Napi::Env env, const FwdFields& f, const std::string& what) {
   const int64_t TB = mul(env, s.T, s.B);
   if (TB > INT32_MAX) throw_range(env, what + ": T*B must be below 2^31");
   if (ld < s.H) throw_range(env, what + ".ld must be at least H");
+  const CellKind cell = cell_kind(env, f.number(Fwd::cell), what);
   activation(env, f.number(Fwd::act), what);
+  const int64_t GH = mul(env, gate_count(cell), s.H);
   if (f[Fwd::bIh].present != f[Fwd::bHh].present) {
     throw_type(env, what + ": bIh and bHh must both be given or both be null");
   }
+  const bool gated = cell != CellKind::Elman, lstm = cell == CellKind::Lstm;
+  require_presence(env, f[Fwd::gates], what, gated, cell);
+  require_presence(env, f[Fwd::cells], what, lstm, cell);
+  require_presence(env, f[Fwd::cN], what, lstm, cell);
+  if (f[Fwd::c0].present && !lstm) require_presence(env, f[Fwd::c0], what, false, cell);
   require_length(env, f[Fwd::x], what, mul(env, TB, s.I), "T*B*I");
   require_length(env, f[Fwd::h0], what, mul(env, s.B, s.H), "B*H");
-  require_length(env, f[Fwd::wIh], what, mul(env, s.H, s.I), "H*I");
-  require_length(env, f[Fwd::wHh], what, mul(env, s.H, s.H), "H*H");
-  require_length(env, f[Fwd::bIh], what, s.H, "H");
-  require_length(env, f[Fwd::bHh], what, s.H, "H");
+  require_length(env, f[Fwd::c0], what, mul(env, s.B, s.H), "B*H");
+  require_length(env, f[Fwd::wIh], what, mul(env, GH, s.I), "G*H*I");
+  require_length(env, f[Fwd::wHh], what, mul(env, GH, s.H), "G*H*H");
+  require_length(env, f[Fwd::bIh], what, GH, "G*H");
+  require_length(env, f[Fwd::bHh], what, GH, "G*H");
   require_length(env, f[Fwd::lengths], what, s.B, "B");
   require_at_least(env, f[Fwd::y], what, strided_size(env, TB, ld, s.H), "(T*B-1)*ld+H");
   require_length(env, f[Fwd::hN], what, mul(env, s.B, s.H), "B*H");
-  const auto& in = f.arrays;
-  for (Fwd out : {Fwd::y, Fwd::hN}) {
-    require_disjoint(env, what, f[out], {&in[0], &in[1], &in[2], &in[3], &in[4], &in[5], &in[6]});
-  }
-  require_disjoint(env, what, f[Fwd::hN], {&f[Fwd::y]});
+  require_length(env, f[Fwd::gates], what, mul(env, TB, kGatedStoreBlocks * s.H), "T*B*4*H");
+  require_length(env, f[Fwd::cells], what, mul(env, TB, s.H), "T*B*H");
+  require_length(env, f[Fwd::cN], what, mul(env, s.B, s.H), "B*H");
+  require_outputs_disjoint(env, f, what, kFwdOutputs);
 }
 
 // Checks of two directions against each other (they run concurrently).
 void check_forward_pair(Napi::Env env, const FwdFields& a, const FwdFields& b) {
   const RnnShape sa = shape_of(a), sb = shape_of(b);
   if (sa.T != sb.T || sa.B != sb.B || sa.I != sb.I || sa.H != sb.H ||
-      a.dim(Fwd::ld) != b.dim(Fwd::ld)) {
-    throw_range(env, "forwardLayer: the two directions must have the same T, B, I, H and ld");
+      a.dim(Fwd::ld) != b.dim(Fwd::ld) || a.number(Fwd::cell) != b.number(Fwd::cell)) {
+    throw_range(env, "forwardLayer: the two directions must have the same cell, T, B, I, H and ld");
   }
   if (!strided_disjoint(a[Fwd::y], b[Fwd::y], a.dim(Fwd::ld), sa.H)) {
     throw_range(env, "forwardLayer: the two directions' y overlap");
   }
-  if (overlaps(a[Fwd::hN], b[Fwd::hN]) || overlaps(a[Fwd::hN], b[Fwd::y]) ||
-      overlaps(b[Fwd::hN], a[Fwd::y])) {
-    throw_range(env, "forwardLayer: the two directions' outputs overlap");
-  }
-  for (Fwd in : {Fwd::x, Fwd::h0, Fwd::wIh, Fwd::wHh, Fwd::bIh, Fwd::bHh, Fwd::lengths}) {
-    for (Fwd out : {Fwd::y, Fwd::hN}) {
-      if (overlaps(a[in], b[out]) || overlaps(b[in], a[out])) {
-        throw_range(env, "forwardLayer: an output of one direction shares memory with an input of the other");
+  for (Fwd out : kFwdOutputs) {
+    for (size_t i = 0; i < kFwdCount; ++i) {
+      if (out == Fwd::y && static_cast<Fwd>(i) == Fwd::y) continue;  // checked above
+      if (overlaps(a[out], b.arrays[i]) || overlaps(b[out], a.arrays[i])) {
+        throw_range(env, std::string("forwardLayer: ") + a[out].spec->name +
+                             " of one direction shares memory with " + b.arrays[i].spec->name +
+                             " of the other");
       }
     }
   }
@@ -225,8 +273,12 @@ RnnForwardArgs forward_args(Napi::Env env, const FwdFields& f, const int32_t* le
   RnnForwardArgs a;
   a.y = f[Fwd::y].as<float>();
   a.hN = f[Fwd::hN].as<float>();
+  a.gates = f[Fwd::gates].as<float>();
+  a.cells = f[Fwd::cells].as<float>();
+  a.cN = f[Fwd::cN].as<float>();
   a.x = f[Fwd::x].as<float>();
   a.h0 = f[Fwd::h0].as<float>();
+  a.c0 = f[Fwd::c0].as<float>();
   a.w_ih = f[Fwd::wIh].as<float>();
   a.w_hh = f[Fwd::wHh].as<float>();
   a.b_ih = f[Fwd::bIh].as<float>();
@@ -234,6 +286,7 @@ RnnForwardArgs forward_args(Napi::Env env, const FwdFields& f, const int32_t* le
   a.lengths = lengths;
   a.shape = shape_of(f);
   a.ld = f.dim(Fwd::ld);
+  a.cell = cell_kind(env, f.number(Fwd::cell), "forwardLayer");
   a.act = activation(env, f.number(Fwd::act), "forwardLayer");
   a.reverse = f.flag(Fwd::reverse);
   return a;
@@ -256,15 +309,21 @@ std::vector<Array*> arrays_of(std::vector<FieldsT>& dirs) {
 #define BACKWARD_FIELDS(F)            \
   F(dx, F32, InOut, Optional)         \
   F(dh0, F32, Out, Optional)          \
+  F(dc0, F32, Out, Optional)          \
   F(dwIh, F32, InOut, Required)       \
   F(dwHh, F32, InOut, Required)       \
   F(dbIh, F32, InOut, Optional)       \
   F(dbHh, F32, InOut, Optional)       \
   F(work, F32, Out, Required)         \
+  F(trace, F32, Out, Optional)        \
   F(y, F32, In, Required)             \
+  F(gates, F32, In, Optional)         \
+  F(cells, F32, In, Optional)         \
   F(h0, F32, In, Optional)            \
+  F(c0, F32, In, Optional)            \
   F(dy, F32, In, Optional)            \
   F(dhN, F32, In, Optional)           \
+  F(dcN, F32, In, Optional)           \
   F(x, F32, In, Required)             \
   F(wIh, F32, In, Required)           \
   F(wHh, F32, In, Required)           \
@@ -274,6 +333,7 @@ std::vector<Array*> arrays_of(std::vector<FieldsT>& dirs) {
   F(I, Dim, In, Required)             \
   F(H, Dim, In, Required)             \
   F(ld, Dim, In, Required)            \
+  F(cell, Int, In, Optional)          \
   F(act, Int, In, Required)           \
   F(reverse, Bool, In, Required)
 
@@ -281,7 +341,8 @@ enum class Bwd { BACKWARD_FIELDS(RNNBLAS_FIELD_ENUM) };
 constexpr size_t kBwdCount = 0 BACKWARD_FIELDS(RNNBLAS_FIELD_COUNT);
 const std::array<FieldSpec, kBwdCount> kBwdSpecs{{BACKWARD_FIELDS(RNNBLAS_FIELD_SPEC)}};
 using BwdFields = Fields<Bwd, kBwdCount>;
-constexpr Bwd kBwdOutputs[] = {Bwd::dx, Bwd::dh0, Bwd::dwIh, Bwd::dwHh, Bwd::dbIh, Bwd::dbHh, Bwd::work};
+constexpr Bwd kBwdOutputs[] = {Bwd::dx, Bwd::dh0, Bwd::dc0, Bwd::dwIh, Bwd::dwHh,
+                               Bwd::dbIh, Bwd::dbHh, Bwd::work, Bwd::trace};
 
 RnnShape shape_of(const BwdFields& f) {
   return {f.dim(Bwd::T), f.dim(Bwd::B), f.dim(Bwd::I), f.dim(Bwd::H)};
@@ -293,42 +354,51 @@ void check_backward(Napi::Env env, const BwdFields& f, const std::string& what) 
   const int64_t TB = mul(env, s.T, s.B);
   if (TB > INT32_MAX) throw_range(env, what + ": T*B must be below 2^31");
   if (ld < s.H) throw_range(env, what + ".ld must be at least H");
+  const CellKind cell = cell_kind(env, f.number(Bwd::cell), what);
   activation(env, f.number(Bwd::act), what);
+  const int64_t GH = mul(env, gate_count(cell), s.H);
   if (f[Bwd::dbIh].present != f[Bwd::dbHh].present) {
     throw_type(env, what + ": dbIh and dbHh must both be given or both be null");
   }
-  const int64_t strided = strided_size(env, TB, ld, s.H);
-  require_length(env, f[Bwd::dx], what, mul(env, TB, s.I), "T*B*I");
-  require_length(env, f[Bwd::dh0], what, mul(env, s.B, s.H), "B*H");
-  require_length(env, f[Bwd::dwIh], what, mul(env, s.H, s.I), "H*I");
-  require_length(env, f[Bwd::dwHh], what, mul(env, s.H, s.H), "H*H");
-  require_length(env, f[Bwd::dbIh], what, s.H, "H");
-  require_length(env, f[Bwd::dbHh], what, s.H, "H");
-  require_at_least(env, f[Bwd::y], what, strided, "(T*B-1)*ld+H");
-  require_length(env, f[Bwd::h0], what, mul(env, s.B, s.H), "B*H");
-  require_at_least(env, f[Bwd::dy], what, strided, "(T*B-1)*ld+H");
-  require_length(env, f[Bwd::dhN], what, mul(env, s.B, s.H), "B*H");
-  require_length(env, f[Bwd::x], what, mul(env, TB, s.I), "T*B*I");
-  require_length(env, f[Bwd::wIh], what, mul(env, s.H, s.I), "H*I");
-  require_length(env, f[Bwd::wHh], what, mul(env, s.H, s.H), "H*H");
-  require_length(env, f[Bwd::lengths], what, s.B, "B");
-  require_at_least(env, f[Bwd::work], what, backward_workspace_size(s), "T*B*H + 2*B*H + H");
-  // Every output is disjoint from every other argument.
-  for (Bwd out : kBwdOutputs) {
-    for (size_t i = 0; i < kBwdCount; ++i) {
-      const Array& other = f.arrays[i];
-      if (other.spec != nullptr && &other != &f[out] && overlaps(f[out], other)) {
-        throw_range(env, what + "." + f[out].spec->name + " shares memory with " + other.spec->name);
-      }
-    }
+  const bool gated = cell != CellKind::Elman, lstm = cell == CellKind::Lstm;
+  require_presence(env, f[Bwd::gates], what, gated, cell);
+  require_presence(env, f[Bwd::cells], what, lstm, cell);
+  for (Bwd only_lstm : {Bwd::c0, Bwd::dcN, Bwd::dc0}) {
+    if (f[only_lstm].present && !lstm) require_presence(env, f[only_lstm], what, false, cell);
   }
+  const int64_t strided = strided_size(env, TB, ld, s.H);
+  const int64_t BH = mul(env, s.B, s.H);
+  require_length(env, f[Bwd::dx], what, mul(env, TB, s.I), "T*B*I");
+  require_length(env, f[Bwd::dh0], what, BH, "B*H");
+  require_length(env, f[Bwd::dc0], what, BH, "B*H");
+  require_length(env, f[Bwd::dwIh], what, mul(env, GH, s.I), "G*H*I");
+  require_length(env, f[Bwd::dwHh], what, mul(env, GH, s.H), "G*H*H");
+  require_length(env, f[Bwd::dbIh], what, GH, "G*H");
+  require_length(env, f[Bwd::dbHh], what, GH, "G*H");
+  require_length(env, f[Bwd::trace], what, mul(env, TB, s.H), "T*B*H");
+  require_at_least(env, f[Bwd::y], what, strided, "(T*B-1)*ld+H");
+  require_length(env, f[Bwd::gates], what, mul(env, TB, kGatedStoreBlocks * s.H), "T*B*4*H");
+  require_length(env, f[Bwd::cells], what, mul(env, TB, s.H), "T*B*H");
+  require_length(env, f[Bwd::h0], what, BH, "B*H");
+  require_length(env, f[Bwd::c0], what, BH, "B*H");
+  require_at_least(env, f[Bwd::dy], what, strided, "(T*B-1)*ld+H");
+  require_length(env, f[Bwd::dhN], what, BH, "B*H");
+  require_length(env, f[Bwd::dcN], what, BH, "B*H");
+  require_length(env, f[Bwd::x], what, mul(env, TB, s.I), "T*B*I");
+  require_length(env, f[Bwd::wIh], what, mul(env, GH, s.I), "G*H*I");
+  require_length(env, f[Bwd::wHh], what, mul(env, GH, s.H), "G*H*H");
+  require_length(env, f[Bwd::lengths], what, s.B, "B");
+  mul(env, mul(env, TB, GH), 2);  // the workspace size below cannot overflow
+  require_at_least(env, f[Bwd::work], what, backward_workspace_size(s, cell),
+                   "backwardWorkspaceSize(T, B, I, H, cell)");
+  require_outputs_disjoint(env, f, what, kBwdOutputs);
 }
 
 void check_backward_pair(Napi::Env env, const BwdFields& a, const BwdFields& b) {
   const RnnShape sa = shape_of(a), sb = shape_of(b);
   if (sa.T != sb.T || sa.B != sb.B || sa.I != sb.I || sa.H != sb.H ||
-      a.dim(Bwd::ld) != b.dim(Bwd::ld)) {
-    throw_range(env, "backwardLayer: the two directions must have the same T, B, I, H and ld");
+      a.dim(Bwd::ld) != b.dim(Bwd::ld) || a.number(Bwd::cell) != b.number(Bwd::cell)) {
+    throw_range(env, "backwardLayer: the two directions must have the same cell, T, B, I, H and ld");
   }
   if (a[Bwd::dx].data != b[Bwd::dx].data || a[Bwd::dx].length != b[Bwd::dx].length) {
     throw_range(env, "backwardLayer: the two directions must share one dx (or both pass null)");
@@ -348,14 +418,20 @@ RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* 
   RnnBackwardArgs a;
   a.dx = f[Bwd::dx].as<float>();
   a.dh0 = f[Bwd::dh0].as<float>();
+  a.dc0 = f[Bwd::dc0].as<float>();
+  a.trace = f[Bwd::trace].as<float>();
   a.dw_ih = f[Bwd::dwIh].as<float>();
   a.dw_hh = f[Bwd::dwHh].as<float>();
   a.db_ih = f[Bwd::dbIh].as<float>();
   a.db_hh = f[Bwd::dbHh].as<float>();
   a.y = f[Bwd::y].as<float>();
+  a.gates = f[Bwd::gates].as<float>();
+  a.cells = f[Bwd::cells].as<float>();
   a.h0 = f[Bwd::h0].as<float>();
+  a.c0 = f[Bwd::c0].as<float>();
   a.dy = f[Bwd::dy].as<float>();
   a.dhN = f[Bwd::dhN].as<float>();
+  a.dcN = f[Bwd::dcN].as<float>();
   a.x = f[Bwd::x].as<float>();
   a.w_ih = f[Bwd::wIh].as<float>();
   a.w_hh = f[Bwd::wHh].as<float>();
@@ -363,6 +439,7 @@ RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* 
   a.work = f[Bwd::work].as<float>();
   a.shape = shape_of(f);
   a.ld = f.dim(Bwd::ld);
+  a.cell = cell_kind(env, f.number(Bwd::cell), "backwardLayer");
   a.act = activation(env, f.number(Bwd::act), "backwardLayer");
   a.reverse = f.flag(Bwd::reverse);
   return a;
@@ -668,8 +745,11 @@ Napi::Value set_gemm_threading_js(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// backwardWorkspaceSize(T, B, I, H, cell = 0): floats of backward scratch.
 Napi::Value workspace_size_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const double code = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
+  const CellKind cell = cell_kind(env, code, "backwardWorkspaceSize");
   int64_t d[4] = {0, 0, 0, 0};
   for (size_t i = 0; i < 4; ++i) {
     const double v = i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : 0;
@@ -677,8 +757,8 @@ Napi::Value workspace_size_js(const Napi::CallbackInfo& info) {
     d[i] = static_cast<int64_t>(v);
   }
   RnnShape s{d[0], d[1], d[2], d[3]};
-  mul(env, mul(env, s.T, s.B), s.H);
-  return Napi::Number::New(env, static_cast<double>(backward_workspace_size(s)));
+  mul(env, mul(env, mul(env, s.T, s.B), s.H), 8);
+  return Napi::Number::New(env, static_cast<double>(backward_workspace_size(s, cell)));
 }
 
 template <Napi::Value (*Entry)(const Napi::CallbackInfo&, Mode), Mode M>

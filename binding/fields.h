@@ -139,9 +139,11 @@ inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const 
   return a;
 }
 
+// An optional scalar left undefined reads as 0.
 inline double to_scalar(Napi::Env env, const FieldSpec& spec, napi_value v, const std::string& what) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
+  if (t == napi_undefined && spec.need == Need::Optional) return 0;
   if (spec.kind == Kind::Bool) {
     if (t != napi_boolean) throw_type(env, "expected a boolean for " + field_name(what, spec));
     bool b = false;

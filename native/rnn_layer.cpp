@@ -26,14 +26,15 @@ inline blasint as_blas(int64_t v) {
 // Below ~8M multiply-adds a whole call takes well under a millisecond on one
 // core, and waking other threads for its small products costs more than they
 // save (W4, T=100 B=1 H=128: 0.16 ms with 2 threads, 0.09 ms with 1).
-bool small_work(const RnnShape& s) {
-  return s.T * s.B * s.H * (s.I + s.H) < (int64_t{1} << 23);
+bool small_work(const RnnShape& s, CellKind cell) {
+  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < (int64_t{1} << 23);
 }
 
 // The context a direction runs with: one thread for small work.
-ExecContext sized_for(const ExecContext& ctx, const RnnShape& s) {
+template <class Args>
+ExecContext sized_for(const ExecContext& ctx, const Args& a) {
   ExecContext c = ctx;
-  if (small_work(s)) c.threads = 1;
+  if (small_work(a.shape, a.cell)) c.threads = 1;
   return c;
 }
 
@@ -95,6 +96,12 @@ bool stores_transpose(const std::optional<PackedIsa>& isa, StepProduct::Pass pas
   return !isa && pass == StepProduct::Pass::Forward && s.B > 1 && s.T >= 4;
 }
 
+// ---------------------------------------------------------------------------
+// Cells for the time loop (time_loop.h), forward and backward side by side.
+
+// Where a row's previous state sits: the step processed before t.
+inline int64_t previous_step(int64_t t, bool reverse) { return reverse ? t + 1 : t - 1; }
+
 // The Elman cell (one gate): h = act(a) with a = x W_ih^T + b_ih + h W_hh^T +
 // b_hh; the input projection is already in y, the product adds onto it, and
 // the epilogue adds the biases and applies act in place.
@@ -109,7 +116,7 @@ struct ElmanForward {
   float* product_out(int64_t t) const { return y + t * B * ld; }
   int64_t product_ld() const { return ld; }
   bool product_accumulates() const { return true; }
-  void forward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, float* state) const {
+  void forward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float*, float* state) const {
     bias_activate_row(y + (t * B + b) * ld + u0, state, b_ih ? b_ih + u0 : nullptr,
                       b_hh ? b_hh + u0 : nullptr, u1 - u0, act);
   }
@@ -121,6 +128,7 @@ struct ElmanForward {
 // in the same order whatever the task split).
 struct ElmanBackward {
   static constexpr int kGates = 1;
+  static constexpr bool kCarryAccumulates = false;
   float* dA;         // [T*B, H]
   const float* y;    // [T*B, ld]
   int64_t ld, B, H;
@@ -129,7 +137,7 @@ struct ElmanBackward {
 
   const float* product_in(int64_t t) const { return dA + t * B * H; }
   void backward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* dy,
-                    const float* dh) const {
+                    const float* dh, bool) const {
     float* row = dA + (t * B + b) * H + u0;
     activation_backward_row(row, dy, dh, y + (t * B + b) * ld + u0, u1 - u0, act);
     if (bias_sum) accumulate_row(bias_sum + u0, row, u1 - u0);
@@ -139,94 +147,323 @@ struct ElmanBackward {
   }
 };
 
-// Scratch one forward direction needs: the step product's, plus the running
-// state with lengths.
+// What the gated cells share: the per-step stores and where a row's
+// previous step is (h0/c0 at its first step).
+struct GatedRows {
+  int64_t T, B, H, ld;
+  const int32_t* lengths;
+  bool reverse;
+
+  int64_t row(int64_t t, int64_t b) const { return t * B + b; }
+  bool first(int64_t t, int64_t b) const { return t == row_first_step(lengths, b, T, reverse); }
+  bool last(int64_t t, int64_t b) const { return t == row_last_step(lengths, b, T, reverse); }
+  // Row b of a [B,H] state (or null), or of a [T*B, stride] store one step back.
+  const float* previous(const float* initial, const float* store, int64_t stride, int64_t t,
+                        int64_t b, int64_t u0) const {
+    if (first(t, b)) return initial ? initial + b * H + u0 : nullptr;
+    return store + row(previous_step(t, reverse), b) * stride + u0;
+  }
+};
+
+constexpr int64_t kStore = kGatedStoreBlocks;
+
+// LSTM: the input projection sits in the gate store, the product adds onto
+// it, the epilogue turns it into i, f, g, o and writes c and h.
+struct LstmForward {
+  static constexpr int kGates = 4;
+  GatedRows rows;
+  float* gates;  // [T*B, 4H]
+  float* cells;  // [T*B, H]
+  float* y;
+  float* cN;
+  const float* c0;
+  const float* b_ih;
+  const float* b_hh;
+
+  float* product_out(int64_t t) const { return gates + t * rows.B * kStore * rows.H; }
+  int64_t product_ld() const { return kStore * rows.H; }
+  bool product_accumulates() const { return true; }
+  void forward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float*, float* state) const {
+    const int64_t H = rows.H, r = rows.row(t, b), n = u1 - u0;
+    float* c = cells + r * H + u0;
+    lstm_forward_row({gates + r * kStore * H + u0, b_ih ? b_ih + u0 : nullptr,
+                      b_hh ? b_hh + u0 : nullptr, rows.previous(c0, cells, H, t, b, u0), c,
+                      y + r * rows.ld + u0, state, n, H});
+    if (rows.last(t, b)) std::memcpy(cN + b * H + u0, c, sizeof(float) * n);
+  }
+  void forward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    std::memset(cells + rows.row(t, b) * rows.H + u0, 0, sizeof(float) * (u1 - u0));
+  }
+};
+
+// dc flows back through `dc` ([B,H], own units), entering from dcN.
+struct LstmBackward {
+  static constexpr int kGates = 4;
+  static constexpr bool kCarryAccumulates = false;
+  GatedRows rows;
+  float* dA;  // [T*B, 4H]
+  float* dc;  // [B, H]
+  float* dc0;
+  float* bias_sum;  // [4H] or null
+  const float* gates;
+  const float* cells;
+  const float* c0;
+  const float* dcN;
+
+  const float* product_in(int64_t t) const { return dA + t * rows.B * 4 * rows.H; }
+  void backward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* dy,
+                    const float* dh, bool entering) const {
+    const int64_t H = rows.H, r = rows.row(t, b), own = b * H + u0;
+    const float* dc_in = entering ? (dcN ? dcN + own : nullptr) : dc + own;
+    lstm_backward_row({dA + r * 4 * H + u0, bias_sum ? bias_sum + u0 : nullptr,
+                       gates + r * kStore * H + u0, cells + r * H + u0,
+                       rows.previous(c0, cells, H, t, b, u0), dy, dh, dc_in, dc + own,
+                       dc0 && rows.first(t, b) ? dc0 + own : nullptr, u1 - u0, H});
+  }
+  void backward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    const int64_t H = rows.H;
+    float* row = dA + rows.row(t, b) * 4 * H + u0;
+    for (int64_t g = 0; g < 4; ++g) std::memset(row + g * H, 0, sizeof(float) * (u1 - u0));
+  }
+};
+
+// GRU: the recurrent product goes to a [B, 3H] buffer of its own (its n block
+// is scaled by r, so it cannot add onto the input projection).
+struct GruForward {
+  static constexpr int kGates = 3;
+  GatedRows rows;
+  float* gates;  // [T*B, 4H]: x_r, x_z, x_n in, r, z, n, hn out
+  float* hprod;  // [B, 3H]
+  float* y;
+  const float* b_ih;
+  const float* b_hh;
+
+  float* product_out(int64_t) const { return hprod; }
+  int64_t product_ld() const { return 3 * rows.H; }
+  bool product_accumulates() const { return false; }
+  void forward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* h_prev,
+                   float* state) const {
+    const int64_t H = rows.H, r = rows.row(t, b);
+    gru_forward_row({gates + r * kStore * H + u0, hprod + b * 3 * H + u0,
+                     b_ih ? b_ih + u0 : nullptr, b_hh ? b_hh + u0 : nullptr, h_prev,
+                     y + r * rows.ld + u0, state, u1 - u0, H});
+  }
+  void forward_skip(int64_t, int64_t, int64_t, int64_t) const {}
+};
+
+// dh(t-1) = dh_prod W_hh + z dh: the cell writes z dh into the carry and the
+// product adds the rest.
+struct GruBackward {
+  static constexpr int kGates = 3;
+  static constexpr bool kCarryAccumulates = true;
+  GatedRows rows;
+  float* dA;      // [T*B, 3H] gradient of the recurrent product (with b_hh)
+  float* dN;      // [T*B, H] gradient of the input product's n block
+  float* carry;   // [B, H]
+  float* bias_sum;    // [3H] or null
+  float* bias_n_sum;  // [H]
+  const float* gates;
+  const float* y;
+  const float* h0;
+
+  const float* product_in(int64_t t) const { return dA + t * rows.B * 3 * rows.H; }
+  void backward_row(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* dy,
+                    const float* dh, bool) const {
+    const int64_t H = rows.H, r = rows.row(t, b);
+    gru_backward_row({dA + r * 3 * H + u0, dN + r * H + u0,
+                      bias_sum ? bias_sum + u0 : nullptr,
+                      bias_sum ? bias_n_sum + u0 : nullptr, gates + r * kStore * H + u0,
+                      rows.previous(h0, y, rows.ld, t, b, u0), dy, dh,
+                      carry + b * H + u0, u1 - u0, H});
+  }
+  void backward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    const int64_t H = rows.H, r = rows.row(t, b), n = u1 - u0;
+    float* row = dA + r * 3 * H + u0;
+    for (int64_t g = 0; g < 3; ++g) std::memset(row + g * H, 0, sizeof(float) * n);
+    std::memset(dN + r * H + u0, 0, sizeof(float) * n);
+    std::memset(carry + b * H + u0, 0, sizeof(float) * n);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Scratch and workspace layouts
+
+// The caller-provided backward workspace, carved up (one layout for the size
+// and the pointers).
+struct BackwardWork {
+  float* dA = nullptr;        // [T*B, G*H]
+  float* dN = nullptr;        // GRU [T*B, H]
+  float* carry = nullptr;     // [B, H]
+  float* gathered = nullptr;  // [B, G*H]
+  float* bias = nullptr;      // [G*H]
+  float* bias_n = nullptr;    // GRU [H]
+  float* dc = nullptr;        // LSTM [B, H]
+};
+
+int64_t backward_work(const RnnShape& s, CellKind cell, float* base, BackwardWork* out) {
+  const int64_t GH = gate_count(cell) * s.H, TB = s.T * s.B;
+  int64_t at = 0;
+  const auto take = [&](float** p, int64_t n) {
+    if (out != nullptr) *p = base + at;
+    at += n;
+  };
+  BackwardWork w;
+  take(&w.dA, TB * GH);
+  if (cell == CellKind::Gru) take(&w.dN, TB * s.H);
+  take(&w.carry, s.B * s.H);
+  take(&w.gathered, s.B * GH);
+  take(&w.bias, GH);
+  if (cell == CellKind::Gru) take(&w.bias_n, s.H);
+  if (cell == CellKind::Lstm) take(&w.dc, s.B * s.H);
+  if (out != nullptr) *out = w;
+  return at;
+}
+
+int64_t product_scratch(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
+                        CellKind cell) {
+  return lines(StepProduct::scratch_floats(ctx, pass, s, gate_count(cell)));
+}
+
+// Scratch one forward direction needs: the step product's, the running state
+// with lengths, the GRU's recurrent product.
 int64_t forward_scratch(const ExecContext& ctx, const RnnForwardArgs& a) {
-  int64_t n = lines(StepProduct::scratch_floats(ctx, StepProduct::Pass::Forward, a.shape,
-                                                ElmanForward::kGates));
+  int64_t n = product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
   if (a.lengths != nullptr) n += lines(a.shape.B * a.shape.H);
+  if (a.cell == CellKind::Gru) n += lines(3 * a.shape.B * a.shape.H);
   return n;
 }
 
 int64_t backward_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
-  return lines(StepProduct::scratch_floats(ctx, StepProduct::Pass::Backward, a.shape,
-                                           ElmanBackward::kGates));
+  return product_scratch(ctx, StepProduct::Pass::Backward, a.shape, a.cell);
 }
+
+// ---------------------------------------------------------------------------
+// One direction
 
 void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   assert((a.b_ih == nullptr) == (a.b_hh == nullptr));
+  const int64_t G = gate_count(a.cell);
+  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, G, scratch);
+  float* rest = scratch + product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
+  float* state = a.lengths ? rest : nullptr;
+  if (a.lengths) rest += lines(B * H);
+  const LoopShape ls{a.shape, a.lengths, a.reverse};
+  const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
 
-  // Input products for every step at once: y[T*B, H] = x[T*B, I] W_ih^T.
-  team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
-             a.y, a.ld);
-
-  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape,
-                            ElmanForward::kGates, scratch);
-  float* state = scratch + lines(StepProduct::scratch_floats(
-                               ctx, StepProduct::Pass::Forward, a.shape, ElmanForward::kGates));
-  const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
-  forward_time_loop({a.shape, a.lengths, a.reverse}, cell, product, a.y, a.ld, a.h0,
-                    a.hN, a.lengths ? state : nullptr);
+  switch (a.cell) {
+    case CellKind::Elman: {
+      // Input products for every step at once: y[T*B, H] = x[T*B, I] W_ih^T.
+      team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.y, a.ld);
+      const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
+      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
+      return;
+    }
+    case CellKind::Lstm: {
+      assert(a.gates && a.cells && a.cN);
+      team_sgemm(ctx, false, true, T * B, 4 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
+                 kStore * H);
+      const LstmForward cell{rows, a.gates, a.cells, a.y, a.cN, a.c0, a.b_ih, a.b_hh};
+      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
+      return;
+    }
+    case CellKind::Gru: {
+      assert(a.gates);
+      team_sgemm(ctx, false, true, T * B, 3 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
+                 kStore * H);
+      const GruForward cell{rows, a.gates, rest, a.y, a.b_ih, a.b_hh};
+      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
+      return;
+    }
+  }
 }
 
-// dx += dA W_ih over all T*B rows.
+// dx += dA_in W_ih over all T*B rows, where dA_in is the gradient of the
+// input products (the GRU's n block of it lives in dN).
 void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
   const auto [T, B, I, H] = a.shape;
   assert(a.dx != nullptr);
-  team_sgemm(ctx, false, false, T * B, I, H, 1.0f, a.work, H, a.w_ih, I,
-             1.0f, a.dx, I);
+  BackwardWork w;
+  backward_work(a.shape, a.cell, a.work, &w);
+  const int64_t G = gate_count(a.cell);
+  if (a.cell == CellKind::Gru) {
+    team_sgemm(ctx, false, false, T * B, I, 2 * H, 1.0f, w.dA, 3 * H, a.w_ih, I, 1.0f, a.dx, I);
+    team_sgemm(ctx, false, false, T * B, I, H, 1.0f, w.dN, H, a.w_ih + 2 * H * I, I, 1.0f,
+               a.dx, I);
+    return;
+  }
+  team_sgemm(ctx, false, false, T * B, I, G * H, 1.0f, w.dA, G * H, a.w_ih, I, 1.0f, a.dx, I);
 }
 
 void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
-  float* dA = a.work;                  // [T*B, H]
-  float* carry = dA + T * B * H;       // [B, H] dh flowing into the next step back
-  float* gathered = carry + B * H;     // [B, H]
-  float* bias_sum = gathered + B * H;  // [H]
+  const int64_t G = gate_count(a.cell), GH = G * H;
+  BackwardWork w;
+  backward_work(a.shape, a.cell, a.work, &w);
   const bool bias = a.db_ih != nullptr;
-  if (bias) std::memset(bias_sum, 0, sizeof(float) * H);
+  if (bias) {
+    std::memset(w.bias, 0, sizeof(float) * GH);
+    if (w.bias_n) std::memset(w.bias_n, 0, sizeof(float) * H);
+  }
 
-  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape,
-                            ElmanBackward::kGates, scratch);
-  const ElmanBackward cell{dA, a.y, a.ld, B, H, bias ? bias_sum : nullptr, a.act};
-  backward_time_loop({a.shape, a.lengths, a.reverse}, cell, product, a.dy, a.ld, a.dhN,
-                     a.dh0, carry);
+  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, G, scratch);
+  const LoopShape ls{a.shape, a.lengths, a.reverse};
+  const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
+  float* bias_sum = bias ? w.bias : nullptr;
+  switch (a.cell) {
+    case CellKind::Elman: {
+      const ElmanBackward cell{w.dA, a.y, a.ld, B, H, bias_sum, a.act};
+      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+      break;
+    }
+    case CellKind::Lstm: {
+      const LstmBackward cell{rows, w.dA, w.dc, a.dc0, bias_sum, a.gates, a.cells, a.c0, a.dcN};
+      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+      break;
+    }
+    case CellKind::Gru: {
+      const GruBackward cell{rows, w.dA, w.dN, w.carry, bias_sum, w.bias_n, a.gates, a.y, a.h0};
+      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+      break;
+    }
+  }
 
   // Whole-sequence gradient GEMMs.
   // dW_hh += sum_t dA(t)^T h(t-1). h(t-1) is y one step earlier in processing
   // order (zero padding past a length contributes nothing), or h0 at each
   // row's first step.
   if (T > 1) {
-    const float* dA_rows = a.reverse ? dA : dA + B * H;
+    const float* dA_rows = a.reverse ? w.dA : w.dA + B * GH;
     const float* h_rows = a.reverse ? a.y + B * a.ld : a.y;
-    team_sgemm(ctx, true, false, H, H, (T - 1) * B, 1.0f, dA_rows, H,
-               h_rows, a.ld, 1.0f, a.dw_hh, H);
+    team_sgemm(ctx, true, false, GH, H, (T - 1) * B, 1.0f, dA_rows, GH, h_rows, a.ld, 1.0f,
+               a.dw_hh, H);
   }
   if (a.h0 != nullptr) {
-    const float* dA_first = dA;  // forward: every row starts at t = 0
+    const float* dA_first = w.dA;  // forward: every row starts at t = 0
     if (a.reverse) {
       for (int64_t b = 0; b < B; ++b) {
         const int64_t t = row_first_step(a.lengths, b, T, true);
-        std::memcpy(gathered + b * H, dA + (t * B + b) * H, sizeof(float) * H);
+        std::memcpy(w.gathered + b * GH, w.dA + (t * B + b) * GH, sizeof(float) * GH);
       }
-      dA_first = gathered;
+      dA_first = w.gathered;
     }
-    team_sgemm(ctx, true, false, H, H, B, 1.0f, dA_first, H, a.h0, H, 1.0f,
-               a.dw_hh, H);
+    team_sgemm(ctx, true, false, GH, H, B, 1.0f, dA_first, GH, a.h0, H, 1.0f, a.dw_hh, H);
   }
 
-  // dW_ih += dA^T x over all T*B rows.
-  team_sgemm(ctx, true, false, H, I, T * B, 1.0f, dA, H, a.x, I, 1.0f,
-             a.dw_ih, I);
-
-  // db += column sums of dA (b_ih and b_hh get the same gradient).
+  // dW_ih += dA_in^T x over all T*B rows; db_hh += column sums of dA, db_ih of
+  // dA_in (the same except for the GRU's n block).
+  if (a.cell == CellKind::Gru) {
+    team_sgemm(ctx, true, false, 2 * H, I, T * B, 1.0f, w.dA, GH, a.x, I, 1.0f, a.dw_ih, I);
+    team_sgemm(ctx, true, false, H, I, T * B, 1.0f, w.dN, H, a.x, I, 1.0f, a.dw_ih + 2 * H * I, I);
+  } else {
+    team_sgemm(ctx, true, false, GH, I, T * B, 1.0f, w.dA, GH, a.x, I, 1.0f, a.dw_ih, I);
+  }
   if (bias) {
-    for (int64_t j = 0; j < H; ++j) {
-      a.db_ih[j] += bias_sum[j];
-      a.db_hh[j] += bias_sum[j];
+    for (int64_t j = 0; j < GH; ++j) {
+      a.db_hh[j] += w.bias[j];
+      a.db_ih[j] += (w.bias_n && j >= 2 * H) ? w.bias_n[j - 2 * H] : w.bias[j];
     }
   }
 
@@ -350,8 +587,8 @@ StepKernel resolve_step_kernel(StepKernel k) {
   return StepKernel::Blas;
 }
 
-int64_t backward_workspace_size(const RnnShape& s) {
-  return s.T * s.B * s.H + 2 * s.B * s.H + s.H;
+int64_t backward_workspace_size(const RnnShape& s, CellKind cell) {
+  return backward_work(s, cell, nullptr, nullptr);
 }
 
 namespace {
@@ -360,8 +597,11 @@ namespace {
 // than it saves (measured: ~30 us per pair call).
 constexpr int64_t kPairMinMacs = int64_t{1} << 21;
 
-bool run_as_pair(const ExecContext& ctx, const RnnShape& s, int count) {
-  return count == 2 && ctx.threads >= 2 && s.T * s.B * s.H * (s.I + s.H) >= kPairMinMacs;
+template <class Args>
+bool run_as_pair(const ExecContext& ctx, const Args& a, int count) {
+  const RnnShape& s = a.shape;
+  return count == 2 && ctx.threads >= 2 &&
+         s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell) >= kPairMinMacs;
 }
 
 }  // namespace
@@ -371,7 +611,7 @@ bool run_as_pair(const ExecContext& ctx, const RnnShape& s, int count) {
 // other on the caller when not: the same bits either way).
 void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
-  if (run_as_pair(ctx, dirs[0].shape, count)) {
+  if (run_as_pair(ctx, dirs[0], count)) {
     const ExecContext one = solo(ctx);
     const int64_t n0 = forward_scratch(one, dirs[0]);
     float* scratch = caller_scratch(n0 + forward_scratch(one, dirs[1]));
@@ -380,14 +620,14 @@ void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int c
     return;
   }
   for (int d = 0; d < count; ++d) {
-    const ExecContext c = sized_for(ctx, dirs[d].shape);
+    const ExecContext c = sized_for(ctx, dirs[d]);
     forward_on(c, dirs[d], caller_scratch(forward_scratch(c, dirs[d])));
   }
 }
 
 void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
-  if (run_as_pair(ctx, dirs[0].shape, count)) {
+  if (run_as_pair(ctx, dirs[0], count)) {
     assert(dirs[0].dx == dirs[1].dx);
     RnnBackwardArgs own[2] = {dirs[0], dirs[1]};
     own[0].dx = own[1].dx = nullptr;  // dx is shared: added below, in order
@@ -397,12 +637,12 @@ void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int
     float* mine[2] = {scratch, scratch + n0};
     run_phases(2, 1, [&](int, int d) { backward_on(one, own[d], mine[d]); });
     if (dirs[0].dx != nullptr) {
-      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d].shape), dirs[d]);
+      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d]), dirs[d]);
     }
     return;
   }
   for (int d = 0; d < count; ++d) {
-    const ExecContext c = sized_for(ctx, dirs[d].shape);
+    const ExecContext c = sized_for(ctx, dirs[d]);
     backward_on(c, dirs[d], caller_scratch(backward_scratch(c, dirs[d])));
   }
 }

@@ -13,15 +13,20 @@
 //     float* product_out(t), int64_t product_ld(), bool product_accumulates():
 //       where step t's product h(t-1) W_hh^T goes, [B, G*H]: added onto the
 //       input projection (Elman, LSTM) or into a buffer of its own (GRU).
-//     void forward_row(t, b, u0, u1, float* state): the epilogue of row b:
-//       h(t)[b, u0:u1] into y (and into state[u0:u1] unless null).
+//     void forward_row(t, b, u0, u1, const float* h_prev, float* state): the
+//       epilogue of row b: h(t)[b, u0:u1] into y (and into state[u0:u1]
+//       unless null); h_prev is h(t-1)[b, u0:u1] (null: zeros).
 //     void forward_skip(t, b, u0, u1): row b is past its length at step t
 //       (the loop zeroes y and keeps h; a cell keeps its own state here).
 //   Backward:
 //     const float* product_in(t): dA(t) [B, G*H], the product's input.
-//     void backward_row(t, b, u0, u1, dy, dh): dA(t)[b, gates of u0:u1]
-//       from dh(t) = dy + dh (either may be null: zero), and any bias sums.
+//     void backward_row(t, b, u0, u1, dy, dh, entering): dA(t)[b, gates of
+//       u0:u1] from dh(t) = dy + dh (either may be null: zero), and any bias
+//       sums; `entering` is true at the row's last forward step (dh is dhN).
 //     void backward_skip(t, b, u0, u1): zero dA(t) of row b (past a length).
+//     static constexpr bool kCarryAccumulates: the product adds dA W_hh onto
+//       the carry (the cell wrote a direct dh(t-1) term there: GRU) instead
+//       of overwriting it.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -117,8 +122,11 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     float* y_t = y + t * B * ld;
     if (ls.lengths == nullptr) {
       const float* in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
-      product(task, in, s > 0 ? ld : H, acc, cell.product_out(t), ldp);
-      for (int64_t b = 0; b < B && n > 0; ++b) cell.forward_row(t, b, u0, u1, nullptr);
+      const int64_t ld_in = s > 0 ? ld : H;
+      product(task, in, ld_in, acc, cell.product_out(t), ldp);
+      for (int64_t b = 0; b < B && n > 0; ++b) {
+        cell.forward_row(t, b, u0, u1, in ? in + b * ld_in + u0 : nullptr, nullptr);
+      }
       if (s == T - 1) {
         for (int64_t b = 0; b < B; ++b) {
           std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
@@ -135,7 +143,7 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     for (int64_t b = 0; b < B && n > 0; ++b) {
       float* out_row = out + b * H + u0;
       if (row_active(ls.lengths, b, t)) {
-        cell.forward_row(t, b, u0, u1, out_row);
+        cell.forward_row(t, b, u0, u1, in ? in + b * H + u0 : nullptr, out_row);
       } else {
         std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);  // packed-sequence padding
         if (in != nullptr) {
@@ -152,11 +160,13 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
 // BPTT: phase s runs the product of step s-1 (carry = dh flowing into the
 // step before it, own units) and then step s's cell backward (own units, from
 // dy and carry or, where a row's sequence ends, dhN). A last phase runs the
-// product of the last step when dh0 is wanted.
+// product of the last step when dh0 is wanted. With `trace` ([T*B, H]) each
+// step's incoming dh(t) = dy + dh is also written there (zero past a
+// length): the gradient-flow probe.
 template <class Cell>
 void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
                         const float* dy, int64_t ld, const float* dhN, float* dh0,
-                        float* carry) {
+                        float* carry, float* trace) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
   const int64_t GH = Cell::kGates * H;
@@ -169,7 +179,7 @@ void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct
     if (s == 0) product.prepare(task);
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
-      product(task, cell.product_in(prev), GH, false, carry, H);
+      product(task, cell.product_in(prev), GH, Cell::kCarryAccumulates, carry, H);
       if (dh0 != nullptr) {
         for (int64_t b = 0; b < B && n > 0; ++b) {
           if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
@@ -183,12 +193,20 @@ void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct
     for (int64_t b = 0; b < B && n > 0; ++b) {
       if (!row_active(ls.lengths, b, t)) {
         cell.backward_skip(t, b, u0, u1);
+        if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
         continue;
       }
       const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
       const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
       const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
-      cell.backward_row(t, b, u0, u1, dy_row, dh ? dh + b * H + u0 : nullptr);
+      const float* dh_row = dh ? dh + b * H + u0 : nullptr;
+      if (trace) {
+        float* out = trace + (t * B + b) * H + u0;
+        for (int64_t j = 0; j < n; ++j) {
+          out[j] = (dy_row ? dy_row[j] : 0.0f) + (dh_row ? dh_row[j] : 0.0f);
+        }
+      }
+      cell.backward_row(t, b, u0, u1, dy_row, dh_row, entering);
     }
   });
 }

@@ -10,6 +10,14 @@ export const NativeActivation = { Tanh: 0, Relu: 1 } as const;
 /** Activation code type. */
 export type NativeActivation = (typeof NativeActivation)[keyof typeof NativeActivation];
 
+/** Cell code understood by the kernels (binding/addon.cpp cell_kind). */
+export const NativeCell = { Elman: 0, Lstm: 1, Gru: 2 } as const;
+/** Cell code type. */
+export type NativeCell = (typeof NativeCell)[keyof typeof NativeCell];
+
+/** Gate blocks a gated cell stores per step for BPTT (native/gated_cells.h kGatedStoreBlocks). */
+export const GATED_STORE_BLOCKS = 4;
+
 /** What the linked OpenBLAS reports about itself. */
 export interface NativeBlasInfo {
   /** "OpenBLAS 0.3.21". */
@@ -35,6 +43,8 @@ type F32OrNull = Float32Array | null;
 export interface ForwardDirection {
   x: F32;
   h0: F32OrNull;
+  /** LSTM only: initial cell state [B,H] or null (zeros). */
+  c0?: F32OrNull;
   wIh: F32;
   wHh: F32;
   bIh: F32OrNull;
@@ -43,11 +53,19 @@ export interface ForwardDirection {
   /** [T,B,ld]: this direction's H columns (a subarray for the second direction). */
   y: F32;
   hN: F32;
+  /** Gated cells: [T*B, GATED_STORE_BLOCKS*H] kept for BPTT. */
+  gates?: F32OrNull;
+  /** LSTM: [T*B, H] cell states kept for BPTT. */
+  cells?: F32OrNull;
+  /** LSTM: final cell state [B,H]. */
+  cN?: F32OrNull;
   T: number;
   B: number;
   I: number;
   H: number;
   ld: number;
+  /** Default Elman. */
+  cell?: NativeCell;
   act: NativeActivation;
   reverse: boolean;
 }
@@ -58,16 +76,27 @@ export interface BackwardDirection {
   dx: F32OrNull;
   /** Overwritten. */
   dh0: F32OrNull;
+  /** LSTM: d loss / d c0, overwritten. */
+  dc0?: F32OrNull;
+  /** [T*B, H]: d loss / d h(t) at every step (zero past a length), or null. */
+  trace?: F32OrNull;
   dwIh: F32;
   dwHh: F32;
   dbIh: F32OrNull;
   dbHh: F32OrNull;
-  /** Scratch of backwardWorkspaceSize(T, B, I, H) floats. */
+  /** Scratch of backwardWorkspaceSize(T, B, I, H, cell) floats. */
   work: F32;
   y: F32;
+  /** As the forward pass wrote them (gated cells). */
+  gates?: F32OrNull;
+  /** As the forward pass wrote them (LSTM). */
+  cells?: F32OrNull;
   h0: F32OrNull;
+  c0?: F32OrNull;
   dy: F32OrNull;
   dhN: F32OrNull;
+  /** LSTM: d loss / d cN, or null (zero). */
+  dcN?: F32OrNull;
   x: F32;
   wIh: F32;
   wHh: F32;
@@ -77,6 +106,7 @@ export interface BackwardDirection {
   I: number;
   H: number;
   ld: number;
+  cell?: NativeCell;
   act: NativeActivation;
   reverse: boolean;
 }
@@ -134,8 +164,8 @@ export interface AddonExports {
   setGemmThreading(mode: 'team' | 'openblas'): void;
   /** The kernel per-step products of a batch use now. */
   stepKernel(): 'blas' | 'avx2' | 'avx512';
-  /** Floats of scratch backward needs for this shape. */
-  backwardWorkspaceSize(T: number, B: number, I: number, H: number): number;
+  /** Floats of scratch backward needs for this shape and cell (default Elman). */
+  backwardWorkspaceSize(T: number, B: number, I: number, H: number, cell?: NativeCell): number;
 }
 
 /** The calls src/ makes in BLAS's positional order (Linear, the losses); adapted to named arguments. */

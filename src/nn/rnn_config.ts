@@ -1,5 +1,6 @@
 /**
- * RNN hyper-parameters, their defaults and validation (torch.nn.RNN's).
+ * Recurrent-layer hyper-parameters, their defaults and validation
+ * (torch.nn.RNN's, LSTM's and GRU's: one configuration, a `mode` apart).
  */
 import { rangeError } from '../errors.js';
 import { checkBool, checkInt, checkNumber, checkOneOf, checkOptions } from '../validate.js';
@@ -57,6 +58,15 @@ export interface RnnInitOptions {
   bias?: number;
 }
 
+/**
+ * Options accepted by `new LSTM(...)` and `new GRU(...)`: those of {@link RnnOptions} but the
+ * nonlinearity (the gated cells' activations are fixed: sigmoid gates, tanh candidate).
+ */
+export type GatedOptions = Omit<RnnOptions, 'nonlinearity'>;
+
+/** The cell of a recurrent layer, as PyTorch's `RNNBase.mode` names it (RNN for both Elman activations). */
+export type RnnMode = 'RNN' | 'LSTM' | 'GRU';
+
 /** A validated {@link RnnInitOptions} with its defaults filled in. */
 export interface RnnInitRecipe {
   /** Recurrent weights' recipe. */
@@ -71,9 +81,12 @@ export interface RnnInitRecipe {
 
 /** A complete, validated RNN configuration. */
 export interface RnnConfig {
+  /** The cell: Elman ('RNN'), LSTM or GRU. */
+  readonly mode: RnnMode;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
+  /** The Elman cell's activation ('tanh' for the gated cells, whose activations are fixed). */
   readonly nonlinearity: 'tanh' | 'relu';
   readonly bias: boolean;
   readonly batchFirst: boolean;
@@ -81,7 +94,8 @@ export interface RnnConfig {
   readonly dropout: number;
 }
 
-const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed', 'init'] as const;
+// `mode` is accepted so a configuration can be spread into options (it must match).
+const KNOWN = ['mode', 'inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed', 'init'] as const;
 
 /** Most parameters one RNN may have (one Float32Array arena of at most 2^31-1 floats). */
 export const MAX_PARAMETERS = 2 ** 31 - 1;
@@ -91,12 +105,25 @@ export const MAX_WIDTH = 1 << 20;
 
 const validated = new WeakSet<object>();
 
-/** Validates options and fills in PyTorch's defaults (a config it made before is returned as is). */
-export function rnnConfig(options: unknown): RnnConfig {
-  if (typeof options === 'object' && options !== null && validated.has(options)) return options as RnnConfig;
+const GATED_KNOWN = KNOWN.filter((k) => k !== 'nonlinearity');
+
+/**
+ * Validates options and fills in PyTorch's defaults (a config it made before is returned as is).
+ *
+ * @param options - {@link RnnOptions} (mode 'RNN') or {@link GatedOptions} (LSTM, GRU).
+ * @param mode - The cell the options are for (default 'RNN').
+ */
+export function rnnConfig(options: unknown, mode: RnnMode = 'RNN'): RnnConfig {
+  if (typeof options === 'object' && options !== null && validated.has(options)) {
+    const given = options as RnnConfig;
+    if (given.mode !== mode) throw rangeError('config', `a configuration of mode '${mode}'`, `one of mode '${given.mode}'`);
+    return given;
+  }
   if (options === undefined) throw new TypeError('Expected an options object with inputSize and hiddenSize for options but received undefined');
-  const o = checkOptions<RnnOptions>('options', options, KNOWN);
+  const o = checkOptions<RnnOptions & { mode?: unknown }>('options', options, mode === 'RNN' ? KNOWN : GATED_KNOWN);
+  if (o.mode !== undefined && o.mode !== mode) throw rangeError('options.mode', `'${mode}' (or no mode)`, o.mode);
   const cfg: RnnConfig = {
+    mode,
     inputSize: checkInt('inputSize', o.inputSize, 1, MAX_WIDTH),
     hiddenSize: checkInt('hiddenSize', o.hiddenSize, 1, MAX_WIDTH),
     numLayers: checkInt('numLayers', o.numLayers ?? 1, 1, 1024),
@@ -139,6 +166,16 @@ export function rnnInitRecipe(init: unknown, bias: boolean): RnnInitRecipe {
   return Object.freeze({ weightHh, gain, weightIh, bias: b });
 }
 
+/** Whether `config` is a configuration {@link rnnConfig} made (of any mode). */
+export function isRnnConfig(config: unknown): config is RnnConfig {
+  return typeof config === 'object' && config !== null && validated.has(config);
+}
+
+/** Gate blocks G of a mode's weights: 1 (Elman), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n). */
+export function gateCount(mode: RnnMode): 1 | 3 | 4 {
+  return mode === 'LSTM' ? 4 : mode === 'GRU' ? 3 : 1;
+}
+
 /** Directions: 2 when bidirectional, else 1. */
 export function numDirections(cfg: RnnConfig): 1 | 2 {
   return cfg.bidirectional ? 2 : 1;
@@ -154,18 +191,22 @@ export function layerSuffix(layer: number, direction: number): string {
   return `l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
-/** Parameter names and shapes in PyTorch's order (weight_ih, weight_hh, bias_ih, bias_hh; forward then reverse; layer by layer). */
+/**
+ * Parameter names and shapes in PyTorch's order (weight_ih, weight_hh, bias_ih, bias_hh; forward
+ * then reverse; layer by layer). Gated cells stack their G gate blocks: `weight_ih_l0` is [G*H, I].
+ */
 export function rnnParameterShapes(cfg: RnnConfig): Array<[string, number[]]> {
   const out: Array<[string, number[]]> = [];
   const H = cfg.hiddenSize;
+  const GH = gateCount(cfg.mode) * H;
   for (let k = 0; k < cfg.numLayers; k++) {
     for (let d = 0; d < numDirections(cfg); d++) {
       const s = layerSuffix(k, d);
-      out.push([`weight_ih_${s}`, [H, layerInputSize(cfg, k)]]);
-      out.push([`weight_hh_${s}`, [H, H]]);
+      out.push([`weight_ih_${s}`, [GH, layerInputSize(cfg, k)]]);
+      out.push([`weight_hh_${s}`, [GH, H]]);
       if (cfg.bias) {
-        out.push([`bias_ih_${s}`, [H]]);
-        out.push([`bias_hh_${s}`, [H]]);
+        out.push([`bias_ih_${s}`, [GH]]);
+        out.push([`bias_hh_${s}`, [GH]]);
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
- * The stateless functional form of the RNN: weights in, outputs and a tape
- * out; the tape and output gradients in, input and weight gradients out.
+ * The stateless functional form of the recurrent layers (RNN, LSTM, GRU: the
+ * configuration's `mode`): weights in, outputs and a tape out; the tape and output gradients in, input and weight gradients out.
  * The RNN module is a thin owner of weights around these functions.
  *
  * Each pass is planned as a sequence of native calls, one per layer (its
@@ -13,11 +13,11 @@
  * only when the event loop turns, so a long synchronous loop would pile them up.
  */
 import { describe, rangeError, typeError } from '../errors.js';
-import { native, nativeFloats, NativeActivation, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
+import { GATED_STORE_BLOCKS, native, nativeFloats, NativeActivation, NativeCell, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkFinite, MAX_ELEMENTS } from '../validate.js';
-import { layerInputSize, layerSuffix, numDirections, rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './rnn_config.js';
+import { isRnnConfig, layerInputSize, layerSuffix, numDirections, rnnConfig, rnnParameterShapes, type GatedOptions, type RnnConfig, type RnnMode, type RnnOptions } from './rnn_config.js';
 
 /** Weights by PyTorch state-dict name. */
 export type RnnWeights = Readonly<Record<string, Tensor>>;
@@ -26,6 +26,8 @@ export type RnnWeights = Readonly<Record<string, Tensor>>;
 export interface RnnForwardOptions {
   /** Initial state [L*D, B, H] (default zeros). */
   h0?: Tensor;
+  /** LSTM only: initial cell state [L*D, B, H] (default zeros). */
+  c0?: Tensor;
   /** Per-batch sequence lengths in 1..T (packed-sequence semantics). */
   seqLengths?: ArrayLike<number>;
   /** Training mode: applies dropout between layers (default false). */
@@ -48,12 +50,17 @@ interface TapeData {
   readonly T: number;
   readonly B: number;
   readonly h0: Float32Array | null;
+  readonly c0: Float32Array | null;
   readonly lengths: Int32Array | null;
   readonly weights: Readonly<Record<string, Float32Array>>;
   /** Input of each layer, time-major. */
   readonly inputs: Float32Array[];
   /** Output of each layer, time-major [T,B,D*H] (the BPTT cache). */
   readonly outputs: Float32Array[];
+  /** Gated cells: each layer's gate store, [D][T*B, 4H] (the BPTT cache). */
+  readonly gates: Float32Array[];
+  /** LSTM: each layer's cell states, [D][T*B, H]. */
+  readonly cells: Float32Array[];
   /** Dropout mask applied to layer k's output (scaled keep mask), or null. */
   readonly masks: Array<Float32Array | null>;
 }
@@ -97,6 +104,8 @@ export interface RnnForwardResult {
   y: Tensor;
   /** Final states [L*D,B,H]. */
   hN: Tensor;
+  /** LSTM only: final cell states [L*D,B,H]. */
+  cN?: Tensor;
   /** What backward needs. */
   tape: RnnTape;
 }
@@ -107,12 +116,19 @@ export interface RnnOutputGrads {
   gy?: Tensor | null;
   /** d loss / d hN, [L*D,B,H]. */
   ghN?: Tensor | null;
+  /** LSTM only: d loss / d cN, [L*D,B,H]. */
+  gcN?: Tensor | null;
 }
 
 /** Options of a backward pass. */
 export interface RnnBackwardOptions {
   /** Compute the gradient of the input x (default true; skip it when x is data). */
   inputGrad?: boolean;
+  /**
+   * Also return {@link RnnBackwardResult.stateGradNorms}: ‖∂L/∂h_t‖ at every step of every layer
+   * and direction, from the per-step gradients BPTT computes anyway (default false).
+   */
+  traceStates?: boolean;
   /** Scratch reused across calls (see RnnWorkspace). */
   workspace?: RnnWorkspace;
 }
@@ -123,6 +139,14 @@ export interface RnnBackwardResult {
   gx: Tensor | null;
   /** d loss / d h0, [L*D,B,H]. */
   gh0: Tensor;
+  /** LSTM only: d loss / d c0, [L*D,B,H]. */
+  gc0?: Tensor;
+  /**
+   * With `traceStates`: for row `layer * numDirections + direction`, entry t is the norm over the
+   * batch and hidden units of the whole gradient reaching h_t (the loss's own at t plus what flows
+   * back from later steps); zero where every sequence has ended.
+   */
+  stateGradNorms?: Float64Array[];
 }
 
 /**
@@ -238,21 +262,32 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const [T, B] = cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
   const xt = cfg.batchFirst ? swapLeadingAxes(x.data, B, T, cfg.inputSize) : x.data;
   const h0 = opts.h0 ? opts.h0.data : null;
+  const c0 = opts.c0 ? opts.c0.data : null;
   const lengths = checkLengths(opts.seqLengths, T, B);
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
+  const cell = nativeCell(cfg.mode);
+  const gated = cfg.mode !== 'RNN', lstm = cfg.mode === 'LSTM';
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
   const take = taker(opts.workspace, alloc);
   const hN = alloc(L * D * B * H);
+  const cN = lstm ? alloc(L * D * B * H) : null;
   const inputs: Float32Array[] = [];
   const outputs: Float32Array[] = [];
+  const gateStores: Float32Array[] = [];
+  const cellStores: Float32Array[] = [];
+  const store = T * B * GATED_STORE_BLOCKS * H;
   const masks: Array<Float32Array | null> = [];
   let input = xt;
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
     const out = k === L - 1 ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
+    const gates = gated ? take(`gates${k}`, D * store) : null;
+    const cells = lstm ? take(`cells${k}`, D * T * B * H) : null;
+    if (gates) gateStores.push(gates);
+    if (cells) cellStores.push(cells);
     const dirs: ForwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -260,6 +295,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
       dirs.push({
         x: input,
         h0: h0 ? h0.subarray(row, row + B * H) : null,
+        c0: c0 ? c0.subarray(row, row + B * H) : null,
         wIh: weights[`weight_ih_${s}`],
         wHh: weights[`weight_hh_${s}`],
         bIh: cfg.bias ? weights[`bias_ih_${s}`] : null,
@@ -267,7 +303,10 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
         lengths,
         y: out.subarray(d * H),
         hN: hN.subarray(row, row + B * H),
-        T, B, I, H, ld: D * H, act, reverse: d === 1,
+        gates: gates ? gates.subarray(d * store, (d + 1) * store) : null,
+        cells: cells ? cells.subarray(d * T * B * H, (d + 1) * T * B * H) : null,
+        cN: cN ? cN.subarray(row, row + B * H) : null,
+        T, B, I, H, ld: D * H, cell, act, reverse: d === 1,
       });
     }
     inputs.push(input);
@@ -286,11 +325,28 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   }
   const last = outputs[L - 1];
   const y = cfg.batchFirst ? swapLeadingAxes(last, T, B, D * H) : last;
-  return {
+  const result: RnnForwardResult = {
     y: { data: y, shape: cfg.batchFirst ? [B, T, D * H] : [T, B, D * H] },
     hN: { data: hN, shape: [L * D, B, H] },
-    tape: new RnnTape({ cfg, T, B, h0, lengths, weights: { ...weights }, inputs, outputs, masks }),
+    tape: new RnnTape({ cfg, T, B, h0, c0, lengths, weights: { ...weights }, inputs, outputs, gates: gateStores, cells: cellStores, masks }),
   };
+  if (cN) result.cN = { data: cN, shape: [L * D, B, H] };
+  return result;
+}
+
+function nativeCell(mode: RnnMode): NativeCell {
+  return mode === 'LSTM' ? NativeCell.Lstm : mode === 'GRU' ? NativeCell.Gru : NativeCell.Elman;
+}
+
+/** ‖trace(t)‖ over [B, H] for every t, in float64. */
+function stepNorms(trace: Float32Array, T: number, BH: number): Float64Array {
+  const out = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    let sum = 0;
+    for (let i = t * BH; i < (t + 1) * BH; i++) sum += trace[i] * trace[i];
+    out[t] = Math.sqrt(sum);
+  }
+  return out;
 }
 
 function dropoutMask(n: number, p: number, rng: Rng): Float32Array {
@@ -313,11 +369,18 @@ function* backwardPlan(
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
   const ghN = grads.ghN ? grads.ghN.data : null;
+  const gcN = grads.gcN ? grads.gcN.data : null;
   const take = taker(opts.workspace, alloc);
   const gh0 = alloc(L * D * B * H);
-  const workSize = native.backwardWorkspaceSize(T, B, 1, H);
+  const lstm = cfg.mode === 'LSTM';
+  const gc0 = lstm ? alloc(L * D * B * H) : null;
+  const cell = nativeCell(cfg.mode);
+  const workSize = native.backwardWorkspaceSize(T, B, 1, H, cell);
   const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
   const inputGrad = opts.inputGrad !== false;
+  const traces = opts.traceStates === true ? Array.from({ length: D }, (_, d) => take(`trace${d}`, T * B * H)) : null;
+  const norms: Float64Array[] = new Array<Float64Array>(L * D);
+  const store = T * B * GATED_STORE_BLOCKS * H;
 
   let dOut: Float32Array | null = gy;
   let dx: Float32Array | null = null;
@@ -333,23 +396,30 @@ function* backwardPlan(
       dirs.push({
         dx,
         dh0: gh0.subarray(row, row + B * H),
+        dc0: gc0 ? gc0.subarray(row, row + B * H) : null,
+        trace: traces ? traces[d] : null,
         dwIh: paramGrads[`weight_ih_${s}`],
         dwHh: paramGrads[`weight_hh_${s}`],
         dbIh: cfg.bias ? paramGrads[`bias_ih_${s}`] : null,
         dbHh: cfg.bias ? paramGrads[`bias_hh_${s}`] : null,
         work: work[d],
         y: tape.outputs[k].subarray(d * H),
+        gates: cfg.mode !== 'RNN' ? tape.gates[k].subarray(d * store, (d + 1) * store) : null,
+        cells: lstm ? tape.cells[k].subarray(d * T * B * H, (d + 1) * T * B * H) : null,
         h0: tape.h0 ? tape.h0.subarray(row, row + B * H) : null,
+        c0: tape.c0 ? tape.c0.subarray(row, row + B * H) : null,
         dy: dOut ? dOut.subarray(d * H) : null,
         dhN: ghN ? ghN.subarray(row, row + B * H) : null,
+        dcN: gcN ? gcN.subarray(row, row + B * H) : null,
         x: tape.inputs[k],
         wIh: tape.weights[`weight_ih_${s}`],
         wHh: tape.weights[`weight_hh_${s}`],
         lengths: tape.lengths,
-        T, B, I, H, ld: D * H, act, reverse: d === 1,
+        T, B, I, H, ld: D * H, cell, act, reverse: d === 1,
       });
     }
     yield { kind: 'backward', dirs };
+    if (traces) for (let d = 0; d < D; d++) norms[k * D + d] = stepNorms(traces[d], T, B * H);
     if (k > 0) {
       const mask = tape.masks[k - 1];
       if (mask && dx) for (let i = 0; i < dx.length; i++) dx[i] *= mask[i];
@@ -362,12 +432,16 @@ function* backwardPlan(
       ? { data: swapLeadingAxes(dx, T, B, cfg.inputSize), shape: [B, T, cfg.inputSize] }
       : { data: dx, shape: [T, B, cfg.inputSize] };
   }
-  return { gx, gh0: { data: gh0, shape: [L * D, B, H] } };
+  const result: RnnBackwardResult = { gx, gh0: { data: gh0, shape: [L * D, B, H] } };
+  if (gc0) result.gc0 = { data: gc0, shape: [L * D, B, H] };
+  if (traces) result.stateGradNorms = norms;
+  return result;
 }
 
-function checkAllFinite(x: Tensor, h0: Tensor | undefined, weights: Record<string, Float32Array>): void {
+function checkAllFinite(x: Tensor, h0: Tensor | undefined, c0: Tensor | undefined, weights: Record<string, Float32Array>): void {
   checkFinite('x.data', x.data);
   if (h0) checkFinite('h0.data', h0.data);
+  if (c0) checkFinite('c0.data', c0.data);
   for (const [name, data] of Object.entries(weights)) checkFinite(name, data);
 }
 
@@ -376,8 +450,8 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   const o = opts ?? {};
   if (typeof o !== 'object') throw typeError('options', 'an options object', o);
   for (const key of Object.keys(o)) {
-    if (!['h0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'].includes(key)) {
-      throw rangeError('options', "only 'h0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
+    if (!['h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'].includes(key)) {
+      throw rangeError('options', "only 'h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
     }
   }
   const layout = cfg.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
@@ -389,16 +463,23 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   if (outputs > MAX_ELEMENTS) {
     throw rangeError('x.shape', `T*B*numDirections*hiddenSize of at most ${MAX_ELEMENTS} (the output's size)`, `[${t.shape.join(', ')}] giving ${outputs}`);
   }
-  if (o.h0 !== undefined && o.h0 !== null) {
-    const LD = cfg.numLayers * numDirections(cfg);
-    checkTensor('h0', o.h0, [LD, B, cfg.hiddenSize], `numLayers*numDirections = ${LD}, batch ${B}, hiddenSize ${cfg.hiddenSize}`);
+  const LD = cfg.numLayers * numDirections(cfg);
+  const stateShape = `numLayers*numDirections = ${LD}, batch ${B}, hiddenSize ${cfg.hiddenSize}`;
+  if (o.h0 !== undefined && o.h0 !== null) checkTensor('h0', o.h0, [LD, B, cfg.hiddenSize], stateShape);
+  if (o.c0 !== undefined && o.c0 !== null) {
+    if (cfg.mode !== 'LSTM') throw typeError('c0', `no c0: ${modeName(cfg.mode)} has no cell state (only LSTM takes c0)`, o.c0);
+    checkTensor('c0', o.c0, [LD, B, cfg.hiddenSize], stateShape);
   }
   return o;
 }
 
+function modeName(mode: RnnMode): string {
+  return mode === 'RNN' ? 'an RNN' : `a ${mode}`;
+}
+
 function checkBackwardInputs(tape: TapeData, grads: RnnOutputGrads | undefined): RnnOutputGrads {
   const g = grads ?? {};
-  if (typeof g !== 'object') throw typeError('grads', 'an object { gy?, ghN? }', g);
+  if (typeof g !== 'object') throw typeError('grads', tape.cfg.mode === 'LSTM' ? 'an object { gy?, ghN?, gcN? }' : 'an object { gy?, ghN? }', g);
   const { cfg, T, B } = tape;
   const D = numDirections(cfg);
   if (g.gy !== undefined && g.gy !== null) {
@@ -406,6 +487,10 @@ function checkBackwardInputs(tape: TapeData, grads: RnnOutputGrads | undefined):
   }
   if (g.ghN !== undefined && g.ghN !== null) {
     checkTensor('ghN', g.ghN, [cfg.numLayers * D, B, cfg.hiddenSize], 'the shape of hN');
+  }
+  if (g.gcN !== undefined && g.gcN !== null) {
+    if (cfg.mode !== 'LSTM') throw typeError('gcN', `no gcN: ${modeName(cfg.mode)} has no cell state (only LSTM takes gcN)`, g.gcN);
+    checkTensor('gcN', g.gcN, [cfg.numLayers * D, B, cfg.hiddenSize], 'the shape of cN');
   }
   return g;
 }
@@ -423,9 +508,18 @@ function checkParamGrads(cfg: RnnConfig, paramGrads: unknown): Record<string, Fl
   return out;
 }
 
-/** Runs the RNN forward over whole sequences (synchronously, on the calling thread). */
+/** A configuration as given to the functional API: made by rnnConfig (any mode), or RNN options. */
+function functionalConfig(config: RnnConfig | RnnOptions | GatedOptions): RnnConfig {
+  return isRnnConfig(config) ? config : rnnConfig(config);
+}
+
+/**
+ * Runs a recurrent layer stack forward over whole sequences (synchronously, on the calling
+ * thread). `config` is RNN options, or any configuration made by `rnnConfig(options, mode)`
+ * (e.g. `rnnConfig({ inputSize, hiddenSize }, 'LSTM')`).
+ */
 export function rnnForward(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
-  const cfg = rnnConfig(config);
+  const cfg = functionalConfig(config);
   return rnnForwardChecked(cfg, checkRnnWeights(cfg, weights), x, opts);
 }
 
@@ -435,21 +529,21 @@ export function rnnForward(config: RnnConfig | RnnOptions, weights: RnnWeights, 
  * changing them before it settles gives an undefined result.
  */
 export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: RnnWeights, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
-  const cfg = rnnConfig(config);
+  const cfg = functionalConfig(config);
   return rnnForwardCheckedAsync(cfg, checkRnnWeights(cfg, weights), x, opts);
 }
 
 /** @internal rnnForward for a module whose configuration and weights are valid by construction. */
 export function rnnForwardChecked(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
   const o = checkForwardInputs(cfg, x, opts);
-  if (o.checkFinite) checkAllFinite(x, o.h0, weights);
+  if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
   return runSync(forwardPlan(cfg, weights, x, o, jsFloats));
 }
 
 /** @internal rnnForwardAsync for a module whose configuration and weights are valid by construction. */
 export async function rnnForwardCheckedAsync(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
   const o = checkForwardInputs(cfg, x, opts);
-  if (o.checkFinite) checkAllFinite(x, o.h0, weights);
+  if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
   return runAsync(forwardPlan(cfg, weights, x, o, nativeFloats));
 }
 
