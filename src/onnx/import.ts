@@ -25,6 +25,7 @@ import {
   type OnnxLoadOptions,
   type OnnxTensor,
 } from './proto.js';
+import { compileGated } from './gated_op.js';
 import { compileRnn, rnnAttributes } from './rnn_op.js';
 
 /** Oldest and newest ai.onnx opsets the interpreter accepts. */
@@ -33,7 +34,7 @@ export const MIN_IMPORT_OPSET = 7;
 export const MAX_IMPORT_OPSET = 23;
 
 /** The operators `OnnxModel.run` supports. */
-export const SUPPORTED_OPERATORS: readonly string[] = Object.freeze(['RNN', ...Object.keys(OPERATORS)].sort());
+export const SUPPORTED_OPERATORS: readonly string[] = Object.freeze(['RNN', 'LSTM', 'GRU', ...Object.keys(OPERATORS)].sort());
 
 /** A tensor fed to `OnnxModel.run`: float32, int32 or int64 data plus its shape. */
 export interface OnnxFeed {
@@ -227,6 +228,7 @@ export class OnnxModel {
       const info: NodeInfo = { node, label, opset: this.opsetVersion, budget };
       let kernel: Kernel;
       if (op === 'RNN') kernel = compileRnn(info);
+      else if (op === 'LSTM' || op === 'GRU') kernel = compileGated(info, op);
       else if (Object.prototype.hasOwnProperty.call(OPERATORS, op)) kernel = OPERATORS[op](info);
       else throw new Error(`Unsupported operator '${op}' (${label}): rnnblas supports ${SUPPORTED_OPERATORS.join(', ')}`);
       return { node, kernel, label, inputs: [...(node.input ?? [])], outputs: [...(node.output ?? [])] };

@@ -65,23 +65,33 @@ export function rnnAttributes(info: NodeInfo): RnnAttributes {
   const clipValue = attrs.float('clip');
   const clip = clipValue === undefined || clipValue < 0 ? null : clipValue;
   if (clip !== null && Number.isNaN(clip)) throw attrs.badValue('clip', clip, 'a number');
+  const activations = activationsAttribute(attrs, ['Tanh'], D, 'one per direction', direction);
+  return { hiddenSize, direction, activations, clip, layout };
+}
+
+/**
+ * Reads `activations` (names in any case; `defaults` per direction when absent), checks there
+ * are `perDirection.length * D` of them and resolves `activation_alpha`/`activation_beta`.
+ */
+export function activationsAttribute(attrs: NodeAttributes, defaults: readonly OnnxActivationName[], D: number, what: string, direction: string): OnnxActivation[] {
   const given = attrs.strings('activations');
-  const names = (given ?? Array.from({ length: D }, () => 'Tanh')).map((raw) => {
+  const names = (given ?? Array.from({ length: D }, () => defaults).flat()).map((raw) => {
     const canonical = ONNX_ACTIVATIONS.find((n) => n.toLowerCase() === raw.toLowerCase());
     if (!canonical) throw attrs.badValue('activations', raw, `one of ${ONNX_ACTIVATIONS.join(', ')}`);
     return canonical;
   });
-  if (names.length !== D) throw attrs.badValue('activations', given, `${D} activation${D > 1 ? 's' : ''} (one per direction, direction=${direction})`);
-  const activations = resolveActivations(names, attrs.floats('activation_alpha'), attrs.floats('activation_beta'));
-  return { hiddenSize, direction, activations, clip, layout };
+  const n = defaults.length * D;
+  if (names.length !== n) throw attrs.badValue('activations', given, `${n} activation${n > 1 ? 's' : ''} (${what}, direction=${direction})`);
+  return resolveActivations(names, attrs.floats('activation_alpha'), attrs.floats('activation_beta'));
 }
 
-function shapeStr(s: readonly number[]): string {
+/** `[a, b, c]`. */
+export function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
 }
 
 /** [A,B,F] -> [B,A,F]. */
-function swap01(src: Float32Array, A: number, B: number, F: number): Float32Array {
+export function swap01(src: Float32Array, A: number, B: number, F: number): Float32Array {
   const out = new Float32Array(src.length);
   for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(src.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
   return out;
