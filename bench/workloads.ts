@@ -16,10 +16,15 @@ export type Head =
   /** The last step's output → Linear H_out → outputs, MSE against a random target (forecasting). */
   | { kind: 'last-linear-mse'; outputs: number };
 
-/** One benchmark workload (float32, tanh Elman RNN, time-major [T,B,I]). */
+/** The recurrent cell of a workload (BENCHMARKS.md: W* and F1 are tanh Elman RNNs; L* LSTM, G* GRU). */
+export type Cell = 'RNN' | 'LSTM' | 'GRU';
+
+/** One benchmark workload (float32, time-major [T,B,I]; a tanh Elman RNN unless `cell` says otherwise). */
 export interface Workload {
   id: string;
   description: string;
+  /** The cell (default 'RNN', tanh). */
+  cell?: Cell;
   T: number;
   B: number;
   I: number;
@@ -56,13 +61,40 @@ export const WORKLOADS: readonly Workload[] = [
     id: 'F1', description: 'forecasting, long window, small model', T: 400, B: 32, I: 1, H: 64, layers: 1, bidirectional: false,
     head: { kind: 'last-linear-mse', outputs: 1 }, work: 'train',
   },
+  {
+    id: 'L1', description: 'W1 with an LSTM', cell: 'LSTM', T: 64, B: 32, I: 65, H: 256, layers: 1, bidirectional: false,
+    head: { kind: 'linear-ce', classes: 65 }, work: 'train',
+  },
+  {
+    id: 'G1', description: 'W1 with a GRU', cell: 'GRU', T: 64, B: 32, I: 65, H: 256, layers: 1, bidirectional: false,
+    head: { kind: 'linear-ce', classes: 65 }, work: 'train',
+  },
+  {
+    id: 'L5', description: 'W5 with an LSTM', cell: 'LSTM', T: 100, B: 64, I: 128, H: 256, layers: 1, bidirectional: true,
+    head: { kind: 'none' }, work: 'forward',
+  },
+  {
+    id: 'G5', description: 'W5 with a GRU', cell: 'GRU', T: 100, B: 64, I: 128, H: 256, layers: 1, bidirectional: true,
+    head: { kind: 'none' }, work: 'forward',
+  },
 ];
 
-/** The workload called id (W1..W5), or throws. */
+/** The workload called id (W1..W5, F1, L1, G1, L5, G5), or throws. */
 export function workload(id: string): Workload {
   const w = WORKLOADS.find((x) => x.id.toLowerCase() === id.toLowerCase());
   if (!w) throw new Error(`unknown workload '${id}': expected one of ${WORKLOADS.map((x) => x.id).join(', ')}`);
   return w;
+}
+
+/** The workload's cell ('RNN' when not given). */
+export function cellOf(w: Workload): Cell {
+  return w.cell ?? 'RNN';
+}
+
+/** Gate blocks G of the workload's cell: 1 (RNN), 4 (LSTM), 3 (GRU). */
+export function gateBlocks(w: Workload): 1 | 3 | 4 {
+  const c = cellOf(w);
+  return c === 'LSTM' ? 4 : c === 'GRU' ? 3 : 1;
 }
 
 /** Directions: 2 when bidirectional. */
@@ -87,18 +119,20 @@ export interface FlopCount {
  * FLOPs of one step of w (BENCHMARKS.md): forward per layer-direction
  * 2·T·B·H·(I+H) with I = D·H above layer 0; backward = 2× forward less
  * 2·T·B·I·H for layer 0 (no input gradient); a Linear head of C outputs costs
- * 3·2·T·B·H_in·C. Elementwise work is not counted.
+ * 3·2·T·B·H_in·C. Gated cells multiply the layer terms by G (4 LSTM, 3 GRU).
+ * Elementwise work is not counted.
  */
 export function flopCount(w: Workload): FlopCount {
   const { T, B, H } = w;
   const D = directions(w);
+  const G = gateBlocks(w);
   let forward = 0;
   let backward = 0;
   for (let k = 0; k < w.layers; k++) {
     const I = k === 0 ? w.I : D * H;
-    const f = 2 * T * B * H * (I + H);
+    const f = 2 * T * B * G * H * (I + H);
     forward += D * f;
-    backward += D * (2 * f - (k === 0 ? 2 * T * B * I * H : 0));
+    backward += D * (2 * f - (k === 0 ? 2 * T * B * G * I * H : 0));
   }
   const head = w.work !== 'train' ? 0
     : w.head.kind === 'linear-ce' ? 3 * 2 * T * B * outputWidth(w) * w.head.classes
