@@ -5,8 +5,8 @@
 export { tensor, zeros, numel, type Tensor, type Parameter } from './tensor.js';
 export { Rng, type RngState } from './random.js';
 export { blasInfo, setNumThreads, getNumThreads, type BlasInfo } from './blas.js';
-export { RNN, type RnnCallOptions, type RnnOutput } from './nn/rnn.js';
-export { rnnConfig, rnnParameterShapes, type RnnConfig, type RnnOptions } from './nn/rnn_config.js';
+export { RNN, rnnParameterShapes, type RnnCallOptions, type RnnOutput } from './nn/rnn.js';
+export { rnnConfig, type RnnConfig, type RnnOptions } from './nn/rnn_config.js';
 export type { RnnInitOptions } from './nn/rnn_config.js';
 /** `torch.nn.init` for rnnblas tensors and parameters: `init.orthogonal_(p)`, `init.eye_(p)`, ... */
 export * as init from './nn/init.js';
@@ -33,10 +33,15 @@ export {
   type RnnTape,
   RnnWorkspace,
 } from './nn/rnn_functional.js';
-export { Linear, type LinearOptions } from './nn/linear.js';
+export type { Module, ModuleSpec, StateDict, LoadStateDictOptions, LoadStateDictResult, ShapeDim, SummaryOptions } from './nn/module.js';
+export { ModuleBase } from './nn/module_base.js';
+export { ParametrizedLayer } from './nn/parametrized_layer.js';
+export { StatelessLayer } from './nn/stateless_layer.js';
+export { registerModule, registeredModuleTypes, type ModuleKind, type ParameterShapes } from './io/registry.js';
+export { Linear, type LinearOptions, type LinearBackwardOptions } from './nn/linear.js';
 export { Embedding, type EmbeddingOptions } from './nn/embedding.js';
-export { LastStep, type LastStepOptions } from './nn/last_step.js';
-export { MergeDirections, splitDirections, type MergeMode } from './nn/merge.js';
+export { LastStep, type LastStepOptions, type LastStepForwardOptions } from './nn/last_step.js';
+export { MergeDirections, splitDirections, type MergeMode, type MergeDirectionsOptions } from './nn/merge.js';
 export { Sequential, type SequentialForwardOptions } from './nn/sequential.js';
 export { RnnStream } from './nn/stream.js';
 export type { IntTensor, Layer, LayerContext } from './nn/layer.js';
@@ -52,5 +57,5 @@ export * from './data/index.js';
 export * from './train/index.js';
 export {
   saveModel, loadModel, encodeModel, decodeModel, saveCheckpoint, loadCheckpoint, modelSpec, buildModel, MODEL_FILE_VERSION, DEFAULT_MAX_PARAMETERS,
-  type LoadModelOptions, type ModelSpec, type LayerSpec, type LoadedModel, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
+  type LoadModelOptions, type ModelSpec, type LayerSpec, type LoadedModel, type ModuleClass, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
 } from './io/model_file.js';

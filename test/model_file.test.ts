@@ -154,7 +154,7 @@ describe('saveModel / loadModel', () => {
       ['nomodel.safetensors', { format: 'rnnblas', version: '1', kind: 'model' }, /the metadata has no 'model' entry/],
       ['foreign.safetensors', { format: 'pt' }, /not an rnnblas model file \(metadata 'format' is "pt", expected "rnnblas"\)/],
       ['version.safetensors', { ...good.metadata, version: '7' }, /unsupported rnnblas file version "7"/],
-      ['layer.safetensors', { ...good.metadata, model: '{"type":"Sequential","layers":[{"type":"GRU"}]}' }, /the architecture in the metadata is invalid: Expected one of 'RNN', 'Embedding', 'Linear', 'LastStep', 'MergeDirections' for spec\.layers\[0\]\.type but received "GRU"/],
+      ['layer.safetensors', { ...good.metadata, model: '{"type":"Sequential","layers":[{"type":"Transformer"}]}' }, /the architecture in the metadata is invalid: Expected a registered module type \(one of .*'Linear'.*'RNN'.*\) for spec\.layers\[0\]\.type but received "Transformer"/],
       ['config.safetensors', { ...good.metadata, model: '{"type":"RNN","config":{"inputSize":2,"hiddenSize":-3}}' }, /the architecture in the metadata is invalid: Expected an integer in 1\.\.1048576 for hiddenSize but received -3/],
       ['weights.safetensors', good.metadata, /the weights do not fit the architecture in the metadata: .*missing keys: bias_hh_l0/, { weight_ih_l0: good.tensors.weight_ih_l0, weight_hh_l0: good.tensors.weight_hh_l0, bias_ih_l0: good.tensors.bias_ih_l0 }],
       ['extra.safetensors', { ...good.metadata, extra: '[1]' }, /the metadata entry 'extra' is not a JSON object/],
@@ -172,7 +172,7 @@ describe('saveModel / loadModel', () => {
 
   it('refuses invalid arguments', async () => {
     const m = new RNN({ inputSize: 2, hiddenSize: 3, seed: 1 });
-    await expect(saveModel({} as never, join(dir, 'x'))).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for model but received an object (Object)'));
+    await expect(saveModel({} as never, join(dir, 'x'))).rejects.toThrow(new TypeError('Expected a module (an RNN, a Sequential, a Linear, an Embedding, ...) for model but received an object (Object)'));
     await expect(saveModel(m, '')).rejects.toThrow(new TypeError('Expected a non-empty string for path but received ""'));
     await expect(saveModel(m, join(dir, 'x'), [1] as never)).rejects.toThrow(new TypeError('Expected a JSON-serialisable object for extra but received an array of length 1'));
     const cyclic: Record<string, unknown> = {};
@@ -182,8 +182,9 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel(join(dir, 'missing.safetensors'))).rejects.toThrow(/ENOENT/);
     expect(() => encodeModel(null as never)).toThrow(TypeError);
     expect(() => decodeModel('abc' as never)).toThrow(new TypeError('Expected a Uint8Array for bytes but received "abc"'));
-    expect(() => modelSpec([] as never)).toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for model but received an array of length 0'));
-    expect(() => buildModel({ type: 'GRU' } as never)).toThrow(new RangeError(`Expected 'RNN', 'Sequential', 'Linear' or 'Embedding' for spec.type but received "GRU"`));
+    expect(() => modelSpec([] as never)).toThrow(new TypeError('Expected a module (an RNN, a Sequential, a Linear, an Embedding, ...) for model but received an array of length 0'));
+    expect(() => buildModel({ type: 'Transformer' } as never)).toThrow(RangeError);
+    expect(() => buildModel({ type: 'Transformer' } as never)).toThrow(/^Expected a registered module type \(one of .*'Sequential'.*\) for spec\.type but received "Transformer"$/);
     expect(() => buildModel({ type: 'Sequential', layers: [] } as never)).toThrow(new TypeError('Expected a non-empty array of layer descriptions for spec.layers but received an array of length 0'));
   });
 });
@@ -275,13 +276,13 @@ describe('checkpoints', () => {
     const { model, optimizer } = setup(1);
     const p = join(dir, 'inv.safetensors');
     await expect(saveCheckpoint(p, { model, step: -1 })).rejects.toThrow(new RangeError('Expected an integer in 0..9007199254740991 for contents.step but received -1'));
-    await expect(saveCheckpoint(p, { model: {} as never, step: 0 })).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for contents.model but received an object (Object)'));
+    await expect(saveCheckpoint(p, { model: {} as never, step: 0 })).rejects.toThrow(new TypeError('Expected a module (an RNN, a Sequential, a Linear, an Embedding, ...) for contents.model but received an object (Object)'));
     await expect(saveCheckpoint(p, { model, step: 0, optimizer: {} as never })).rejects.toThrow(new TypeError('Expected an Optimizer for contents.optimizer but received an object (Object)'));
     await expect(saveCheckpoint(p, { model, step: 0, rng: [1, 2] as never })).rejects.toThrow(TypeError);
     await expect(saveCheckpoint(p, { model, step: 0, optimiser: optimizer } as never)).rejects.toThrow(RangeError);
     const foreign = new Adam(charModel(1).parameters());
     await expect(saveCheckpoint(p, { model: new RNN({ inputSize: 1, hiddenSize: 1 }), step: 0, optimizer: foreign })).rejects.toThrow(/an optimizer over the model's parameters/);
-    await expect(loadCheckpoint(p, { model: 3 } as never)).rejects.toThrow(new TypeError('Expected an RNN, a Sequential, a Linear or an Embedding for options.model but received 3'));
+    await expect(loadCheckpoint(p, { model: 3 } as never)).rejects.toThrow(new TypeError('Expected a module (an RNN, a Sequential, a Linear, an Embedding, ...) for options.model but received 3'));
     await expect(loadCheckpoint(p, { rng: 3 } as never)).rejects.toThrow(new TypeError('Expected an Rng for options.rng but received 3'));
     await expect(loadCheckpoint('')).rejects.toThrow(TypeError);
   });

@@ -18,135 +18,78 @@
  * Every file is written atomically (a failed save leaves the previous file).
  */
 import { cappedList, describe, rangeError, typeError } from '../errors.js';
-import { Embedding } from '../nn/embedding.js';
-import { LastStep } from '../nn/last_step.js';
-import type { Layer } from '../nn/layer.js';
-import { Linear } from '../nn/linear.js';
-import { MergeDirections, type MergeMode } from '../nn/merge.js';
-import { RNN } from '../nn/rnn.js';
-import { rnnConfig, rnnParameterShapes, type RnnConfig } from '../nn/rnn_config.js';
-import { Sequential } from '../nn/sequential.js';
+import type { Module, ModuleSpec } from '../nn/module.js';
 import { LRScheduler, type SchedulerState } from '../optim/lr_scheduler.js';
 import { Optimizer, type HyperValue, type OptimizerState, type ParamStateDict } from '../optim/optimizer.js';
 import { Rng, isValidRngState, type RngState } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { checkBool, checkInt, checkOptions } from '../validate.js';
+import { checkInt, checkOptions } from '../validate.js';
+import { moduleFromSpec, registeredModuleTypes, specParameterShapes } from './registry.js';
 import { FormatError, decodeSafetensorsHeader, decodeSafetensorsTensors, encodeSafetensors, writeFileAtomic, type SafetensorsHeader } from './safetensors.js';
 import fsp from 'node:fs/promises';
 
 /** The file format version this module writes and reads. */
 export const MODEL_FILE_VERSION = 1;
 
-/** The architecture of one layer of a Sequential, as stored in a file. */
-export type LayerSpec =
-  | { readonly type: 'Embedding'; readonly numEmbeddings: number; readonly embeddingDim: number }
-  | { readonly type: 'RNN'; readonly config: RnnConfig }
-  | { readonly type: 'Linear'; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
-  | { readonly type: 'LastStep'; readonly directions: 1 | 2; readonly batchFirst: boolean }
-  | { readonly type: 'MergeDirections'; readonly mode: MergeMode };
+/**
+ * The architecture of a model, as stored in a file: a {@link ModuleSpec} (`module.toSpec()`),
+ * e.g. `{ type: 'RNN', config: { inputSize: 10, hiddenSize: 20, ... } }` or
+ * `{ type: 'Sequential', layers: [...] }`.
+ */
+export type ModelSpec = ModuleSpec;
 
-/** The architecture of a model, as stored in a file. */
-export type ModelSpec =
-  | { readonly type: 'RNN'; readonly config: RnnConfig }
-  | { readonly type: 'Sequential'; readonly layers: readonly LayerSpec[] }
-  | Extract<LayerSpec, { type: 'Linear' | 'Embedding' }>;
-
-/** What a model file can hold: an RNN, a Sequential of built-in layers, or a lone Linear or Embedding. */
-export type SavableModel = RNN | Sequential | Linear | Embedding;
+/** The architecture of one layer of a Sequential, as stored in a file (a {@link ModuleSpec}). */
+export type LayerSpec = ModuleSpec;
 
 /** JSON-serialisable values (for `extra`). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/**
+ * A module class, for `loadModel(path, { expect: RNN })`: the loaded model must be an
+ * instance of it (checked at run time), and is typed as one.
+ */
+export type ModuleClass<M extends Module = Module> = abstract new (...args: never[]) => M;
+
 /** What {@link loadModel} returns. */
-export interface LoadedModel {
+export interface LoadedModel<M extends Module = Module> {
   /** The rebuilt model with the saved weights (in training mode, as a new module). */
-  readonly model: SavableModel;
+  readonly model: M;
   /** The `extra` saved with it ({} when none). */
   readonly extra: { [key: string]: JsonValue };
-}
-
-function configSpec(c: RnnConfig): RnnConfig {
-  // A plain copy in a fixed key order, so equal configurations serialise identically.
-  return {
-    inputSize: c.inputSize,
-    hiddenSize: c.hiddenSize,
-    numLayers: c.numLayers,
-    nonlinearity: c.nonlinearity,
-    bias: c.bias,
-    batchFirst: c.batchFirst,
-    bidirectional: c.bidirectional,
-    dropout: c.dropout,
-  };
-}
-
-function layerSpec(layer: Layer, i: number): LayerSpec {
-  if (layer instanceof RNN) return { type: 'RNN', config: configSpec(layer.config) };
-  if (layer instanceof Embedding) return { type: 'Embedding', numEmbeddings: layer.numEmbeddings, embeddingDim: layer.embeddingDim };
-  if (layer instanceof Linear) return { type: 'Linear', inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.hasBias };
-  if (layer instanceof LastStep) return { type: 'LastStep', directions: layer.directions, batchFirst: layer.batchFirst };
-  if (layer instanceof MergeDirections) return { type: 'MergeDirections', mode: layer.mode };
-  throw typeError(`model.layers[${i}]`, 'a built-in layer (RNN, Embedding, Linear, LastStep, MergeDirections) that a file can describe', layer);
-}
-
-/**
- * The architecture of a model, as saved in files.
- *
- * @param model - An RNN or a Sequential of built-in layers.
- * @returns Its description.
- * @throws TypeError for another kind of model or a custom layer.
- */
-export function modelSpec(model: SavableModel): ModelSpec {
-  if (model instanceof RNN) return { type: 'RNN', config: configSpec(model.config) };
-  if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers.map(layerSpec) };
-  if (model instanceof Linear || model instanceof Embedding) return layerSpec(model, 0) as ModelSpec;
-  throw typeError('model', 'an RNN, a Sequential, a Linear or an Embedding', model);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function buildLayer(spec: unknown, where: string): Layer {
-  if (!isRecord(spec)) throw typeError(where, 'a layer description { type, ... }', spec);
-  const { type, ...rest } = spec;
-  switch (type) {
-    case 'RNN':
-      checkOptions(where, rest, ['config']);
-      return new RNN({ ...(rest.config as RnnConfig), seed: 0 });
-    case 'Embedding':
-      return new Embedding({ ...(rest as { numEmbeddings: number; embeddingDim: number }), seed: 0 });
-    case 'Linear':
-      return new Linear({ ...(rest as { inFeatures: number; outFeatures: number; bias?: boolean }), seed: 0 });
-    case 'LastStep':
-      return new LastStep(rest as { directions?: 1 | 2; batchFirst?: boolean });
-    case 'MergeDirections':
-      return new MergeDirections(rest as { mode: MergeMode });
-    default:
-      throw rangeError(`${where}.type`, "one of 'RNN', 'Embedding', 'Linear', 'LastStep', 'MergeDirections'", describe(type));
-  }
+const MODULE_EXPECTED = 'a module (an RNN, a Sequential, a Linear, an Embedding, ...)';
+
+function isModule(v: unknown): v is Module {
+  const m = v as Partial<Module> | null;
+  return m !== null && typeof m === 'object' && typeof m.toSpec === 'function' && typeof m.stateDict === 'function' && typeof m.loadStateDict === 'function' && typeof m.parameters === 'function';
 }
 
 /**
- * Builds a model (with fresh weights) from its description.
+ * The architecture of a model, as saved in files (`model.toSpec()`).
+ *
+ * @param model - A module (an RNN, a Sequential of built-in layers, ...).
+ * @returns Its description.
+ * @throws TypeError for something that is not a module, or a Sequential holding a custom layer.
+ */
+export function modelSpec(model: Module): ModelSpec {
+  if (!isModule(model)) throw typeError('model', MODULE_EXPECTED, model);
+  return model.toSpec();
+}
+
+/**
+ * Builds a model (with fresh weights) from its description, through the module registry.
  *
  * @param spec - A description from {@link modelSpec} (or a file).
- * @returns A new RNN or Sequential.
- * @throws TypeError / RangeError naming the bad field.
+ * @returns A new module of the described kind.
+ * @throws TypeError / RangeError naming the bad field (an unregistered type is a RangeError listing the registered ones).
  */
-export function buildModel(spec: ModelSpec): SavableModel {
-  if (!isRecord(spec)) throw typeError('spec', 'a model description { type, ... }', spec);
-  if (spec.type === 'RNN') {
-    checkOptions('spec', spec, ['type', 'config']);
-    return new RNN({ ...(spec.config as RnnConfig), seed: 0 });
-  }
-  if (spec.type === 'Sequential') {
-    checkOptions('spec', spec, ['type', 'layers']);
-    const layers: unknown = spec.layers;
-    if (!Array.isArray(layers) || layers.length === 0) throw typeError('spec.layers', 'a non-empty array of layer descriptions', layers);
-    return new Sequential(layers.map((l, i) => buildLayer(l, `spec.layers[${i}]`)));
-  }
-  if (spec.type === 'Linear' || spec.type === 'Embedding') return buildLayer(spec, 'spec') as Linear | Embedding;
-  throw rangeError('spec.type', "'RNN', 'Sequential', 'Linear' or 'Embedding'", describe((spec as { type?: unknown }).type));
+export function buildModel(spec: ModelSpec): Module {
+  return moduleFromSpec(spec, 'spec');
 }
 
 /** Paths where two JSON values differ, e.g. `layers[1].config.hiddenSize is 16 in the checkpoint but 8 in the model`. */
@@ -166,10 +109,8 @@ function differences(saved: unknown, given: unknown, path: string, out: string[]
   if (saved !== given) out.push(`${path || 'the model'} is ${JSON.stringify(saved)} in the checkpoint but ${JSON.stringify(given)} in the model`);
 }
 
-function checkModelArg(name: string, model: unknown): SavableModel {
-  if (!(model instanceof RNN) && !(model instanceof Sequential) && !(model instanceof Linear) && !(model instanceof Embedding)) {
-    throw typeError(name, 'an RNN, a Sequential, a Linear or an Embedding', model);
-  }
+function checkModelArg(name: string, model: unknown): Module {
+  if (!isModule(model)) throw typeError(name, MODULE_EXPECTED, model);
   return model;
 }
 
@@ -190,7 +131,7 @@ function checkExtra(name: string, extra: unknown): string | null {
   return text;
 }
 
-function baseMetadata(model: SavableModel, kind: 'model' | 'checkpoint', extra: string | null): Record<string, string> {
+function baseMetadata(model: Module, kind: 'model' | 'checkpoint', extra: string | null): Record<string, string> {
   const meta: Record<string, string> = { format: 'rnnblas', version: String(MODEL_FILE_VERSION), kind, model: JSON.stringify(modelSpec(model)) };
   if (extra !== null) meta.extra = extra;
   return meta;
@@ -199,11 +140,11 @@ function baseMetadata(model: SavableModel, kind: 'model' | 'checkpoint', extra: 
 /**
  * The bytes of a model file (see the module comment for the layout).
  *
- * @param model - An RNN or a Sequential of built-in layers.
+ * @param model - A module (its `toSpec()` and `stateDict()` are written).
  * @param extra - Optional JSON-serialisable data stored alongside (e.g. `{ vocab: vocab.chars }`).
  * @returns The safetensors bytes.
  */
-export function encodeModel(model: SavableModel, extra?: { [key: string]: JsonValue }): Uint8Array {
+export function encodeModel(model: Module, extra?: { [key: string]: JsonValue }): Uint8Array {
   const m = checkModelArg('model', model);
   return encodeSafetensors(m.stateDict(), baseMetadata(m, 'model', checkExtra('extra', extra)));
 }
@@ -211,11 +152,11 @@ export function encodeModel(model: SavableModel, extra?: { [key: string]: JsonVa
 /**
  * Saves a model's architecture and weights to a safetensors file, atomically.
  *
- * @param model - An RNN or a Sequential of built-in layers.
+ * @param model - A module (its `toSpec()` and `stateDict()` are written).
  * @param path - The file to create or replace.
  * @param extra - Optional JSON-serialisable data stored alongside.
  */
-export async function saveModel(model: SavableModel, path: string, extra?: { [key: string]: JsonValue }): Promise<void> {
+export async function saveModel(model: Module, path: string, extra?: { [key: string]: JsonValue }): Promise<void> {
   const p = checkPath(path);
   await writeFileAtomic(p, encodeModel(model, extra));
 }
@@ -227,24 +168,26 @@ export async function saveModel(model: SavableModel, path: string, extra?: { [ke
  */
 export const DEFAULT_MAX_PARAMETERS = 2 ** 28;
 
-/** The most layers a Sequential in a file may have. */
-export const MAX_FILE_LAYERS = 10_000;
-
 /** How deeply the JSON in a metadata entry (`model`, `checkpoint`, `extra`) may nest. */
 export const MAX_METADATA_JSON_DEPTH = 64;
 
 /** Options of {@link loadModel} and {@link decodeModel}. */
-export interface LoadModelOptions {
+export interface LoadModelOptions<M extends Module = Module> {
   /**
    * The most parameters the file's architecture may declare (default
    * {@link DEFAULT_MAX_PARAMETERS}); checked before any model is built.
    */
   maxParameters?: number;
+  /**
+   * The class the model must be (e.g. `RNN`, `Sequential`): a file holding another kind is a
+   * FormatError saying what it holds, and the result is typed `LoadedModel<RNN>`.
+   */
+  expect?: ModuleClass<M>;
 }
 
 interface Parsed {
   readonly spec: ModelSpec;
-  readonly model: SavableModel;
+  readonly model: Module;
   readonly weights: Record<string, Tensor>;
   readonly rest: Record<string, Tensor>;
   readonly metadata: Record<string, string>;
@@ -281,59 +224,12 @@ function parseJsonField(meta: Record<string, string>, key: string, source: strin
   }
 }
 
-/** Checks a layer description without building it; returns its parameters' names and shapes. */
-function layerParameters(spec: unknown, where: string): Array<[string, number[]]> {
-  if (!isRecord(spec)) throw typeError(where, 'a layer description { type, ... }', spec);
-  const { type, ...rest } = spec;
-  switch (type) {
-    case 'RNN': {
-      checkOptions(where, rest, ['config']);
-      if (!isRecord(rest.config)) throw typeError(`${where}.config`, 'an RNN configuration object', rest.config);
-      return rnnParameterShapes(rnnConfig({ ...rest.config, seed: 0 }));
-    }
-    case 'Embedding': {
-      const o = checkOptions<{ numEmbeddings: number; embeddingDim: number }>(where, rest, ['numEmbeddings', 'embeddingDim']);
-      const n = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
-      const e = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
-      return [['weight', [n, e]]];
-    }
-    case 'Linear': {
-      const o = checkOptions<{ inFeatures: number; outFeatures: number; bias: boolean }>(where, rest, ['inFeatures', 'outFeatures', 'bias']);
-      const inF = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
-      const outF = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
-      const bias = checkBool('bias', o.bias ?? true);
-      return bias ? [['weight', [outF, inF]], ['bias', [outF]]] : [['weight', [outF, inF]]];
-    }
-    case 'LastStep':
-    case 'MergeDirections':
-      // Parameter-free; their constructors check their few options without allocating.
-      buildLayer(spec, where);
-      return [];
-    default:
-      throw rangeError(`${where}.type`, "one of 'RNN', 'Embedding', 'Linear', 'LastStep', 'MergeDirections'", describe(type));
-  }
-}
-
 /**
  * The parameters (state-dict names and shapes) a model description declares, checked without
- * allocating anything.
+ * allocating anything (each registered kind checks its own fields).
  */
 function specParameters(spec: unknown): Array<[string, number[]]> {
-  if (!isRecord(spec)) throw typeError('spec', 'a model description { type, ... }', spec);
-  if (spec.type === 'RNN') {
-    checkOptions('spec', spec, ['type', 'config']);
-    if (!isRecord(spec.config)) throw typeError('spec.config', 'an RNN configuration object', spec.config);
-    return rnnParameterShapes(rnnConfig({ ...spec.config, seed: 0 }));
-  }
-  if (spec.type === 'Sequential') {
-    checkOptions('spec', spec, ['type', 'layers']);
-    const layers: unknown = spec.layers;
-    if (!Array.isArray(layers) || layers.length === 0) throw typeError('spec.layers', 'a non-empty array of layer descriptions', layers);
-    if (layers.length > MAX_FILE_LAYERS) throw rangeError('spec.layers', `at most ${MAX_FILE_LAYERS} layers`, `${layers.length} layers`);
-    return layers.flatMap((l, i) => layerParameters(l, `spec.layers[${i}]`).map(([n, shape]): [string, number[]] => [`${i}.${n}`, shape]));
-  }
-  if (spec.type === 'Linear' || spec.type === 'Embedding') return layerParameters(spec, 'spec');
-  throw rangeError('spec.type', "'RNN', 'Sequential', 'Linear' or 'Embedding'", describe(spec.type));
+  return specParameterShapes(spec, 'spec');
 }
 
 function shapeText(shape: readonly number[]): string {
@@ -404,7 +300,7 @@ function parseFile(bytes: Uint8Array, source: string, maxParameters: number): Pa
     if (!isRecord(e)) throw new FormatError(`${source}: the metadata entry 'extra' is not a JSON object`, source);
     extra = e as { [key: string]: JsonValue };
   }
-  let model: SavableModel;
+  let model: Module;
   try {
     model = buildModel(spec as ModelSpec);
   } catch (err) {
@@ -442,29 +338,47 @@ function checkMaxParameters(name: string, value: unknown): number {
  * @returns The model and its extra data.
  * @throws FormatError (naming the source) for anything that is not a valid rnnblas file.
  */
-export function decodeModel(bytes: Uint8Array, source = 'bytes', options?: LoadModelOptions): LoadedModel {
+export function decodeModel<M extends Module = Module>(bytes: Uint8Array, source = 'bytes', options?: LoadModelOptions<M>): LoadedModel<M> {
   if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
   if (typeof source !== 'string') throw typeError('source', 'a string', source);
-  const o = checkOptions<LoadModelOptions>('options', options, ['maxParameters']);
+  const o = checkOptions<LoadModelOptions<M>>('options', options, ['maxParameters', 'expect']);
+  const expect = checkExpect<M>(o.expect);
   const p = parseFile(bytes, source, checkMaxParameters('options.maxParameters', o.maxParameters));
-  return { model: p.model, extra: p.extra };
+  return { model: expected(p, expect, source), extra: p.extra };
+}
+
+function checkExpect<M extends Module>(expect: unknown): ModuleClass<M> | undefined {
+  if (expect !== undefined && typeof expect !== 'function') throw typeError('options.expect', 'a module class (e.g. RNN or Sequential)', expect);
+  return expect as ModuleClass<M> | undefined;
+}
+
+function expected<M extends Module>(p: Parsed, expect: ModuleClass<M> | undefined, source: string): M {
+  if (expect !== undefined && !(p.model instanceof expect)) {
+    throw new FormatError(`${source}: the file holds a ${describe(p.spec.type)} model, not the ${expect.name || 'expected class'} of options.expect`, source);
+  }
+  return p.model as M;
 }
 
 /**
- * Loads a model saved by {@link saveModel} (or the model of a checkpoint):
- * rebuilds the architecture from the metadata and loads the weights (see
- * {@link decodeModel} for what is checked before anything is allocated).
+ * Loads a model saved by {@link saveModel} (or `model.save`, or the model of a checkpoint):
+ * rebuilds the architecture from the metadata through the module registry and loads the
+ * weights (see {@link decodeModel} for what is checked before anything is allocated).
  *
  * @param path - The file.
- * @param options - `maxParameters` (default {@link DEFAULT_MAX_PARAMETERS}).
- * @returns `{ model, extra }`; narrow the model with `instanceof Sequential` / `instanceof RNN`.
- * @throws FormatError (naming the path and what is wrong) for a damaged or foreign file.
+ * @param options - `maxParameters` (default {@link DEFAULT_MAX_PARAMETERS}); `expect`, a module
+ *   class the model must be: `loadModel(path, { expect: Sequential })` resolves to
+ *   `LoadedModel<Sequential>`. Without it the model is a {@link Module}: narrow it with
+ *   `instanceof`.
+ * @returns `{ model, extra }`.
+ * @throws FormatError (naming the path and what is wrong) for a damaged or foreign file, or a
+ *   model that is not an `expect`.
  */
-export async function loadModel(path: string, options?: LoadModelOptions): Promise<LoadedModel> {
+export async function loadModel<M extends Module = Module>(path: string, options?: LoadModelOptions<M>): Promise<LoadedModel<M>> {
   const p = checkPath(path);
-  const o = checkOptions<LoadModelOptions>('options', options, ['maxParameters']);
+  const o = checkOptions<LoadModelOptions<M>>('options', options, ['maxParameters', 'expect']);
   const max = checkMaxParameters('options.maxParameters', o.maxParameters);
-  return decodeModel(await fsp.readFile(p), p, { maxParameters: max });
+  const expect = checkExpect<M>(o.expect);
+  return decodeModel<M>(await fsp.readFile(p), p, { maxParameters: max, expect });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +388,7 @@ export async function loadModel(path: string, options?: LoadModelOptions): Promi
 /** What goes into a checkpoint. */
 export interface CheckpointContents {
   /** The model (weights, architecture and the dropout generators of its RNN layers). */
-  model: SavableModel;
+  model: Module;
   /** The optimizer (hyper-parameters and per-parameter state). */
   optimizer?: Optimizer;
   /** A learning-rate scheduler. */
@@ -492,7 +406,7 @@ export interface CheckpointContents {
 /** Options of {@link loadCheckpoint}: objects to restore into (each optional). */
 export interface LoadCheckpointOptions {
   /** Restore the weights into this model (its architecture must match); else a new model is built. */
-  model?: SavableModel;
+  model?: Module;
   /** Restore this optimizer's state (it must be of the saved type, over the same parameters). */
   optimizer?: Optimizer;
   /** Restore this scheduler's state. */
@@ -506,7 +420,7 @@ export interface LoadCheckpointOptions {
 /** What {@link loadCheckpoint} returns. */
 export interface LoadedCheckpoint {
   /** The model: `options.model` with the saved weights, or a new one. */
-  readonly model: SavableModel;
+  readonly model: Module;
   /** Optimizer steps done. */
   readonly step: number;
   /** Epochs done. */
@@ -536,9 +450,9 @@ interface CheckpointMeta {
   scheduler: SchedulerState | null;
 }
 
-function recurrentOf(model: SavableModel): RNN[] {
-  if (model instanceof RNN) return [model];
-  return model instanceof Sequential ? model.recurrentLayers() : [];
+/** The modules (this one and its submodules, depth first) with a dropout generator: RNN layers, in order. */
+function recurrentOf(model: Module): Array<{ readonly generator: Rng }> {
+  return model.modules().filter((m): m is Module & { readonly generator: Rng } => (m as { generator?: unknown }).generator instanceof Rng);
 }
 
 /**

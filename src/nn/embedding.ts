@@ -6,7 +6,9 @@ import { rangeError, typeError } from '../errors.js';
 import { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
-import type { IntTensor, Layer } from './layer.js';
+import { registerModule } from '../io/registry.js';
+import type { IntTensor } from './layer.js';
+import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { ParametrizedLayer } from './parametrized_layer.js';
 
 /** Options of `new Embedding(...)`. */
@@ -20,7 +22,7 @@ export interface EmbeddingOptions {
 }
 
 /** A lookup table of learned vectors. */
-export class Embedding extends ParametrizedLayer implements Layer {
+export class Embedding extends ParametrizedLayer implements Module<IntTensor, Tensor, Tensor, null> {
   /** Vocabulary size. */
   readonly numEmbeddings: number;
   /** Vector width. */
@@ -67,6 +69,36 @@ export class Embedding extends ParametrizedLayer implements Layer {
     return null;
   }
 
+  /** As forward (a table lookup on this thread); resolves with the vectors. */
+  async forwardAsync(ids: IntTensor): Promise<Tensor> {
+    return this.forward(ids);
+  }
+
+  /** As backward. */
+  async backwardAsync(gy: Tensor): Promise<null> {
+    return this.backward(gy);
+  }
+
+  /** The architecture: `{ type: 'Embedding', numEmbeddings, embeddingDim }`. */
+  toSpec(): ModuleSpec {
+    return { type: 'Embedding', numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim };
+  }
+
+  /** `[...]` ids -> `[..., embeddingDim]`. */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] {
+    return [...inputShape, this.embeddingDim];
+  }
+
+  /** `65, 32`, as PyTorch. */
+  extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}`;
+  }
+
+  /** The symbolic input shape `summary()` starts from. */
+  override inputShapeHint(batchFirst = false): ShapeDim[] {
+    return batchFirst ? ['B', 'T'] : ['T', 'B'];
+  }
+
   /** @internal Sequential's entry. */
   forwardLayer(x: Tensor | IntTensor): Tensor {
     return this.forward(x as IntTensor);
@@ -76,12 +108,6 @@ export class Embedding extends ParametrizedLayer implements Layer {
   backwardLayer(gy: Tensor): Tensor | null {
     return this.backward(gy);
   }
-
-
-
-
-
-
 
   private checkIds(ids: unknown): IntTensor {
     if (ids === null || typeof ids !== 'object') throw typeError('ids', 'an IntTensor { data: Int32Array, shape }', ids);
@@ -109,3 +135,15 @@ function position(shape: readonly number[], i: number): string {
   }
   return `index [${idx.join(', ')}]`;
 }
+
+registerModule({
+  type: 'Embedding',
+  parameterShapes(spec, where) {
+    const { type: _type, ...rest } = spec;
+    const o = checkOptions<EmbeddingOptions>(where, rest, ['numEmbeddings', 'embeddingDim']);
+    const n = checkInt('numEmbeddings', o.numEmbeddings, 1, 1 << 24);
+    const e = checkInt('embeddingDim', o.embeddingDim, 1, 1 << 20);
+    return [['weight', [n, e]]];
+  },
+  fromSpec: (spec) => new Embedding({ numEmbeddings: spec.numEmbeddings as number, embeddingDim: spec.embeddingDim as number, seed: 0 }),
+});

@@ -6,8 +6,11 @@
 import { rangeError } from '../errors.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
+import { registerModule } from '../io/registry.js';
+import type { IntTensor, LayerContext } from './layer.js';
+import type { Module, ModuleSpec, ShapeDim } from './module.js';
+import { pyRepr } from './module_base.js';
 import { StatelessLayer } from './stateless_layer.js';
-import type { IntTensor, Layer, LayerContext } from './layer.js';
 
 /** Options of `new LastStep(...)`. */
 export interface LastStepOptions {
@@ -17,8 +20,14 @@ export interface LastStepOptions {
   batchFirst?: boolean;
 }
 
+/** Options of `LastStep.forward`. */
+export interface LastStepForwardOptions {
+  /** Per-batch sequence lengths in 1..T (default: every sequence has T steps). */
+  seqLengths?: ArrayLike<number> | null;
+}
+
 /** Picks [B,F] out of [T,B,F] at each sequence's last step. */
-export class LastStep extends StatelessLayer implements Layer {
+export class LastStep extends StatelessLayer implements Module<Tensor, Tensor, Tensor, Tensor> {
   /** Directions in the input's last axis. */
   readonly directions: 1 | 2;
   /** Input layout. */
@@ -33,8 +42,12 @@ export class LastStep extends StatelessLayer implements Layer {
     this.batchFirst = checkBool('batchFirst', o.batchFirst ?? false);
   }
 
-  /** [T,B,F] -> [B,F]; `seqLengths` picks step len-1 per row (default T-1). */
-  forward(x: Tensor, seqLengths?: ArrayLike<number> | null): Tensor {
+  /**
+   * [T,B,F] -> [B,F]; `{ seqLengths }` picks step len-1 per row (default T-1). The lengths may
+   * also be passed directly as the second argument.
+   */
+  forward(x: Tensor, options?: LastStepForwardOptions | ArrayLike<number> | null): Tensor {
+    const seqLengths = lengthsOf(options);
     const t = checkTensor('x', x, [-1, -1, -1], this.batchFirst ? '[B, T, F]' : '[T, B, F]');
     const [T, B] = this.batchFirst ? [t.shape[1], t.shape[0]] : [t.shape[0], t.shape[1]];
     const F = t.shape[2];
@@ -77,6 +90,42 @@ export class LastStep extends StatelessLayer implements Layer {
     return { data: dx, shape: last.shape };
   }
 
+  /** As forward (a copy on this thread); resolves with the picked steps. */
+  async forwardAsync(x: Tensor, options?: LastStepForwardOptions | ArrayLike<number> | null): Promise<Tensor> {
+    return this.forward(x, options);
+  }
+
+  /** As backward. */
+  async backwardAsync(gy: Tensor): Promise<Tensor> {
+    return this.backward(gy);
+  }
+
+  /** The architecture: `{ type: 'LastStep', directions, batchFirst }`. */
+  toSpec(): ModuleSpec {
+    return { type: 'LastStep', directions: this.directions, batchFirst: this.batchFirst };
+  }
+
+  /** `[T, B, F]` -> `[B, F]` (`[B, T, F]` when batch-first). */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] | null {
+    if (inputShape.length !== 3) return null;
+    const F = inputShape[2];
+    if (typeof F === 'number' && F % this.directions !== 0) return null;
+    return [this.batchFirst ? inputShape[0] : inputShape[1], F];
+  }
+
+  /** `directions=2, batch_first=True` (only what differs from the defaults). */
+  extraRepr(): string {
+    const parts: string[] = [];
+    if (this.directions !== 1) parts.push(`directions=${this.directions}`);
+    if (this.batchFirst) parts.push(`batch_first=${pyRepr(true)}`);
+    return parts.join(', ');
+  }
+
+  /** The symbolic input shape `summary()` starts from. */
+  override inputShapeHint(): ShapeDim[] {
+    return this.batchFirst ? ['B', 'T', 'F'] : ['T', 'B', 'F'];
+  }
+
   /** @internal Sequential's entry. */
   forwardLayer(x: Tensor | IntTensor, ctx: LayerContext): Tensor {
     return this.forward(x as Tensor, ctx.seqLengths);
@@ -86,9 +135,28 @@ export class LastStep extends StatelessLayer implements Layer {
   backwardLayer(gy: Tensor): Tensor | null {
     return this.backward(gy);
   }
-
-
   private offset(t: number, b: number, T: number, B: number, F: number): number {
     return (this.batchFirst ? b * T + t : t * B + b) * F;
   }
 }
+
+function lengthsOf(options: unknown): ArrayLike<number> | null {
+  if (options === undefined || options === null) return null;
+  if (typeof options === 'object' && !ArrayBuffer.isView(options) && !Array.isArray(options)) {
+    const o = checkOptions<LastStepForwardOptions>('options', options, ['seqLengths']);
+    return o.seqLengths ?? null;
+  }
+  return options as ArrayLike<number>;
+}
+
+registerModule({
+  type: 'LastStep',
+  parameterShapes(spec, where) {
+    const { type: _type, ...rest } = spec;
+    const o = checkOptions<LastStepOptions>(where, rest, ['directions', 'batchFirst']);
+    checkInt('directions', o.directions ?? 1, 1, 2);
+    checkBool('batchFirst', o.batchFirst ?? false);
+    return [];
+  },
+  fromSpec: (spec) => new LastStep({ directions: spec.directions as 1 | 2 | undefined, batchFirst: spec.batchFirst as boolean | undefined }),
+});

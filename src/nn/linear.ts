@@ -8,7 +8,10 @@ import { native } from '../native/binding.js';
 import { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
-import type { IntTensor, Layer, LayerContext } from './layer.js';
+import { registerModule } from '../io/registry.js';
+import type { IntTensor, LayerContext } from './layer.js';
+import type { Module, ModuleSpec, ShapeDim } from './module.js';
+import { axisFits, pyRepr } from './module_base.js';
 import { ParametrizedLayer } from './parametrized_layer.js';
 
 /** Options of `new Linear(...)`. */
@@ -23,8 +26,14 @@ export interface LinearOptions {
   seed?: number;
 }
 
+/** Options of `Linear.backward`. */
+export interface LinearBackwardOptions {
+  /** Compute the input gradient (default true; false when the input is data). */
+  inputGrad?: boolean;
+}
+
 /** A fully connected layer applied to the last axis. */
-export class Linear extends ParametrizedLayer implements Layer {
+export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, Tensor, Tensor | null> {
   /** Input features. */
   readonly inFeatures: number;
   /** Output features. */
@@ -68,8 +77,12 @@ export class Linear extends ParametrizedLayer implements Layer {
     return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
   }
 
-  /** Accumulates dW += gy^T x and db += sum(gy); returns dx = gy W (or null when inputGrad is false). */
-  backward(gy: Tensor, inputGrad = true): Tensor | null {
+  /**
+   * Accumulates dW += gy^T x and db += sum(gy); returns dx = gy W, or null with
+   * `{ inputGrad: false }` (a boolean second argument is accepted too).
+   */
+  backward(gy: Tensor, options?: LinearBackwardOptions | boolean): Tensor | null {
+    const inputGrad = typeof options === 'boolean' ? options : checkBool('options.inputGrad', checkOptions<LinearBackwardOptions>('options', options, ['inputGrad']).inputGrad ?? true);
     const x = this.lastInput;
     if (!x) throw new Error('Linear.backward called before forward: call forward first');
     const rows = x.data.length / this.inFeatures;
@@ -90,6 +103,37 @@ export class Linear extends ParametrizedLayer implements Layer {
     const dx = new Float32Array(rows * this.inFeatures);
     native.sgemm(false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
     return { data: dx, shape: x.shape };
+  }
+
+  /** As forward (the GEMMs are short native calls on this thread); resolves with the output. */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    return this.forward(x);
+  }
+
+  /** As backward; resolves with the input gradient. */
+  async backwardAsync(gy: Tensor, options?: LinearBackwardOptions | boolean): Promise<Tensor | null> {
+    return this.backward(gy, options);
+  }
+
+  /** The architecture: `{ type: 'Linear', inFeatures, outFeatures, bias }`. */
+  toSpec(): ModuleSpec {
+    return { type: 'Linear', inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.hasBias };
+  }
+
+  /** `[..., inFeatures]` -> `[..., outFeatures]`. */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] | null {
+    if (inputShape.length < 1 || !axisFits(inputShape[inputShape.length - 1], this.inFeatures)) return null;
+    return [...inputShape.slice(0, -1), this.outFeatures];
+  }
+
+  /** `in_features=256, out_features=65, bias=True`, as PyTorch. */
+  extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyRepr(this.hasBias)}`;
+  }
+
+  /** The symbolic input shape `summary()` starts from. */
+  override inputShapeHint(): ShapeDim[] {
+    return ['...', this.inFeatures];
   }
 
   /** @internal Sequential's entry. */
@@ -115,3 +159,18 @@ export class Linear extends ParametrizedLayer implements Layer {
     return checkTensor('x', x, [...new Array<number>(rank - 1).fill(-1), this.inFeatures], `[..., inFeatures = ${this.inFeatures}]`);
   }
 }
+
+function linearShapes(spec: Readonly<Record<string, unknown>>, where: string): Array<[string, number[]]> {
+  const { type: _type, ...rest } = spec;
+  const o = checkOptions<LinearOptions>(where, rest, ['inFeatures', 'outFeatures', 'bias']);
+  const inF = checkInt('inFeatures', o.inFeatures, 1, 1 << 24);
+  const outF = checkInt('outFeatures', o.outFeatures, 1, 1 << 24);
+  const bias = checkBool('bias', o.bias ?? true);
+  return bias ? [['weight', [outF, inF]], ['bias', [outF]]] : [['weight', [outF, inF]]];
+}
+
+registerModule({
+  type: 'Linear',
+  parameterShapes: linearShapes,
+  fromSpec: (spec) => new Linear({ inFeatures: spec.inFeatures as number, outFeatures: spec.outFeatures as number, bias: (spec.bias as boolean | undefined) ?? true, seed: 0 }),
+});

@@ -6,8 +6,11 @@
 import { rangeError } from '../errors.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkOneOf, checkOptions } from '../validate.js';
+import { registerModule } from '../io/registry.js';
+import type { IntTensor } from './layer.js';
+import type { Module, ModuleSpec, ShapeDim } from './module.js';
+import { pyRepr } from './module_base.js';
 import { StatelessLayer } from './stateless_layer.js';
-import type { IntTensor, Layer } from './layer.js';
 
 /** How the two directions of a bidirectional output are combined. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -36,17 +39,29 @@ export function splitDirections(y: Tensor): { forward: Tensor; reverse: Tensor }
   return { forward: { data: fwd, shape }, reverse: { data: rev, shape } };
 }
 
+/** Options of `new MergeDirections(...)`. */
+export interface MergeDirectionsOptions {
+  /** How the halves are combined. */
+  mode: MergeMode;
+}
+
+const MODES = ['concat', 'sum', 'mul', 'ave'] as const;
+
 /** A layer merging a bidirectional output's two halves. */
-export class MergeDirections extends StatelessLayer implements Layer {
+export class MergeDirections extends StatelessLayer implements Module<Tensor, Tensor, Tensor, Tensor> {
   /** The merge mode. */
   readonly mode: MergeMode;
   private last: Tensor | null = null;
 
-  /** `new MergeDirections({ mode: 'sum' })`. */
-  constructor(options: { mode: MergeMode }) {
+  /** `new MergeDirections({ mode: 'sum' })` (or `new MergeDirections('sum')`). */
+  constructor(options: MergeDirectionsOptions | MergeMode) {
     super();
-    const o = checkOptions<{ mode: MergeMode }>('options', options, ['mode']);
-    this.mode = checkOneOf('mode', o.mode, ['concat', 'sum', 'mul', 'ave'] as const);
+    if (typeof options === 'string') {
+      this.mode = checkOneOf('mode', options, MODES);
+    } else {
+      const o = checkOptions<MergeDirectionsOptions>('options', options, ['mode']);
+      this.mode = checkOneOf('mode', o.mode, MODES);
+    }
   }
 
   /** [..., 2H] -> [..., H] (or unchanged for 'concat'). */
@@ -100,6 +115,40 @@ export class MergeDirections extends StatelessLayer implements Layer {
     return { data: dx, shape: t.shape };
   }
 
+  /** As forward (on this thread); resolves with the merged output. */
+  async forwardAsync(y: Tensor): Promise<Tensor> {
+    return this.forward(y);
+  }
+
+  /** As backward. */
+  async backwardAsync(gy: Tensor): Promise<Tensor> {
+    return this.backward(gy);
+  }
+
+  /** The architecture: `{ type: 'MergeDirections', mode }`. */
+  toSpec(): ModuleSpec {
+    return { type: 'MergeDirections', mode: this.mode };
+  }
+
+  /** `[..., 2H]` -> `[..., H]` (unchanged for 'concat'). */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] | null {
+    if (inputShape.length < 1) return null;
+    const F = inputShape[inputShape.length - 1];
+    if (typeof F === 'number' && F % 2 !== 0) return null;
+    if (this.mode === 'concat') return [...inputShape];
+    return [...inputShape.slice(0, -1), typeof F === 'number' ? F / 2 : `${F}/2`];
+  }
+
+  /** `mode='sum'`. */
+  extraRepr(): string {
+    return `mode=${pyRepr(this.mode)}`;
+  }
+
+  /** The symbolic input shape `summary()` starts from. */
+  override inputShapeHint(): ShapeDim[] {
+    return ['...', '2H'];
+  }
+
   /** @internal Sequential's entry. */
   forwardLayer(x: Tensor | IntTensor): Tensor {
     return this.forward(x as Tensor);
@@ -109,5 +158,15 @@ export class MergeDirections extends StatelessLayer implements Layer {
   backwardLayer(gy: Tensor): Tensor | null {
     return this.backward(gy);
   }
-
 }
+
+registerModule({
+  type: 'MergeDirections',
+  parameterShapes(spec, where) {
+    const { type: _type, ...rest } = spec;
+    const o = checkOptions<MergeDirectionsOptions>(where, rest, ['mode']);
+    checkOneOf('mode', o.mode, MODES);
+    return [];
+  },
+  fromSpec: (spec) => new MergeDirections({ mode: spec.mode as MergeMode }),
+});

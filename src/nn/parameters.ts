@@ -4,9 +4,11 @@
  * optimizers and checkpoints can treat a module's parameters as one block.
  * The arenas are native-owned memory, which async native calls use in place.
  */
-import { rangeError, typeError } from '../errors.js';
+import { cappedList, rangeError, typeError } from '../errors.js';
 import { nativeFloats } from '../native/binding.js';
 import { checkTensor, numel, type Parameter, type Tensor } from '../tensor.js';
+import { checkBool, checkOptions } from '../validate.js';
+import type { LoadStateDictOptions, LoadStateDictResult } from './module.js';
 
 /** Named parameters backed by two contiguous arenas. */
 export class ParameterStore {
@@ -83,27 +85,51 @@ export class ParameterStore {
    * Copies a state dict in. Everything is checked first (missing, extra and
    * mis-shaped keys), so a failed load changes nothing.
    */
-  load(sd: unknown, what = 'stateDict'): void {
-    loadParameters(this.list, sd, what);
+  load(sd: unknown, what = 'stateDict', options?: unknown): LoadStateDictResult {
+    return loadStateDictInto(this.list, sd, options, what);
   }
 }
 
 /**
  * Copies `sd` into named parameters after checking every key and shape, so a
- * failed load changes nothing.
+ * failed load changes nothing (strict: exactly the parameters' keys).
  */
 export function loadParameters(params: readonly Parameter[], sd: unknown, what = 'stateDict'): void {
+  loadStateDictInto(params, sd, undefined, what);
+}
+
+/**
+ * `module.loadStateDict(sd, options)` for any list of parameters (the shared
+ * implementation of every module's, LSTM/GRU included). Every key and shape is checked
+ * before anything is copied, so a failed load changes nothing.
+ *
+ * - strict (default): a missing or unexpected key is a RangeError listing them;
+ * - `strict: false`: the parameters `sd` has are loaded, the others keep their values, and
+ *   `{ missingKeys, unexpectedKeys }` says which (PyTorch's `load_state_dict(strict=False)`);
+ * - a wrong shape is a RangeError naming the key either way.
+ *
+ * @param params - The module's parameters (names as its state dict's keys).
+ * @param sd - The state dict to load.
+ * @param options - `{ strict }`.
+ * @param what - The state dict's name in error messages.
+ */
+export function loadStateDictInto(params: readonly Parameter[], sd: unknown, options?: unknown, what = 'stateDict'): LoadStateDictResult {
   if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw typeError(what, 'a record of Tensors keyed by name', sd);
+  const o = checkOptions<LoadStateDictOptions>('options', options, ['strict']);
+  const strict = checkBool('options.strict', o.strict ?? true);
   const record = sd as Record<string, unknown>;
+  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(record, k);
   const names = new Set(params.map((p) => p.name));
-  const missing = params.filter((p) => !(p.name in record)).map((p) => p.name);
+  const missing = params.filter((p) => !has(p.name)).map((p) => p.name);
   const extra = Object.keys(record).filter((k) => !names.has(k));
-  if (missing.length > 0 || extra.length > 0) {
+  if (strict && (missing.length > 0 || extra.length > 0)) {
     const parts = [];
-    if (missing.length > 0) parts.push(`missing keys: ${missing.join(', ')}`);
-    if (extra.length > 0) parts.push(`unexpected keys: ${extra.join(', ')}`);
-    throw rangeError(what, `exactly the keys ${params.map((p) => p.name).join(', ')}`, parts.join('; '));
+    if (missing.length > 0) parts.push(`missing keys: ${cappedList(missing, 16)}`);
+    if (extra.length > 0) parts.push(`unexpected keys: ${cappedList(extra, 16)}`);
+    const expected = params.length === 0 ? 'an empty state dict (this module has no parameters)' : `exactly the keys ${cappedList(params.map((p) => p.name), 16)}`;
+    throw rangeError(what, expected, parts.join('; '));
   }
-  const checked = params.map((p) => [p, checkTensor(`${what}.${p.name}`, record[p.name], p.shape)] as const);
+  const checked = params.filter((p) => has(p.name)).map((p) => [p, checkTensor(`${what}.${p.name}`, record[p.name], p.shape)] as const);
   for (const [p, t] of checked) p.data.set(t.data);
+  return { missingKeys: strict ? [] : missing, unexpectedKeys: strict ? [] : extra };
 }

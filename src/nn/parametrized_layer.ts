@@ -1,20 +1,21 @@
 /**
- * What the feed-forward layers with weights (Linear, Embedding) share: their
- * parameters in one ParameterStore, state dicts, zeroGrad and save.
+ * What the modules with weights (RNN, Linear, Embedding, and LSTM/GRU) share:
+ * their parameters in one ParameterStore (two native-owned arenas), state
+ * dicts, gradients and zeroGrad on top of {@link ModuleBase}.
  */
-import type { Parameter, Tensor } from '../tensor.js';
-import type { Linear } from './linear.js';
-import type { Embedding } from './embedding.js';
+import type { Parameter } from '../tensor.js';
+import type { LoadStateDictOptions, LoadStateDictResult, StateDict } from './module.js';
+import { ModuleBase } from './module_base.js';
 import { ParameterStore } from './parameters.js';
-import { saveModule } from './save.js';
 
-/** Base of layers whose only state is their parameters. */
-export abstract class ParametrizedLayer {
-  /** The layer's parameters and gradients. */
+/** Base of modules whose state is their parameters, laid out in one {@link ParameterStore}. */
+export abstract class ParametrizedLayer extends ModuleBase {
+  /** The module's parameters and gradients. */
   protected readonly store: ParameterStore;
 
   /** Lays out the parameters (initialise them in the subclass). */
   protected constructor(shapes: ReadonlyArray<readonly [string, readonly number[]]>) {
+    super();
     this.store = new ParameterStore(shapes);
   }
 
@@ -24,27 +25,25 @@ export abstract class ParametrizedLayer {
   }
 
   /** Weights by name (sharing memory). */
-  stateDict(): Record<string, Tensor> {
+  override stateDict(): StateDict {
     return this.store.stateDict();
   }
 
-  /** Copies weights in (all checked first, so a failed load changes nothing). */
-  loadStateDict(sd: Record<string, Tensor>): void {
-    this.store.load(sd);
+  /** Gradients by name (sharing memory). */
+  override gradStateDict(): StateDict {
+    return this.store.gradStateDict();
+  }
+
+  /**
+   * Copies weights in; all keys and shapes are checked first, so a failed load changes
+   * nothing. Strict by default; `{ strict: false }` loads the keys present and reports the rest.
+   */
+  override loadStateDict(stateDict: StateDict, options?: LoadStateDictOptions): LoadStateDictResult {
+    return this.store.load(stateDict, 'stateDict', options);
   }
 
   /** Zeroes the gradients. */
-  zeroGrad(): void {
+  override zeroGrad(): void {
     this.store.zeroGrad();
-  }
-
-  /** No mode-dependent behaviour; for the Layer interface. */
-  train(_mode = true): this {
-    return this;
-  }
-
-  /** Saves weights and shape as safetensors; read back with `loadModel(path)`. */
-  async save(path: string): Promise<void> {
-    await saveModule(this as unknown as Linear | Embedding, path);
   }
 }

@@ -1,17 +1,13 @@
 /**
- * What the layers without parameters (LastStep, MergeDirections) share.
+ * What the modules without parameters (LastStep, MergeDirections) share.
  */
 import type { Parameter } from '../tensor.js';
+import { ModuleBase } from './module_base.js';
 
-/** Base of layers with no parameters and no mode-dependent behaviour. */
-export abstract class StatelessLayer {
+/** Base of modules with no parameters (empty state dicts) and no mode-dependent behaviour. */
+export abstract class StatelessLayer extends ModuleBase {
   /** No parameters. */
   parameters(): Parameter[] {
     return [];
-  }
-
-  /** No mode-dependent behaviour; for the Layer interface. */
-  train(_mode = true): this {
-    return this;
   }
 }

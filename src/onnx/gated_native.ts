@@ -1,14 +1,78 @@
 /**
  * Native dispatch of one direction of an ONNX LSTM or GRU node whose cell is PyTorch's
  * (default activations, no clip, no input_forget, all-zero or no peepholes; GRU with
- * linear_before_reset=1). Returns null when the direction must run in TypeScript.
+ * linear_before_reset=1: the caller checks the attributes): the gate blocks are permuted to
+ * PyTorch's order and the direction runs through the functional API on the native core (the
+ * reverse direction on copies reversed within each sequence's length). Anything else returns
+ * null and runs in TypeScript.
  */
+import { rnnConfig } from '../nn/rnn_config.js';
+import { rnnForwardAsync } from '../nn/rnn_functional.js';
+import type { Tensor } from '../tensor.js';
 import type { GatedDirectionArgs, GatedDirectionResult } from './gated_generic.js';
 import type { GatedOp } from './gated_op.js';
+import { reverseWithinLengths } from './rnn_op.js';
+
+/**
+ * For each of PyTorch's gate blocks, the ONNX block it is: LSTM PyTorch i, f, g, o from ONNX
+ * i, o, f, c; GRU PyTorch r, z, n from ONNX z, r, h.
+ */
+export const ONNX_BLOCK_OF_TORCH: Readonly<Record<GatedOp, readonly number[]>> = { LSTM: [0, 2, 3, 1], GRU: [1, 0, 2] };
+
+/**
+ * Permutes the gate blocks of a [G*H, cols] matrix (or a [G*H] vector with cols = 1):
+ * `order[k]` is the source block of destination block k.
+ */
+export function permuteGateBlocks(src: Float32Array, order: readonly number[], H: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const block = H * cols;
+  order.forEach((from, k) => out.set(src.subarray(from * block, (from + 1) * block), k * block));
+  return out;
+}
+
+/** The inverse permutation of `order`. */
+export function inverseOrder(order: readonly number[]): number[] {
+  const inv = new Array<number>(order.length);
+  order.forEach((from, k) => {
+    inv[from] = k;
+  });
+  return inv;
+}
+
+/** Whether this direction's inputs let it run natively (the attributes were checked by the caller). */
+export function nativeCapableGated(a: GatedDirectionArgs): boolean {
+  if (a.T < 1 || a.B < 1 || a.I < 1 || a.H < 1) return false;
+  if (a.lengths && a.lengths.some((l) => l < 1)) return false;
+  if (a.p && a.p.some((v) => v !== 0)) return false;
+  return true;
+}
 
 /** Runs the direction natively, or returns null (then the caller runs the TypeScript kernel). */
 export function nativeGatedDirection(op: GatedOp, a: GatedDirectionArgs): Promise<GatedDirectionResult> | null {
-  void op;
-  void a;
-  return null;
+  if (!nativeCapableGated(a)) return null;
+  return run(op, a);
+}
+
+async function run(op: GatedOp, a: GatedDirectionArgs): Promise<GatedDirectionResult> {
+  const { T, B, I, H } = a;
+  const G = op === 'LSTM' ? 4 : 3;
+  const order = ONNX_BLOCK_OF_TORCH[op];
+  const bias = a.wb !== null;
+  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias }, op);
+  const weights: Record<string, Tensor> = {
+    weight_ih_l0: { data: permuteGateBlocks(a.w, order, H, I), shape: [G * H, I] },
+    weight_hh_l0: { data: permuteGateBlocks(a.r, order, H, H), shape: [G * H, H] },
+  };
+  if (bias) {
+    weights.bias_ih_l0 = { data: permuteGateBlocks(a.wb as Float32Array, order, H, 1), shape: [G * H] };
+    weights.bias_hh_l0 = { data: permuteGateBlocks(a.rb as Float32Array, order, H, 1), shape: [G * H] };
+  }
+  const x = a.reverse ? reverseWithinLengths(a.x, T, B, I, a.lengths) : a.x;
+  const r = await rnnForwardAsync(cfg, weights, { data: x, shape: [T, B, I] }, {
+    h0: a.h0 ? { data: a.h0, shape: [1, B, H] } : undefined,
+    c0: op === 'LSTM' && a.c0 ? { data: a.c0, shape: [1, B, H] } : undefined,
+    seqLengths: a.lengths ?? undefined,
+  });
+  const y = a.reverse ? reverseWithinLengths(r.y.data, T, B, H, a.lengths) : r.y.data;
+  return { y, h: r.hN.data, c: r.cN ? r.cN.data : null };
 }
