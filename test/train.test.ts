@@ -89,7 +89,7 @@ describe('fit', () => {
     // An already-aborted signal: nothing runs, nothing changes.
     const before = weights(m);
     const again = await fit(m, delayTask(8, 8, 1, 1), { epochs: 1, batchSize: 8, loss: 'crossEntropy', optimizer: new Adam(m.parameters()), signal: AbortSignal.abort() });
-    expect(again).toEqual({ history: [], validation: [], aborted: true });
+    expect(again).toEqual({ history: [], validation: [], epochs: [], aborted: true, stopped: 'signal' });
     expect(weights(m)).toEqual(before);
   });
 

@@ -1,21 +1,26 @@
 /**
- * Training: the fit loop, evaluation, prediction, truncated BPTT helpers and sampling.
+ * Training: the fit loop, evaluation, prediction, metrics, the progress bar, truncated
+ * BPTT helpers and sampling.
  */
+export { fit } from './fit.js';
 export {
-  fit,
-  evaluate,
-  predict,
-  NonFiniteError,
   type FitOptions,
   type FitProgress,
   type FitRecord,
   type FitResult,
   type EpochSummary,
   type ValidationRecord,
-  type EvaluateOptions,
-  type EvaluateResult,
-  type PredictOptions,
-} from './fit.js';
+  type EarlyStoppingOptions,
+  type FitCheckpointOptions,
+  type MonitorName,
+  type StopReason,
+  type CallbackResult,
+} from './options.js';
+export { NonFiniteError } from './step.js';
+export { evaluate, type EvaluateOptions, type EvaluateResult } from './evaluate.js';
+export { predict, type PredictOptions } from './predict.js';
+export { type MetricName, type MetricValues } from './metrics.js';
+export { TrainingProgressBar, progressLayout, type ProgressBarOptions, type TrainingProgressBarOptions } from './progress_bar.js';
 export { type LossName } from './loss.js';
 export { tbpttChunks, type TimeChunk } from './tbptt.js';
 export { sample, type SampleOptions } from './sample.js';

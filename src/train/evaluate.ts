@@ -1,0 +1,108 @@
+/**
+ * `evaluate`: the mean loss (and metrics) of a model over a dataset, in evaluation mode.
+ */
+import { checkDataset, gatherBatch, splitBatches, type SequenceDataset } from '../data/dataset.js';
+import { typeError } from '../errors.js';
+import type { IntTensor } from '../nn/layer.js';
+import type { Sequential } from '../nn/sequential.js';
+import type { Tensor } from '../tensor.js';
+import { checkBool, checkInt, checkOptions } from '../validate.js';
+import { checkInputKind, checkLossFor, checkModel, checkTbptt } from './checks.js';
+import { timeMajor } from './layout.js';
+import { batchLoss, type LossName } from './loss.js';
+import { addSums, batchMetricSums, checkMetrics, meanOf, type MetricName, type MetricSums } from './metrics.js';
+import { chunkLengths, sliceTime, tbpttChunks } from './tbptt.js';
+
+/** What {@link evaluate} returns. */
+export interface EvaluateResult {
+  /** Mean loss over every counted position (or element, for mse) of the dataset. */
+  readonly loss: number;
+  /** Share of counted positions whose arg-max is the target (class targets: always). */
+  readonly accuracy?: number;
+  /** Mean absolute error over the counted elements (float targets, when `metrics` includes 'mae'). */
+  readonly mae?: number;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** 'crossEntropy' for class-id targets, 'mse' for float targets. */
+  loss: LossName;
+  /** Examples per forward pass (default 64). */
+  batchSize?: number;
+  /** Run each batch in chunks of this many steps, as fit's tbptt. */
+  tbptt?: number;
+  /** With tbptt: carry the state between chunks (default true). */
+  carryState?: boolean;
+  /** Metrics to compute besides the loss: 'accuracy' (class targets; always reported for them) or 'mae' (float targets). */
+  metrics?: MetricName[];
+}
+
+/**
+ * The mean loss (and accuracy, for class targets; mae when asked) of `model` over `data`,
+ * in evaluation mode (no dropout); the model's mode is restored afterwards. The mean is over
+ * all counted positions of the dataset, not an average of batch means.
+ *
+ * @param model - The model.
+ * @param data - The dataset.
+ * @param options - `loss`, `batchSize`, `tbptt`, `carryState`, `metrics`.
+ * @returns `{ loss, accuracy?, mae? }`.
+ */
+export async function evaluate(model: Sequential, data: SequenceDataset, options: EvaluateOptions): Promise<EvaluateResult> {
+  checkModel(model);
+  const info = checkDataset('data', data);
+  checkInputKind('data.x', model, info);
+  if (options === undefined) throw typeError('options', 'an options object with loss', options);
+  const o = checkOptions<EvaluateOptions>('options', options, ['loss', 'batchSize', 'tbptt', 'carryState', 'metrics']);
+  const loss = checkLossFor('options.loss', o.loss, info, 'data');
+  const batchSize = checkInt('options.batchSize', o.batchSize ?? 64, 1);
+  const tbptt = checkTbptt('options.tbptt', o.tbptt, model, info);
+  const carry = checkBool('options.carryState', o.carryState ?? true);
+  const metrics = checkMetrics('options.metrics', o.metrics, info.target);
+  return evaluateChecked(model, data, loss, batchSize, tbptt, carry, metrics);
+}
+
+/** @internal evaluate without the argument checks (fit's validation). */
+export async function evaluateChecked(
+  model: Sequential, data: SequenceDataset, loss: LossName, batchSize: number, tbptt: number | null, carry: boolean, metrics: readonly MetricName[] = [],
+): Promise<EvaluateResult> {
+  const info = checkDataset('data', data);
+  const net = timeMajor(model);
+  const wasTraining = model.training;
+  const extra = metrics.filter((m) => m !== 'accuracy');
+  model.eval();
+  let sum = 0;
+  let count = 0;
+  let correct = 0;
+  const sums: MetricSums = {};
+  const add = (out: Tensor, y: Tensor | IntTensor, valid: Int32Array | null): void => {
+    const r = batchLoss(loss, out, y, info.target, valid, false);
+    if (r === null) return;
+    sum += r.loss * r.count;
+    count += r.count;
+    correct += r.correct;
+    if (extra.length > 0) addSums(sums, batchMetricSums(extra, out, y, info.target, valid, r));
+  };
+  try {
+    for (const idx of splitBatches(Array.from({ length: info.size }, (_, i) => i), batchSize)) {
+      const b = gatherBatch(data, info, idx);
+      if (tbptt === null) {
+        add(await net.forward(b.x, { seqLengths: b.seqLengths ?? undefined }), b.y, b.seqLengths);
+        continue;
+      }
+      let states: ReturnType<Sequential['lastStates']> | undefined;
+      for (const { start, end } of tbpttChunks(b.x.shape[0], tbptt)) {
+        const lens = chunkLengths(b.seqLengths, start, end, idx.length);
+        const out = await net.forward(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states });
+        if (carry) states = model.lastStates();
+        add(out, sliceTime(b.y, start, end), lens.valid);
+      }
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const mean = count > 0 ? sum / count : NaN;
+  const res: { loss: number; accuracy?: number; mae?: number } = { loss: mean };
+  if (loss === 'crossEntropy') res.accuracy = count > 0 ? correct / count : NaN;
+  if (extra.includes('mae')) res.mae = meanOf(sums, ['mae']).mae;
+  return res;
+}

@@ -1,0 +1,95 @@
+/**
+ * The trainer step: one forward, loss, backward, clipping, finiteness check and optimizer
+ * update (and a per-step scheduler step), with what progress reports about it.
+ */
+import type { TargetKind } from '../data/dataset.js';
+import type { IntTensor } from '../nn/layer.js';
+import type { Sequential } from '../nn/sequential.js';
+import { clipGradNorm, clipGradValue } from '../optim/clip.js';
+import type { LRScheduler } from '../optim/lr_scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import type { TimeMajorModel } from './layout.js';
+import { batchLoss, type LossName } from './loss.js';
+import { batchMetricSums, type MetricName, type MetricSums } from './metrics.js';
+
+/** Thrown by fit when a loss or gradient norm is not finite; the message names the step. */
+export class NonFiniteError extends Error {
+  /** The step at which it happened (its update was not applied). */
+  readonly step: number;
+  /** The epoch of that step. */
+  readonly epoch: number;
+  /** Which quantity: 'loss' or 'gradient norm'. */
+  readonly quantity: 'loss' | 'gradient norm';
+  /** The value (NaN or ±Infinity). */
+  readonly value: number;
+
+  /** @internal */
+  constructor(quantity: 'loss' | 'gradient norm', step: number, epoch: number, value: number) {
+    super(`non-finite ${quantity} at step ${step} (epoch ${epoch}): ${value}; the update was not applied (lower the learning rate, clip gradients, or check the data)`);
+    this.name = 'NonFiniteError';
+    this.quantity = quantity;
+    this.step = step;
+    this.epoch = epoch;
+    this.value = value;
+  }
+}
+
+/** @internal What a trainer step needs, fixed for a fit call. */
+export interface StepSetup {
+  readonly model: Sequential;
+  readonly net: TimeMajorModel;
+  readonly loss: LossName;
+  readonly target: TargetKind;
+  readonly optimizer: Optimizer;
+  /** Infinity: measure only. */
+  readonly clipNorm: number;
+  readonly clipValue: number | null;
+  readonly checkFinite: boolean;
+  /** Stepped after every update (schedulerStep 'step'). */
+  readonly stepScheduler: LRScheduler | null;
+  readonly metrics: readonly MetricName[];
+}
+
+/** @internal The outcome of one update. */
+export interface StepOutcome {
+  /** Mean loss of the batch or chunk. */
+  readonly loss: number;
+  /** Learning rate the update used. */
+  readonly lr: number;
+  /** Pre-clip global gradient norm. */
+  readonly gradNorm: number;
+  /** Whether clipNorm rescaled. */
+  readonly clipped: boolean;
+  /** This step's metric sums. */
+  readonly metrics: MetricSums;
+}
+
+/** Whether clipGradNorm rescaled gradients of this norm (its own test: maxNorm / (norm + 1e-6) < 1). */
+const maxNormScales = (norm: number, maxNorm: number): boolean => maxNorm / (norm + 1e-6) < 1;
+
+/**
+ * @internal One forward/backward/update as step number `n` of `epoch`; returns null when no
+ * target counted (no update).
+ * @throws NonFiniteError before the update when the loss or gradient norm is not finite.
+ */
+export async function trainStep(
+  s: StepSetup, n: number, epoch: number, x: Tensor | IntTensor, y: Tensor | IntTensor, rnnLengths: Int32Array | null, valid: Int32Array | null, h0: ReturnType<Sequential['lastStates']> | undefined,
+): Promise<StepOutcome | null> {
+  s.model.zeroGrad();
+  const out = await s.net.forward(x, { seqLengths: rnnLengths ?? undefined, h0 });
+  const r = batchLoss(s.loss, out, y, s.target, valid);
+  if (r === null) return null;
+  if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
+  const metrics = s.metrics.length > 0 ? batchMetricSums(s.metrics, out, y, s.target, valid, r) : {};
+  await s.net.backward(r.grad);
+  const params = s.optimizer.params;
+  if (s.clipValue !== null) clipGradValue(params, s.clipValue);
+  // The norm is always measured (one pass over the gradients): progress reports it.
+  const norm = clipGradNorm(params, s.clipNorm);
+  if (s.checkFinite && !Number.isFinite(norm)) throw new NonFiniteError('gradient norm', n, epoch, norm);
+  const lr = s.optimizer.lr;
+  s.optimizer.step();
+  if (s.stepScheduler) s.stepScheduler.step();
+  return { loss: r.loss, lr, gradNorm: norm, clipped: maxNormScales(norm, s.clipNorm), metrics };
+}
