@@ -2,14 +2,16 @@
  * `RNN`: torch.nn.RNN for Node. Owns its weights and gradients; forward and
  * backward run natively over whole sequences.
  */
+import { typeError } from '../errors.js';
 import { Rng } from '../random.js';
 import { checkOptions } from '../validate.js';
 import type { Parameter, Tensor } from '../tensor.js';
-import type { IntTensor, Layer, LayerContext } from './layer.js';
-import { ParameterStore } from './parameters.js';
-import { saveModule } from './save.js';
+import type { IntTensor, LayerContext } from './layer.js';
+import type { LoadStateDictOptions, LoadStateDictResult, Module, ModuleSpec, ShapeDim, StateDict } from './module.js';
+import { recurrentExtraRepr, recurrentInputShapeHint, recurrentOutputShape, recurrentSpec, registerRecurrent } from './module_recurrent.js';
+import { ParametrizedLayer } from './parametrized_layer.js';
 import { eye_, orthogonal_, xavierUniform_ } from './init.js';
-import { rnnConfig, rnnInitRecipe, rnnParameterShapes, type RnnConfig, type RnnInitRecipe, type RnnOptions } from './rnn_config.js';
+import { rnnConfig, rnnInitRecipe, rnnParameterShapes as shapesOfConfig, type RnnConfig, type RnnInitRecipe, type RnnOptions } from './rnn_config.js';
 import {
   rnnBackwardChecked,
   rnnBackwardCheckedAsync,
@@ -46,12 +48,9 @@ export interface RnnOutput {
  * `forward` keeps what `backward` needs; `backward` accumulates into the
  * parameters' `grad`. Do not modify `y` or the inputs between the two.
  */
-export class RNN implements Layer {
+export class RNN extends ParametrizedLayer implements Module<Tensor, RnnOutput, RnnOutputGrads | undefined, RnnBackwardResult> {
   /** The validated configuration. */
   readonly config: RnnConfig;
-  /** True in training mode (dropout active). */
-  training = true;
-  private readonly store: ParameterStore;
   // The store's buffers by name, valid by construction: passed to the
   // functional form without re-checking them on every call.
   private readonly weights: Record<string, Float32Array>;
@@ -67,8 +66,9 @@ export class RNN implements Layer {
    * applies `options.init`'s recipe, if any (e.g. identity recurrent weights for an IRNN).
    */
   constructor(options: RnnOptions) {
-    this.config = rnnConfig(options);
-    this.store = new ParameterStore(rnnParameterShapes(this.config));
+    const config = rnnConfig(options);
+    super(shapesOfConfig(config));
+    this.config = config;
     this.weights = this.store.valueBuffers();
     this.grads = this.store.gradBuffers();
     this.rng = new Rng(options.seed);
@@ -150,49 +150,30 @@ export class RNN implements Layer {
     return (await this.backwardAsync({ gy }, { inputGrad: ctx.inputGrad })).gx;
   }
 
-  /** Parameters in PyTorch's order with their names: weight_ih_l0, weight_hh_l0, bias_ih_l0, ... */
-  parameters(): Parameter[] {
-    return [...this.store.list];
-  }
-
-  /** Weights by PyTorch name (sharing this module's memory). */
-  stateDict(): Record<string, Tensor> {
-    return this.store.stateDict();
-  }
-
-  /** Gradients by PyTorch name (sharing this module's memory). */
-  gradStateDict(): Record<string, Tensor> {
-    return this.store.gradStateDict();
-  }
-
-  /** Copies weights in; checks every key and shape first, so a failed load changes nothing. */
-  loadStateDict(stateDict: Record<string, Tensor>): void {
+  /** Copies weights in (strict by default; see `Module.loadStateDict`); a failed load changes nothing. */
+  override loadStateDict(stateDict: StateDict, options?: LoadStateDictOptions): LoadStateDictResult {
     this.assertIdle();
-    this.store.load(stateDict);
+    return super.loadStateDict(stateDict, options);
   }
 
-  /**
-   * Saves architecture and weights as safetensors (tensor names as the state
-   * dict; loadable in PyTorch). Read back with `loadModel(path)`.
-   */
-  async save(path: string): Promise<void> {
-    await saveModule(this, path);
+  /** The architecture: `{ type: 'RNN', config }` (what model files store). */
+  toSpec(): ModuleSpec {
+    return recurrentSpec('RNN', this.config, RNN_CONFIG_KEYS);
   }
 
-  /** Zeroes every parameter's gradient. */
-  zeroGrad(): void {
-    this.store.zeroGrad();
+  /** `[T, B, inputSize]` -> `[T, B, D*hiddenSize]` (batch-first alike). */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] | null {
+    return recurrentOutputShape(this.config, inputShape);
   }
 
-  /** Sets training mode (dropout on) or evaluation mode. */
-  train(mode = true): this {
-    this.training = mode;
-    return this;
+  /** `32, 256, num_layers=2, batch_first=True`, as PyTorch (plus a non-default nonlinearity). */
+  extraRepr(): string {
+    return recurrentExtraRepr(this.config);
   }
 
-  /** Evaluation mode: no dropout. */
-  eval(): this {
-    return this.train(false);
+  /** The symbolic input shape `summary()` starts from. */
+  override inputShapeHint(): ShapeDim[] {
+    return recurrentInputShapeHint(this.config);
   }
 
   /** The generator used for dropout (checkpointed with the model). */
@@ -219,6 +200,26 @@ export class RNN implements Layer {
     if (this.busy) throw new Error('RNN is busy with an async call: await it before calling the module again');
   }
 }
+
+/** The fields of an RNN's spec config, in file order. */
+const RNN_CONFIG_KEYS = ['inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout'] as const;
+
+/**
+ * Parameter names and shapes of an RNN configuration, in PyTorch's order (weight_ih, weight_hh,
+ * bias_ih, bias_hh; forward then reverse; layer by layer).
+ *
+ * @param cfg - A configuration from {@link rnnConfig} (`rnnParameterShapes(rnnConfig(options))`).
+ * @throws TypeError when `cfg` is not a configuration `rnnConfig` made (options are not
+ *   completed here: a plain `{ inputSize, hiddenSize }` would silently lack `numLayers`).
+ */
+export function rnnParameterShapes(cfg: RnnConfig): Array<[string, number[]]> {
+  if (cfg === null || typeof cfg !== 'object' || rnnConfig(cfg) !== cfg) {
+    throw typeError('cfg', 'a configuration made by rnnConfig(options) (call rnnParameterShapes(rnnConfig(options)))', cfg);
+  }
+  return shapesOfConfig(cfg);
+}
+
+registerRecurrent('RNN', (c) => shapesOfConfig(rnnConfig({ ...c, seed: 0 })), (c) => new RNN({ ...(c as unknown as RnnOptions), seed: 0 }));
 
 /** Overwrites the default-initialised parameters a recipe names, in PyTorch's parameter order. */
 function applyInitRecipe(params: readonly Parameter[], recipe: RnnInitRecipe, rng: Rng): void {

@@ -3,13 +3,17 @@
  * (`0.weight_ih_l0`, `1.weight`, ...). Sequence lengths and recurrent states
  * travel alongside the data.
  */
-import { typeError } from '../errors.js';
+import { rangeError, typeError } from '../errors.js';
+import { registerModule } from '../io/registry.js';
 import type { Parameter, Tensor } from '../tensor.js';
 import { checkOptions } from '../validate.js';
 import type { IntTensor, Layer, LayerContext } from './layer.js';
-import { loadParameters } from './parameters.js';
-import { saveModule } from './save.js';
+import type { Module, ModuleSpec, ShapeDim } from './module.js';
+import { containerRepr, ModuleBase } from './module_base.js';
 import { RNN } from './rnn.js';
+
+/** The most layers a Sequential in a file may have. */
+export const MAX_FILE_LAYERS = 10_000;
 
 /** Options of `Sequential.forward`. */
 export interface SequentialForwardOptions {
@@ -19,36 +23,40 @@ export interface SequentialForwardOptions {
   h0?: ReadonlyArray<Tensor | null | undefined>;
 }
 
-/** A stack of layers. */
-export class Sequential {
+/**
+ * A stack of layers (torch.nn.Sequential): state-dict names `<index>.<name>`, the module
+ * contract for the whole stack, a PyTorch-style tree as its repr.
+ */
+export class Sequential extends ModuleBase implements Module<Tensor | IntTensor, Tensor, Tensor, void> {
   /** The layers, in order. */
-  readonly layers: readonly Layer[];
-  /** True in training mode. */
-  training = true;
+  readonly layers: readonly Module[];
+  private readonly steps: readonly Layer[];
   private lastCtx: LayerContext | null = null;
   private states: Tensor[] = [];
 
-  /** `new Sequential([new Embedding(...), new RNN(...), new Linear(...)])`. */
-  constructor(layers: Layer[]) {
+  /**
+   * `new Sequential([new Embedding(...), new RNN(...), new Linear(...)])`. A layer is a built-in
+   * module, or a custom {@link Module} whose `forward(x)` / `backward(gy)` take and return
+   * Tensors (it can be saved once its kind is registered with `registerModule`).
+   */
+  constructor(layers: ReadonlyArray<Module | Layer>) {
+    super();
     if (!Array.isArray(layers) || layers.length === 0) throw typeError('layers', 'a non-empty array of layers', layers);
-    layers.forEach((l, i) => {
-      if (l === null || typeof l !== 'object' || typeof (l as Layer).forwardLayer !== 'function') {
-        throw typeError(`layers[${i}]`, 'a layer (RNN, Linear, Embedding, LastStep, MergeDirections)', l);
-      }
-    });
-    this.layers = Object.freeze([...layers]);
+    const steps = (layers as unknown[]).map((l, i) => asLayer(l, i));
+    this.layers = Object.freeze([...layers] as Module[]);
+    this.steps = Object.freeze(steps);
   }
 
   /** The RNN layers, in order (their states are h0/hN entries). */
   recurrentLayers(): RNN[] {
-    return this.layers.filter((l): l is RNN => l instanceof RNN);
+    return this.steps.filter((l): l is RNN => l instanceof RNN);
   }
 
   /** Runs every layer; keeps what backward needs. */
   forward(x: Tensor | IntTensor, options?: SequentialForwardOptions): Tensor {
     const { ctxFor, finish } = this.begin(options);
     let out: Tensor | IntTensor = x;
-    for (let i = 0; i < this.layers.length; i++) out = this.layers[i].forwardLayer(out, ctxFor(i));
+    for (let i = 0; i < this.steps.length; i++) out = this.steps[i].forwardLayer(out, ctxFor(i));
     finish();
     return out as Tensor;
   }
@@ -57,8 +65,8 @@ export class Sequential {
   async forwardAsync(x: Tensor | IntTensor, options?: SequentialForwardOptions): Promise<Tensor> {
     const { ctxFor, finish } = this.begin(options);
     let out: Tensor | IntTensor = x;
-    for (let i = 0; i < this.layers.length; i++) {
-      const layer = this.layers[i];
+    for (let i = 0; i < this.steps.length; i++) {
+      const layer = this.steps[i];
       out = layer.forwardLayerAsync ? await layer.forwardLayerAsync(out, ctxFor(i)) : layer.forwardLayer(out, ctxFor(i));
     }
     finish();
@@ -98,8 +106,8 @@ export class Sequential {
     const ctx = this.lastCtx;
     if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
     let g: Tensor | null = gy;
-    for (let i = this.layers.length - 1; i >= 0 && g; i--) {
-      g = this.layers[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0 });
+    for (let i = this.steps.length - 1; i >= 0 && g; i--) {
+      g = this.steps[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0 });
     }
     this.lastCtx = null;
   }
@@ -110,8 +118,8 @@ export class Sequential {
     if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
     this.lastCtx = null;
     let g: Tensor | null = gy;
-    for (let i = this.layers.length - 1; i >= 0 && g; i--) {
-      const layer = this.layers[i];
+    for (let i = this.steps.length - 1; i >= 0 && g; i--) {
+      const layer = this.steps[i];
       const c = { seqLengths: ctx.seqLengths, inputGrad: i > 0 };
       g = layer.backwardLayerAsync ? await layer.backwardLayerAsync(g, c) : layer.backwardLayer(g, c);
     }
@@ -119,41 +127,114 @@ export class Sequential {
 
   /** Every parameter, named `<layer index>.<name>` as PyTorch's nn.Sequential. */
   parameters(): Parameter[] {
-    return this.layers.flatMap((l, i) => l.parameters().map((p) => ({ name: `${i}.${p.name}`, shape: p.shape, data: p.data, grad: p.grad })));
+    return this.steps.flatMap((l, i) => l.parameters().map((p) => ({ name: `${i}.${p.name}`, shape: p.shape, data: p.data, grad: p.grad })));
   }
 
-  /** Weights by prefixed name (sharing memory). */
-  stateDict(): Record<string, Tensor> {
-    return Object.fromEntries(this.parameters().map((p) => [p.name, { data: p.data, shape: p.shape }]));
-  }
-
-  /** Copies weights in; every key and shape is checked first, so a failed load changes nothing. */
-  loadStateDict(sd: Record<string, Tensor>): void {
-    loadParameters(this.parameters(), sd);
-  }
-
-  /**
-   * Saves architecture and weights as safetensors (tensor names as the state
-   * dict; loadable in PyTorch). Read back with `loadModel(path)`.
-   */
-  async save(path: string): Promise<void> {
-    await saveModule(this, path);
-  }
-
-  /** Zeroes every gradient. */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad.fill(0);
+  /** The layers (those that are modules). */
+  override children(): Module[] {
+    return this.layers.filter((l) => l instanceof ModuleBase || typeof (l as Partial<Module>).modules === 'function');
   }
 
   /** Training mode (dropout on) for every layer. */
-  train(mode = true): this {
-    this.training = mode;
-    for (const l of this.layers) l.train(mode);
+  override train(mode = true): this {
+    super.train(mode);
+    for (const l of this.steps) if (!this.children().includes(l as unknown as Module)) l.train(mode);
     return this;
   }
 
-  /** Evaluation mode. */
-  eval(): this {
-    return this.train(false);
+  /** The architecture: `{ type: 'Sequential', layers: [each layer's spec] }`. */
+  toSpec(): ModuleSpec {
+    return {
+      type: 'Sequential',
+      layers: this.layers.map((l, i) => {
+        if (typeof (l as Partial<Module>).toSpec !== 'function') {
+          throw typeError(`model.layers[${i}]`, 'a module that can describe itself (toSpec), e.g. a built-in layer', l);
+        }
+        return l.toSpec();
+      }),
+    };
+  }
+
+  /** Each layer's output shape in turn (null once a layer's cannot be known). */
+  outputShape(inputShape: readonly ShapeDim[]): ShapeDim[] | null {
+    let shape: ShapeDim[] | null = [...inputShape];
+    for (const l of this.layers) {
+      if (shape === null || typeof (l as Partial<Module>).outputShape !== 'function') return null;
+      shape = l.outputShape(shape);
+    }
+    return shape;
+  }
+
+  /** No arguments: a Sequential prints as a tree (see toString). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** PyTorch's tree: `Sequential(\n  (0): Embedding(65, 32)\n  (1): RNN(32, 256)\n  ...\n)`. */
+  override toString(): string {
+    return containerRepr('Sequential', this.layers.map((l, i) => [String(i), l instanceof ModuleBase ? l.toString() : `${(l as object).constructor?.name ?? 'Object'}()`] as const));
+  }
+
+  /** The first layer's symbolic input, batch-first when the model's recurrent layers are. */
+  override inputShapeHint(): ShapeDim[] | null {
+    const first = this.layers[0];
+    return first instanceof ModuleBase ? first.inputShapeHint(isBatchFirst(this.layers)) : null;
   }
 }
+
+function isBatchFirst(layers: readonly unknown[]): boolean {
+  return layers.some((l) => {
+    const o = l as { batchFirst?: unknown; config?: { batchFirst?: unknown } };
+    return o.batchFirst === true || o.config?.batchFirst === true;
+  });
+}
+
+/** A Module driven through its public forward(x) / backward(gy), for Sequential. */
+function moduleAsLayer(m: Module): Layer {
+  const tensorOut = (v: unknown, what: string): Tensor => {
+    const t = v as Tensor;
+    if (t === null || typeof t !== 'object' || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
+      throw typeError(what, 'a Tensor (a custom layer in a Sequential returns Tensors)', v);
+    }
+    return t;
+  };
+  return {
+    forwardLayer: (x) => tensorOut(m.forward(x), 'layer.forward(x)'),
+    backwardLayer: (gy) => {
+      const g = m.backward(gy);
+      return g === null || g === undefined ? null : tensorOut(g, 'layer.backward(gy)');
+    },
+    forwardLayerAsync: async (x) => tensorOut(await m.forwardAsync(x), 'layer.forwardAsync(x)'),
+    backwardLayerAsync: async (gy) => {
+      const g = await m.backwardAsync(gy);
+      return g === null || g === undefined ? null : tensorOut(g, 'layer.backwardAsync(gy)');
+    },
+    parameters: () => m.parameters(),
+    train: (mode) => m.train(mode),
+  };
+}
+
+function asLayer(l: unknown, i: number): Layer {
+  if (l instanceof Sequential) throw typeError(`layers[${i}]`, 'a layer (a Sequential inside a Sequential is not supported: list its layers instead)', l);
+  if (l !== null && typeof l === 'object') {
+    if (typeof (l as Layer).forwardLayer === 'function') return l as Layer;
+    const m = l as Partial<Module>;
+    if (typeof m.forward === 'function' && typeof m.backward === 'function' && typeof m.parameters === 'function' && typeof m.train === 'function') {
+      return moduleAsLayer(l as Module);
+    }
+  }
+  throw typeError(`layers[${i}]`, 'a layer (RNN, Linear, Embedding, LastStep, MergeDirections, or a Module with forward/backward over Tensors)', l);
+}
+
+registerModule({
+  type: 'Sequential',
+  parameterShapes(spec, where, shapesOf) {
+    const { type: _type, ...rest } = spec;
+    checkOptions(where, rest, ['layers']);
+    const layers: unknown = rest.layers;
+    if (!Array.isArray(layers) || layers.length === 0) throw typeError(`${where}.layers`, 'a non-empty array of layer descriptions', layers);
+    if (layers.length > MAX_FILE_LAYERS) throw rangeError(`${where}.layers`, `at most ${MAX_FILE_LAYERS} layers`, `${layers.length} layers`);
+    return layers.flatMap((l, i) => shapesOf(l, `${where}.layers[${i}]`).map(([n, shape]): [string, number[]] => [`${i}.${n}`, shape]));
+  },
+  fromSpec: (spec, where, build) => new Sequential((spec.layers as unknown[]).map((l, i) => build(l, `${where}.layers[${i}]`))),
+});
