@@ -7,7 +7,7 @@
  */
 import type * as Ref from '../src/reference/rnn_reference.js';
 import { Lcg, peakRssMB, runChild, timeSteps, timing, type Timing } from './common.js';
-import { directions, type Workload } from './workloads.js';
+import { cellOf, directions, type Workload } from './workloads.js';
 
 runChild('reference', async (job) => {
   let ref: typeof Ref;
@@ -21,6 +21,10 @@ runChild('reference', async (job) => {
   const notes: string[] = [];
   const baseRssMB = peakRssMB();
   for (const w of job.workloads) {
+    if (cellOf(w) !== 'RNN') {
+      notes.push(`${w.id}: skipped: this peer times the Elman reference only (not the gated one)`);
+      continue;
+    }
     const cfg: Ref.ReferenceRnnConfig = {
       inputSize: w.I, hiddenSize: w.H, numLayers: w.layers, nonlinearity: 'tanh', bias: true, bidirectional: w.bidirectional, batchFirst: false,
     };

@@ -1,7 +1,8 @@
 /**
- * Benchmark child: rnnblas. Times the train step (W1-W3: forward, head/loss,
- * BPTT without the input gradient, SGD) or the forward pass (W4, W5), and
- * optionally the per-call overhead of a one-step stateful call.
+ * Benchmark child: rnnblas. Times the train step (W1-W3, F1, L1, G1: forward, head/loss,
+ * BPTT without the input gradient, SGD) or the forward pass (W4, W5, L5, G5), and
+ * optionally the per-call overhead of a one-step stateful call. L* / G* run the
+ * LSTM / GRU cell (gated.ts).
  *
  * Options: overhead (boolean): also time rnn.forward and native.forward at
  * T=1, B=1, I=64, H=128.
@@ -10,7 +11,8 @@ import { RNN, blasInfo, setNumThreads, tensor, type Tensor } from '../src/index.
 import { native, NativeActivation } from '../src/native/binding.js';
 import { Lcg, median, peakRssMB, runChild, timeSteps, timing, type ChildResult, type Timing } from './common.js';
 import { loadTrainKit, type TrainKit } from './train_kit.js';
-import { directions, type Workload } from './workloads.js';
+import { cellOf, directions, type Workload } from './workloads.js';
+import { gatedRecurrent } from './gated.js';
 
 /** Wall time of each part of the last train step, ms. */
 interface Phases {
@@ -24,7 +26,10 @@ function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
   const { T, B, I, H } = w;
   const D = directions(w);
   const DH = D * H;
-  const rnn = new RNN({ inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 });
+  const cell = cellOf(w);
+  const rnn = cell === 'RNN'
+    ? new RNN({ inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 })
+    : gatedRecurrent(cell, { inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 });
   const rng = new Lcg(2);
   const x = tensor(rng.floats(T * B * I), [T, B, I]);
   if (w.work === 'forward') {

@@ -5,13 +5,15 @@
  * bidirectional; W1 adds a Dense 256→65 head with softmax cross-entropy, W2/W3
  * MSE on the output sequence. The train step is `tf.train.sgd(lr).minimize`;
  * forward is `model.predict` with the result read back. tfjs is batch-first:
- * x is [B,T,I], the same numbers of steps and FLOPs.
+ * x is [B,T,I], the same numbers of steps and FLOPs. L* / G* use tf.layers.lstm /
+ * tf.layers.gru in place of simpleRNN (tfjs 4.22's GRU is Keras' reset_after=false cell:
+ * the reset gate applied before the recurrent product, the same FLOPs).
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Lcg, peakRssMB, runChild, timeSteps, timing, type Timing } from './common.js';
-import { directions, type Workload } from './workloads.js';
+import { cellOf, directions, type Workload } from './workloads.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,9 +21,11 @@ function buildModel(w: Workload): tf.Sequential {
   const model = tf.sequential();
   for (let k = 0; k < w.layers; k++) {
     const inputShape = k === 0 ? [w.T, w.I] : undefined;
-    const cell = tf.layers.simpleRNN({
-      units: w.H, activation: 'tanh', returnSequences: !(k === w.layers - 1 && w.head.kind === 'last-linear-mse'), ...(inputShape && !w.bidirectional ? { inputShape } : {}),
-    });
+    const args = {
+      units: w.H, returnSequences: !(k === w.layers - 1 && w.head.kind === 'last-linear-mse'), ...(inputShape && !w.bidirectional ? { inputShape } : {}),
+    };
+    const kind = cellOf(w);
+    const cell = kind === 'LSTM' ? tf.layers.lstm(args) : kind === 'GRU' ? tf.layers.gru(args) : tf.layers.simpleRNN({ ...args, activation: 'tanh' });
     model.add(w.bidirectional
       ? tf.layers.bidirectional({ layer: cell, mergeMode: 'concat', ...(inputShape ? { inputShape } : {}) })
       : cell);

@@ -459,6 +459,14 @@ const TARGETS: Target[] = [
   atLeast('W5', 'forward ≥ 1.5× PyTorch', 'pytorch', 1.5),
   atLeast('W5', 'forward ≥ onnxruntime', 'onnxruntime', 1),
   ...['W1', 'W2', 'W3', 'W4', 'W5'].map((id) => atLeast(id, '≥ 50× tfjs-cpu', 'tfjs-cpu', 50)),
+  // LSTM / GRU (issue 12's Speed section).
+  atLeast('L1', 'train ≥ 2× PyTorch', 'pytorch', 2),
+  atLeast('G1', 'train ≥ 2× PyTorch', 'pytorch', 2),
+  atLeast('L5', 'forward ≥ 2.3× PyTorch', 'pytorch', 2.3),
+  atLeast('L5', 'forward ≥ onnxruntime', 'onnxruntime', 1),
+  atLeast('G5', 'forward ≥ 2× PyTorch', 'pytorch', 2),
+  atLeast('G5', 'forward ≥ onnxruntime', 'onnxruntime', 1),
+  ...['L1', 'G1', 'L5', 'G5'].map((id) => atLeast(id, '≥ 50× tfjs-cpu', 'tfjs-cpu', 50)),
 ];
 
 function targetsTable(r: RunReport): string {
@@ -508,7 +516,7 @@ function notes(r: RunReport): string[] {
     `rnnblas, PyTorch and onnxruntime: median of at least ${p.reps} timed steps (more for fast workloads, until ${p.minTimeMs / 1000} s of timing) after ${p.warmup} warm-up steps, one process per implementation, workload and thread count${p.rounds > 1 ? `; ${p.rounds} rounds (the implementations alternate per workload) and the lowest round median is reported, to damp the other jobs on this shared machine (every round's median is in the detail table)` : ''}.`,
     `tfjs-wasm, tfjs-cpu and the TS reference are single-threaded here (tfjs-backend-wasm has no multithreading in Node): measured once at 1 thread, median of up to ${p.slowReps} steps after ${p.slowWarmup} warm-up within a ${p.slowBudgetMs / 1000} s budget, and compared against rnnblas at every thread count. * = fewer reps (see the detail table).`,
     '† TS reference: float64, RNN forward (+ backward, which also computes the input gradient) only, no head/loss/update; measured at a small T and scaled linearly to the workload\'s T.',
-    'onnxruntime runs inference only (W4, W5): one ONNX `RNN` node, X fed as an input, W/R/B as initializers, intraOpNumThreads = threads.',
+    'onnxruntime runs inference only (W4, W5): one ONNX `RNN` node, X fed as an input, W/R/B as initializers, intraOpNumThreads = threads; L5/G5: the PyTorch twin (nn.LSTM / nn.GRU) exported by torch.onnx.export, opset 14 (bench/torch_onnx_export.py).',
     '"× peer" = peer ms / rnnblas ms: above 1 means rnnblas is faster.',
   ];
   const trainNote = r.children.find((c) => c.impl === 'rnnblas' && c.notes?.length)?.notes?.[0];

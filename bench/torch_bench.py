@@ -5,7 +5,7 @@ Prints one line '@@BENCH_RESULT@@ {json}' (the ChildResult of bench/common.ts).
 
 Run it with GOMP_SPINCOUNT=0 OMP_NUM_THREADS=n OPENBLAS_NUM_THREADS=n; it also
 calls torch.set_num_threads(n). The train step is opt.zero_grad(), nn.RNN
-forward, head/loss, loss.backward() (x does not require grad, so no input
+(nn.LSTM / nn.GRU for the L* / G* workloads) forward, head/loss, loss.backward() (x does not require grad, so no input
 gradient), SGD step; forward-only work runs under torch.inference_mode().
 """
 import json
@@ -47,6 +47,17 @@ def time_steps(step, warmup, reps, budget_ms, min_time_ms=0):
     return samples, False
 
 
+def make_rnn(torch, w):
+    """nn.RNN (tanh), nn.LSTM or nn.GRU as w["cell"] says (default RNN), PyTorch's initialisation."""
+    nn = torch.nn
+    cell = w.get("cell", "RNN")
+    if cell == "LSTM":
+        return nn.LSTM(w["I"], w["H"], num_layers=w["layers"], bidirectional=w["bidirectional"])
+    if cell == "GRU":
+        return nn.GRU(w["I"], w["H"], num_layers=w["layers"], bidirectional=w["bidirectional"])
+    return nn.RNN(w["I"], w["H"], num_layers=w["layers"], nonlinearity="tanh", bidirectional=w["bidirectional"])
+
+
 def make_step(torch, w):
     nn = torch.nn
     F = torch.nn.functional
@@ -54,7 +65,7 @@ def make_step(torch, w):
     D = 2 if w["bidirectional"] else 1
     DH = D * H
     torch.manual_seed(1)
-    rnn = nn.RNN(I, H, num_layers=w["layers"], nonlinearity="tanh", bidirectional=w["bidirectional"])
+    rnn = make_rnn(torch, w)
     x = torch.rand(T, B, I) * 2 - 1
     if w["work"] == "forward":
         rnn.eval()
