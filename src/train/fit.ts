@@ -164,6 +164,8 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
       const resuming = resume !== null && epoch === initialEpoch + 1;
       if (resuming) rng.setState((resume as FitPosition).epochRng);
       epochRng = rng.getState();
+      epochLoss = { sum: 0, count: 0 };
+      epochMetrics = {};
       const order = Array.from({ length: info.size }, (_, i) => i);
       if (plan.shuffle) rng.shuffle(order);
       const batches = splitBatches(order, batchSize);
@@ -325,8 +327,12 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
           if (early.wait >= es.patience) stopReason = 'earlyStopping';
         }
       }
+      // The epoch is over: a checkpoint from here on starts the next one (from the generator's current state).
       curEpoch = epoch;
       batchNo = 0;
+      epochRng = rng.getState();
+      epochLoss = { sum: 0, count: 0 };
+      epochMetrics = {};
       const summary: EpochSummary = v ? { epoch, step, loss, metrics, lr: optimizer.lr, validation: v } : { epoch, step, loss, metrics, lr: optimizer.lr };
       summaries.push(summary);
       if (bar?.active) bar.log(epochLine(summary, epochs));
@@ -335,8 +341,9 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
     }
     // (Set in closures too: TypeScript's narrowing of the loop's assignments does not see them.)
     const reason = stopReason as StopReason;
-    if (reason === 'signal') await save();
-    else if (early?.bestWeights) {
+    // The file ends up holding where this call stopped, whatever stopped it (before the best weights come back).
+    await save();
+    if (reason !== 'signal' && early?.bestWeights) {
       const params = model.parameters();
       early.bestWeights.forEach((w, i) => params[i].data.set(w));
     }
