@@ -7,14 +7,16 @@
  *   npx tsx bench/profile.ts [--only W1,W3] [--threads 2] [--reps 15]
  *
  * The per-step GEMMs are issued from JS here, so each carries the addon's
- * call overhead (a few µs) that the C++ loop does not pay.
+ * call overhead (a few µs) that the C++ loop does not pay. L* / G* (LSTM, GRU):
+ * the same split with the G·H-wide gate products (profileGated).
  */
 import { availableParallelism } from 'node:os';
 import { RNN, setNumThreads, tensor } from '../src/index.js';
-import { native, NativeActivation } from '../src/native/binding.js';
+import { GATED_STORE_BLOCKS, native, NativeActivation, NativeCell } from '../src/native/binding.js';
 import { Lcg, median } from './common.js';
 import { loadTrainKit } from './train_kit.js';
-import { WORKLOADS, workload, type Workload } from './workloads.js';
+import { gatedRecurrent } from './gated.js';
+import { WORKLOADS, cellOf, gateBlocks, workload, type Workload } from './workloads.js';
 
 function ms(fn: () => void, reps: number): number {
   for (let i = 0; i < 2; i++) fn();
@@ -27,7 +29,127 @@ function ms(fn: () => void, reps: number): number {
   return median(s);
 }
 
+/**
+ * LSTM / GRU: one layer-direction's native forward and backward against the GEMMs they are
+ * made of (input products [T·B×I]·[I×G·H] into the gate store, T recurrent [B×H]·[H×G·H],
+ * BPTT's T recurrent [B×G·H]·[G·H×H], dW_hh, dW_ih), the two directions of a bidirectional
+ * layer in one native call, and the train step's parts as the benchmark times them.
+ */
+async function profileGated(w: Workload, reps: number): Promise<string[]> {
+  const { T, B, I, H } = w;
+  const G = gateBlocks(w);
+  const GH = G * H;
+  const lstm = cellOf(w) === 'LSTM';
+  const cell = lstm ? NativeCell.Lstm : NativeCell.Gru;
+  const S = GATED_STORE_BLOCKS * H;
+  const rng = new Lcg(5);
+  const k = 1 / Math.sqrt(H);
+  const x = rng.floats(T * B * I);
+  const wih = rng.floats(GH * I, -k, k);
+  const whh = rng.floats(GH * H, -k, k);
+  const bih = rng.floats(GH, -k, k);
+  const bhh = rng.floats(GH, -k, k);
+  const D = w.bidirectional ? 2 : 1;
+  const y = new Float32Array(T * B * D * H);
+  const hN = new Float32Array(D * B * H);
+  const cN = new Float32Array(D * B * H);
+  const gates = new Float32Array(D * T * B * S);
+  const cells = new Float32Array(D * T * B * H);
+  const gf = (flop: number, t: number) => `${(flop / (t * 1e6)).toFixed(1)}`;
+  const rows: string[] = [];
+  const row = (what: string, t: number, flop?: number) => rows.push(`| ${w.id} | ${what} | ${t.toFixed(3)} | ${flop ? gf(flop, t) : ''} |`);
+  const dir = (d: number) => ({
+    x, h0: null, c0: null, wIh: wih, wHh: whh, bIh: bih, bHh: bhh, lengths: null, y: y.subarray(d * H), hN: hN.subarray(d * B * H, (d + 1) * B * H),
+    gates: gates.subarray(d * T * B * S, (d + 1) * T * B * S), cells: lstm ? cells.subarray(d * T * B * H, (d + 1) * T * B * H) : null,
+    cN: lstm ? cN.subarray(d * B * H, (d + 1) * B * H) : null, T, B, I, H, ld: D * H, cell, act: NativeActivation.Tanh, reverse: d === 1,
+  });
+  const fwdFlop = 2 * T * B * GH * (I + H);
+  const tf = ms(() => native.forwardLayer([dir(0)]), reps);
+  row(`native.forwardLayer ${cellOf(w)}, one direction`, tf, fwdFlop);
+  const tIn = ms(() => native.sgemm(false, true, T * B, GH, I, 1, x, I, wih, I, 0, gates, S), reps);
+  row(`  input GEMM [${T * B}×${I}]·[${I}×${GH}] (into the [T·B, ${GATED_STORE_BLOCKS}H] store)`, tIn, 2 * T * B * I * GH);
+  const h = rng.floats(B * H, -0.5, 0.5);
+  const acc = new Float32Array(B * GH);
+  const tRec = ms(() => {
+    for (let t = 0; t < T; t++) native.sgemm(false, true, B, GH, H, 1, h, H, whh, H, 0, acc, GH);
+  }, reps);
+  row(`  ${T} recurrent GEMMs [${B}×${H}]·[${H}×${GH}] (from JS)`, tRec, 2 * T * B * H * GH);
+  const tRec1 = ms(() => native.sgemm(false, true, B, GH, H, 1, h, H, whh, H, 0, acc, GH), reps * 20);
+  row(`    one of them alone (median of ${reps * 20})`, tRec1, 2 * B * H * GH);
+  row('  rest: bias + gate epilogue + loop', Math.max(0, tf - tIn - tRec));
+  if (D === 2) {
+    const tfd = ms(() => native.forwardLayer([dir(0), dir(1)]), reps);
+    row('native.forwardLayer, both directions in one call', tfd, 2 * fwdFlop);
+  }
+  if (w.work === 'train') {
+    const work = new Float32Array(native.backwardWorkspaceSize(T, B, I, H, cell));
+    const dwih = new Float32Array(GH * I);
+    const dwhh = new Float32Array(GH * H);
+    const dbih = new Float32Array(GH);
+    const dbhh = new Float32Array(GH);
+    const dy = rng.floats(T * B * H, -0.01, 0.01);
+    const dh0 = new Float32Array(B * H);
+    const dc0 = new Float32Array(B * H);
+    native.forwardLayer([dir(0)]);
+    const bwd = () => native.backwardLayer([{
+      dx: null, dh0, dc0: lstm ? dc0 : null, trace: null, dwIh: dwih, dwHh: dwhh, dbIh: dbih, dbHh: dbhh, work, y, gates: gates.subarray(0, T * B * S),
+      cells: lstm ? cells.subarray(0, T * B * H) : null, h0: null, c0: null, dy, dhN: null, dcN: null, x, wIh: wih, wHh: whh,
+      lengths: null, T, B, I, H, ld: H, cell, act: NativeActivation.Tanh, reverse: false,
+    }]);
+    const tb = ms(bwd, reps);
+    row(`native.backwardLayer ${cellOf(w)} (no dx)`, tb, 2 * fwdFlop - 2 * T * B * I * GH);
+    const dA = rng.floats(T * B * GH, -0.01, 0.01);
+    const carry = new Float32Array(B * H);
+    const tRecB = ms(() => {
+      for (let t = 0; t < T; t++) native.sgemm(false, false, B, H, GH, 1, dA.subarray(t * B * GH, (t + 1) * B * GH), GH, whh, H, 0, carry, H);
+    }, reps);
+    row(`  ${T} recurrent GEMMs [${B}×${GH}]·[${GH}×${H}] (from JS)`, tRecB, 2 * T * B * GH * H);
+    const tWhh = ms(() => native.sgemm(true, false, GH, H, (T - 1) * B, 1, dA.subarray(B * GH), GH, y, H, 1, dwhh, H), reps);
+    row(`  dW_hh GEMM [${GH}×${(T - 1) * B}]·[${(T - 1) * B}×${H}]`, tWhh, 2 * (T - 1) * B * GH * H);
+    const tWih = ms(() => native.sgemm(true, false, GH, I, T * B, 1, dA, GH, x, I, 1, dwih, I), reps);
+    row(`  dW_ih GEMM [${GH}×${T * B}]·[${T * B}×${I}]`, tWih, 2 * T * B * GH * I);
+    row('  rest: gate derivatives + bias sums + loop', Math.max(0, tb - tRecB - tWhh - tWih));
+
+    // The benchmark's train step, part by part (bench/impl_rnnblas.ts).
+    const kit = await loadTrainKit();
+    const rnn = gatedRecurrent(lstm ? 'LSTM' : 'GRU', { inputSize: I, hiddenSize: H, numLayers: w.layers, bidirectional: w.bidirectional, seed: 1 });
+    const C = w.head.kind === 'linear-ce' ? w.head.classes : 0;
+    const lin = C ? kit.linear(D * H, C) : null;
+    const params = [...rnn.parameters(), ...(lin ? lin.parameters() : [])];
+    const opt = kit.sgd(params, 0.01);
+    const targets = rng.ints(T * B, Math.max(C, 1));
+    const xt = tensor(x, [T, B, I]);
+    const parts: number[][] = [];
+    const step = () => {
+      const t0 = performance.now();
+      opt.zeroGrad();
+      const { y: out } = rnn.forward(xt);
+      const t1 = performance.now();
+      let gy = out;
+      if (lin) {
+        const logits = lin.forward({ data: out.data, shape: [T * B, D * H] });
+        const g = lin.backward(kit.crossEntropy(logits, targets).grad);
+        gy = { data: g.data, shape: [T, B, D * H] };
+      }
+      const t2 = performance.now();
+      rnn.backward({ gy }, { inputGrad: false });
+      const t3 = performance.now();
+      opt.step();
+      parts.push([t1 - t0, t2 - t1, t3 - t2, performance.now() - t3]);
+    };
+    const tStep = ms(step, reps);
+    const p = (i: number) => median(parts.slice(-reps).map((q) => q[i]));
+    row('train step (as bench/impl_rnnblas.ts)', tStep);
+    row('  forward (functional API, workspace)', p(0), fwdFlop * D);
+    row('  head: Linear + CE + Linear.backward', p(1));
+    row('  backward (functional API, no dx)', p(2), D * (2 * fwdFlop - 2 * T * B * I * GH));
+    row('  SGD + zero_grad', p(3));
+  }
+  return rows;
+}
+
 async function profile(w: Workload, reps: number): Promise<string[]> {
+  if (cellOf(w) !== 'RNN') return profileGated(w, reps);
   const { T, B, I, H } = w;
   const rng = new Lcg(5);
   const x = rng.floats(T * B * I);
