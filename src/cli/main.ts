@@ -120,6 +120,44 @@ export function buildProgram(): Command {
       await runDemoBidirectional(opts);
     });
 
+  demo
+    .command('gradients')
+    .description("BPTT's vanishing and exploding gradients: ‖∂L/∂h_t‖ against t for tanh, ReLU, IRNN, LSTM and a too-large recurrent gain (with and without clipGradNorm), loss on the last step; trains nothing; writes gradients.svg")
+    .option('--length <n>', 'sequence length T', intOption('--length', 2, 100000), 100)
+    .option('--hidden <n>', 'hidden size of every layer', intOption('--hidden', 1, 4096), 100)
+    .option('--batch <n>', 'sequences in the batch', intOption('--batch', 1, 4096), 16)
+    .option('--gain <x>', 'recurrent gain of the exploding curve (ReLU, W_hh = gain x I)', numberOption('--gain', 0, true, 100), 1.1)
+    .option('--clip <x>', 'maxNorm of clipGradNorm for the clipped curve', numberOption('--clip', 0, true), 1)
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--threads <n>', 'OpenBLAS threads', intOption('--threads', 1, 1024))
+    .option('--out-dir <dir>', 'where to write gradients.svg', '.')
+    .option('--json', 'JSON lines; the last line has the curves', false)
+    .action(async (opts) => {
+      const { runDemoGradients } = await import('./demo_gradients.js');
+      await runDemoGradients(opts);
+    });
+
+  demo
+    .command('adding')
+    .description('the adding problem of Le, Jaitly & Hinton (2015): IRNN, tanh RNN and LSTM on long sequences, test MSE against the 1/6 baseline; writes adding.svg')
+    .option('--length <n>', 'sequence length T', intOption('--length', 2, 100000), 150)
+    .option('--steps <n>', 'training steps per model', intOption('--steps', 1, 10_000_000), 20000)
+    .option('--hidden <n>', 'hidden size of every model', intOption('--hidden', 1, 4096), 100)
+    .option('--batch <n>', 'sequences per batch', intOption('--batch', 1, 100000), 16)
+    .option('--lr <x>', 'Adam learning rate', numberOption('--lr', 0, true), 3e-4)
+    .option('--clip <x>', 'gradient norm clipping (0: off)', numberOption('--clip', 0), 1)
+    .option('--eval-every <n>', 'steps between test-set evaluations', intOption('--eval-every', 1), 250)
+    .option('--test-size <n>', 'held-out test sequences', intOption('--test-size', 1, 1_000_000), 1000)
+    .option('--models <list>', 'comma-separated subset of irnn,tanh,lstm', 'irnn,tanh,lstm')
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--threads <n>', 'OpenBLAS threads', intOption('--threads', 1, 1024))
+    .option('--out-dir <dir>', 'where to write adding.svg', '.')
+    .option('--json', 'JSON lines; the last line has every model\'s test MSE', false)
+    .action(async (opts) => {
+      const { runDemoAdding } = await import('./demo_adding.js');
+      await runDemoAdding(opts);
+    });
+
   demo.action(() => {
     // `rnnblas demo` alone: which demos there are, as a usage error (exit 2).
     demo.outputHelp({ error: true });

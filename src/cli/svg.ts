@@ -1,7 +1,7 @@
 /**
- * A hand-written SVG plot for `rnnblas forecast`: panels of line series
- * stacked vertically (each with its own height, x-axis labels such as dates,
- * and shaded ranges).
+ * A hand-written SVG plot for `rnnblas forecast` and the demos: panels of line
+ * series stacked vertically (each with its own height, x-axis labels such as
+ * dates, shaded ranges, and a linear or logarithmic y axis).
  */
 
 /** A named line series. */
@@ -38,6 +38,16 @@ export interface Panel {
   shade?: [number, number, string][];
   /** Number of x positions (default: the furthest line end). */
   xCount?: number;
+  /**
+   * Logarithmic y axis (base 10, ticks at powers of ten). Values that are not finite and
+   * positive are left out of the line (a gap is bridged); with yMin, smaller values are drawn
+   * at yMin.
+   */
+  yLog?: boolean;
+  /** Lower end of a log axis: smaller positive values (and zeros) are drawn at it. */
+  yMin?: number;
+  /** Y-axis label, written vertically at the left edge. */
+  yLabel?: string;
 }
 
 function esc(s: string): string {
@@ -53,6 +63,22 @@ function ticks(lo: number, hi: number, count: number): number[] {
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
+}
+
+/** Powers of ten covering [lo, hi] (log10 units), every k-th decade so that at most ~count show. */
+function logTicks(lo: number, hi: number, count: number): number[] {
+  const a = Math.ceil(lo - 1e-9);
+  const b = Math.floor(hi + 1e-9);
+  if (b < a) return [];
+  const every = Math.max(1, Math.ceil((b - a + 1) / count));
+  const out: number[] = [];
+  for (let k = Math.ceil(a / every) * every; k <= b; k += every) out.push(k);
+  return out;
+}
+
+/** A power of ten as a tick label: 1, 10, 100, 1000, 0.1, 0.01, 0.001, then 1e4, 1e-4 ... */
+function fmtPow10(k: number): string {
+  return k >= 0 && k <= 3 ? String(10 ** k) : k < 0 && k >= -3 ? (10 ** k).toFixed(-k) : `1e${k}`;
 }
 
 function fmt(v: number): string {
@@ -71,10 +97,13 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   let n = 0;
   let lo = Infinity;
   let hi = -Infinity;
+  // On a log axis every value is drawn at log10(value) (NaN: left out).
+  const floor = p.yLog && p.yMin !== undefined && p.yMin > 0 ? Math.log10(p.yMin) : -Infinity;
+  const tf = (v: number): number => (!p.yLog ? v : v > 0 && Number.isFinite(v) ? Math.max(floor, Math.log10(v)) : v === 0 && floor > -Infinity ? floor : NaN);
   for (const l of p.lines) {
     n = Math.max(n, (l.start ?? 0) + l.values.length);
     for (let i = 0; i < l.values.length; i++) {
-      const v = l.values[i];
+      const v = tf(l.values[i]);
       if (Number.isFinite(v)) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
@@ -103,10 +132,14 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const xb = xs(Math.min(n - 1, b));
     if (xb > xa) parts.push(`<rect x="${xa.toFixed(1)}" y="${y0 + top}" width="${(xb - xa).toFixed(1)}" height="${ph}" fill="${color}"/>`);
   }
-  for (const t of ticks(lo, hi, 5)) {
+  for (const t of p.yLog ? logTicks(lo, hi, 8) : ticks(lo, hi, 5)) {
     const y = ys(t).toFixed(1);
     parts.push(`<line x1="${x0 + left}" y1="${y}" x2="${x0 + left + pw}" y2="${y}" stroke="#e3e3e3"/>`);
-    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
+    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${p.yLog ? fmtPow10(t) : fmt(t)}</text>`);
+  }
+  if (p.yLabel !== undefined) {
+    const cy = y0 + top + ph / 2;
+    parts.push(`<text x="${x0 + 14}" y="${cy}" font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${cy})">${esc(p.yLabel)}</text>`);
   }
   const off = p.xOffset ?? 0;
   // Long labels (dates) get fewer ticks.
@@ -122,7 +155,8 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const pts: string[] = [];
     const st = l.start ?? 0;
     for (let i = 0; i < l.values.length; i++) {
-      if (Number.isFinite(l.values[i])) pts.push(`${xs(st + i).toFixed(1)},${ys(l.values[i]).toFixed(1)}`);
+      const v = tf(l.values[i]);
+      if (Number.isFinite(v)) pts.push(`${xs(st + i).toFixed(1)},${ys(v).toFixed(1)}`);
     }
     const dash = l.dashed ? ' stroke-dasharray="5,4"' : '';
     if (pts.length === 1) {

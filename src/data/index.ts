@@ -28,3 +28,4 @@ export {
   type Series,
   type SlidingWindowsOptions,
 } from './builders.js';
+export { addingProblem, ADDING_BASELINE_MSE, type AddingProblemOptions } from './adding.js';
