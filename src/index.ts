@@ -5,8 +5,11 @@
 export { tensor, zeros, numel, type Tensor, type Parameter } from './tensor.js';
 export { Rng, type RngState } from './random.js';
 export { blasInfo, setNumThreads, getNumThreads, type BlasInfo } from './blas.js';
-export { RNN, rnnParameterShapes, type RnnCallOptions, type RnnOutput } from './nn/rnn.js';
-export { rnnConfig, type RnnConfig, type RnnOptions } from './nn/rnn_config.js';
+export { RNN, rnnParameterShapes, type RnnCallOptions, type RnnOutput, type RecurrentBackwardOptions } from './nn/rnn.js';
+export { RNNBase } from './nn/recurrent_base.js';
+export { LSTM, type LstmCallOptions, type LstmOutput, type LstmOutputGrads, type LstmBackwardResult } from './nn/lstm.js';
+export { GRU } from './nn/gru.js';
+export { rnnConfig, gateCount, type RnnConfig, type RnnOptions, type GatedOptions, type RnnMode } from './nn/rnn_config.js';
 export type { RnnInitOptions } from './nn/rnn_config.js';
 /** `torch.nn.init` for rnnblas tensors and parameters: `init.orthogonal_(p)`, `init.eye_(p)`, ... */
 export * as init from './nn/init.js';
@@ -44,7 +47,7 @@ export { LastStep, type LastStepOptions, type LastStepForwardOptions } from './n
 export { MergeDirections, splitDirections, type MergeMode, type MergeDirectionsOptions } from './nn/merge.js';
 export { Sequential, type SequentialForwardOptions } from './nn/sequential.js';
 export { RnnStream } from './nn/stream.js';
-export type { IntTensor, Layer, LayerContext } from './nn/layer.js';
+export type { IntTensor, Layer, LayerContext, RecurrentState, LstmState } from './nn/layer.js';
 export * from './optim/index.js';
 export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntropyOptions, type MseLossOptions } from './nn/losses.js';
 export {

@@ -47,7 +47,7 @@ function recordForwards(m: Sequential): Array<{ steps: number; lengths: number[]
   const original = m.forwardAsync.bind(m);
   vi.spyOn(m, 'forwardAsync').mockImplementation(async (x: Tensor | IntTensor, o?: SequentialForwardOptions) => {
     const y = await original(x, o);
-    calls.push({ steps: x.shape[0], lengths: o?.seqLengths ? Array.from(o.seqLengths) : null, h0: o?.h0 as Tensor[] | undefined, hN: m.lastStates() });
+    calls.push({ steps: x.shape[0], lengths: o?.seqLengths ? Array.from(o.seqLengths) : null, h0: o?.h0 as Tensor[] | undefined, hN: m.lastStates() as Tensor[] });
     return y;
   });
   return calls;

@@ -1,8 +1,12 @@
 /**
- * What `Sequential` needs of a layer: forward over a batch of sequences,
- * backward of the last forward, and parameters under local names.
+ * The protocol `Sequential` drives its layers through: forward over a batch of
+ * sequences with a shared context (lengths, recurrent states), backward of the
+ * last forward, and parameters under local names. Every built-in module speaks
+ * it; a custom layer may implement it (or be a {@link Module} whose
+ * `forward(x)` / `backward(gy)` take and return Tensors).
  */
 import type { Parameter, Tensor } from '../tensor.js';
+import type { Module } from './module.js';
 
 /** Integer ids (for Embedding), row-major. */
 export interface IntTensor {
@@ -12,6 +16,21 @@ export interface IntTensor {
   readonly shape: readonly number[];
 }
 
+/** The state an LSTM layer carries: hidden and cell state, each [L*D, B, H]. */
+export interface LstmState {
+  /** Hidden state. */
+  readonly h: Tensor;
+  /** Cell state. */
+  readonly c: Tensor;
+}
+
+/**
+ * The state a recurrent layer of a Sequential carries between calls: its final hidden state
+ * [L*D, B, H] (RNN, GRU), or `{ h, c }` for an LSTM (a bare Tensor given to an LSTM is its h,
+ * with c zero).
+ */
+export type RecurrentState = Tensor | LstmState;
+
 /** Per-call context shared by the layers of a Sequential. */
 export interface LayerContext {
   /** Per-batch sequence lengths (packed-sequence semantics), or null. */
@@ -19,12 +38,12 @@ export interface LayerContext {
   /** Whether the input of this layer needs a gradient (false for the first layer). */
   readonly inputGrad: boolean;
   /** Initial states of recurrent layers (absent: zeros). */
-  readonly h0?: ReadonlyMap<Layer, Tensor>;
+  readonly h0?: ReadonlyMap<Layer, RecurrentState>;
   /** Filled with each recurrent layer's final state. */
-  readonly hN?: Map<Layer, Tensor>;
+  readonly hN?: Map<Layer, RecurrentState>;
 }
 
-/** A layer usable inside Sequential. */
+/** A layer usable inside Sequential (the protocol; the public contract of a module is {@link Module}). */
 export interface Layer {
   /** Forward; keeps what backward needs. */
   forwardLayer(x: Tensor | IntTensor, ctx: LayerContext): Tensor;

@@ -7,10 +7,10 @@ import { rangeError, typeError } from '../errors.js';
 import { registerModule } from '../io/registry.js';
 import type { Parameter, Tensor } from '../tensor.js';
 import { checkOptions } from '../validate.js';
-import type { IntTensor, Layer, LayerContext } from './layer.js';
+import type { IntTensor, Layer, LayerContext, RecurrentState } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { containerRepr, ModuleBase } from './module_base.js';
-import { RNN } from './rnn.js';
+import { RNNBase } from './recurrent_base.js';
 
 /** The most layers a Sequential in a file may have. */
 export const MAX_FILE_LAYERS = 10_000;
@@ -19,8 +19,11 @@ export const MAX_FILE_LAYERS = 10_000;
 export interface SequentialForwardOptions {
   /** Per-batch sequence lengths, passed to every layer that uses them. */
   seqLengths?: ArrayLike<number>;
-  /** Initial state of each RNN layer, in order (missing or null: zeros). */
-  h0?: ReadonlyArray<Tensor | null | undefined>;
+  /**
+   * Initial state of each recurrent layer, in order (missing or null: zeros): a Tensor
+   * [L*D, B, H], or `{ h, c }` for an LSTM (what {@link Sequential.lastStates} returns).
+   */
+  h0?: ReadonlyArray<RecurrentState | null | undefined>;
 }
 
 /**
@@ -32,7 +35,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   readonly layers: readonly Module[];
   private readonly steps: readonly Layer[];
   private lastCtx: LayerContext | null = null;
-  private states: Tensor[] = [];
+  private states: RecurrentState[] = [];
 
   /**
    * `new Sequential([new Embedding(...), new RNN(...), new Linear(...)])`. A layer is a built-in
@@ -47,9 +50,9 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     this.steps = Object.freeze(steps);
   }
 
-  /** The RNN layers, in order (their states are h0/hN entries). */
-  recurrentLayers(): RNN[] {
-    return this.steps.filter((l): l is RNN => l instanceof RNN);
+  /** The recurrent layers (RNN, LSTM, GRU), in order (their states are h0/hN entries). */
+  recurrentLayers(): RNNBase[] {
+    return this.steps.filter((l): l is RNNBase => l instanceof RNNBase);
   }
 
   /** Runs every layer; keeps what backward needs. */
@@ -76,7 +79,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   private begin(options: SequentialForwardOptions | undefined): { ctxFor: (i: number) => LayerContext; finish: () => void } {
     const o = checkOptions<SequentialForwardOptions>('options', options, ['seqLengths', 'h0']);
     const rnns = this.recurrentLayers();
-    const h0 = new Map<Layer, Tensor>();
+    const h0 = new Map<Layer, RecurrentState>();
     if (o.h0 !== undefined) {
       if (!Array.isArray(o.h0)) throw typeError('h0', `an array of ${rnns.length} states (one per RNN layer)`, o.h0);
       rnns.forEach((r, i) => {
@@ -85,19 +88,19 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
       });
     }
     const lengths = o.seqLengths === undefined ? null : Int32Array.from(o.seqLengths as ArrayLike<number>);
-    const hN = new Map<Layer, Tensor>();
+    const hN = new Map<Layer, RecurrentState>();
     this.lastCtx = null;
     return {
       ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN }),
       finish: () => {
-        this.states = rnns.map((r) => hN.get(r) as Tensor);
+        this.states = rnns.map((r) => hN.get(r) as RecurrentState);
         this.lastCtx = { seqLengths: lengths, inputGrad: false };
       },
     };
   }
 
-  /** Final state of each RNN layer after the last forward (for carrying state). */
-  lastStates(): Tensor[] {
+  /** Final state of each recurrent layer after the last forward (for carrying state): `{ h, c }` for an LSTM. */
+  lastStates(): RecurrentState[] {
     return [...this.states];
   }
 
