@@ -14,13 +14,16 @@ import { FormatError } from '../io/safetensors.js';
 import { loadCheckpoint, loadModel, saveCheckpoint, type JsonValue } from '../io/model_file.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
+import { GRU } from '../nn/gru.js';
+import { LSTM } from '../nn/lstm.js';
+import { RNNBase } from '../nn/recurrent_base.js';
 import { RNN } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
 import { Adagrad, Adam, AdamW, RMSprop, SGD } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng, type RngState } from '../random.js';
 import { sample } from '../train/sample.js';
-import type { OptimizerName } from './constants.js';
+import type { CellName, OptimizerName } from './constants.js';
 import { UsageError } from './errors.js';
 
 export { OPTIMIZERS, type OptimizerName } from './constants.js';
@@ -35,13 +38,27 @@ export interface CharModelConfig {
   hidden: number;
   /** Stacked RNN layers. */
   layers: number;
+  /** The recurrent cell (default 'rnn': tanh Elman). */
+  cell: CellName;
 }
 
-/** Builds Embedding -> RNN (tanh) -> Linear, seeded. */
+/** A recurrent layer of the named cell. */
+export function buildCell(cell: CellName, options: { inputSize: number; hiddenSize: number; numLayers?: number; bidirectional?: boolean; seed: number }): RNNBase {
+  if (cell === 'lstm') return new LSTM(options);
+  if (cell === 'gru') return new GRU(options);
+  return new RNN(options);
+}
+
+/** The CLI name of a recurrent layer's cell. */
+export function cellName(r: RNNBase): CellName {
+  return r.config.mode === 'LSTM' ? 'lstm' : r.config.mode === 'GRU' ? 'gru' : 'rnn';
+}
+
+/** Builds Embedding -> RNN (tanh), LSTM or GRU -> Linear, seeded. */
 export function buildCharModel(c: CharModelConfig, seed: number): Sequential {
   return new Sequential([
     new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: c.embed, seed }),
-    new RNN({ inputSize: c.embed, hiddenSize: c.hidden, numLayers: c.layers, seed: seed + 1 }),
+    buildCell(c.cell, { inputSize: c.embed, hiddenSize: c.hidden, numLayers: c.layers, seed: seed + 1 }),
     new Linear({ inFeatures: c.hidden, outFeatures: c.vocabSize, seed: seed + 2 }),
   ]);
 }
@@ -55,10 +72,10 @@ export function buildCharModel(c: CharModelConfig, seed: number): Sequential {
 export function charModelConfig(model: unknown, vocabSize: number, flag: string, path: string): CharModelConfig {
   const l = model instanceof Sequential ? model.layers : [];
   const [e, r, o] = l;
-  if (l.length !== 3 || !(e instanceof Embedding) || !(r instanceof RNN) || !(o instanceof Linear) || e.numEmbeddings !== vocabSize || o.outFeatures !== vocabSize || r.config.bidirectional) {
+  if (l.length !== 3 || !(e instanceof Embedding) || !(r instanceof RNNBase) || !(o instanceof Linear) || e.numEmbeddings !== vocabSize || o.outFeatures !== vocabSize || r.config.bidirectional) {
     throw new UsageError(`${flag}: ${path} is not an rnnblas character model (train one with 'rnnblas train')`);
   }
-  return { vocabSize, embed: e.embeddingDim, hidden: r.config.hiddenSize, layers: r.config.numLayers };
+  return { vocabSize, embed: e.embeddingDim, hidden: r.config.hiddenSize, layers: r.config.numLayers, cell: cellName(r) };
 }
 
 /** Creates an optimizer over the model's parameters by CLI name. */

@@ -24,7 +24,8 @@ import type { SequenceDataset } from '../data/dataset.js';
 import { saveModel } from '../io/model_file.js';
 import { LastStep } from '../nn/last_step.js';
 import { Linear } from '../nn/linear.js';
-import { RNN } from '../nn/rnn.js';
+import { buildCell } from './char_model.js';
+import type { CellName } from './constants.js';
 import { Sequential } from '../nn/sequential.js';
 import { Adam } from '../optim/index.js';
 import { fit, predict } from '../train/fit.js';
@@ -54,6 +55,8 @@ export interface ForecastOptions {
   hidden: number;
   /** Bidirectional RNN. */
   bidirectional: boolean;
+  /** Recurrent cell (default 'rnn'). */
+  cell?: CellName;
   /** Epochs. */
   epochs: number;
   /** Batch size. */
@@ -387,7 +390,7 @@ export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> 
 
   const D = o.bidirectional ? 2 : 1;
   const model = new Sequential([
-    new RNN({ inputSize: C, hiddenSize: o.hidden, bidirectional: o.bidirectional, seed: o.seed }),
+    buildCell(o.cell ?? 'rnn', { inputSize: C, hiddenSize: o.hidden, bidirectional: o.bidirectional, seed: o.seed }),
     new LastStep({ directions: D as 1 | 2 }),
     new Linear({ inFeatures: D * o.hidden, outFeatures: 1, seed: o.seed + 1 }),
   ]);
@@ -398,7 +401,7 @@ export async function runForecast(o: ForecastOptions): Promise<ForecastSummary> 
   else {
     console.log(`series '${data.name}': ${n} points; window ${W}, horizon ${Hz}; ${nTrain} train / ${nVal} validation / ${nTest} test windows (chronological)`);
     console.log(`inputs: ${inputs.join(', ')} (normalised with training statistics)`);
-    console.log(`model: RNN(${C} -> ${o.hidden}${o.bidirectional ? ', bidirectional' : ''}) -> LastStep -> Linear(${D * o.hidden} -> 1); Adam lr ${o.lr}, batch ${o.batch}, ${o.epochs} epochs`);
+    console.log(`model: ${(o.cell ?? 'rnn').toUpperCase()}(${C} -> ${o.hidden}${o.bidirectional ? ', bidirectional' : ''}) -> LastStep -> Linear(${D * o.hidden} -> 1); Adam lr ${o.lr}, batch ${o.batch}, ${o.epochs} epochs`);
     console.log(`season of the seasonal-naive baseline: ${season} (${seasonSource === 'option' ? '--season' : 'from the training part\'s autocorrelation'})`);
   }
   const trainLoss: number[] = [];

@@ -9,7 +9,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, choiceOption, intOption, numberOption } from './errors.js';
-import { OPTIMIZERS } from './constants.js';
+import { CELLS, OPTIMIZERS } from './constants.js';
 import { packageVersion } from './version.js';
 
 /** Builds the program (exported for tests and embedding). */
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .description('train a character-level model (Embedding -> RNN -> Linear); with no arguments, on the embedded corpus')
     .option('--text <file>', 'training text (default: an embedded corpus)')
     .option('--hidden <n>', 'RNN hidden size', intOption('--hidden', 1, 65536), 256)
+    .addOption(new Option('--cell <name>', 'recurrent cell: rnn (tanh Elman), lstm or gru').choices(CELLS).default('rnn').argParser(choiceOption('--cell', CELLS)))
     .option('--layers <n>', 'stacked RNN layers', intOption('--layers', 1, 64), 2)
     .option('--embed <n>', 'embedding width', intOption('--embed', 1, 65536), 32)
     .option('--seq <n>', 'characters per training window', intOption('--seq', 2, 100000), 64)
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
     .option('--window <n>', 'input window length', intOption('--window', 2, 100000), 28)
     .option('--horizon <n>', 'steps ahead to predict', intOption('--horizon', 1, 100000), 1)
     .option('--hidden <n>', 'RNN hidden size', intOption('--hidden', 1, 65536), 32)
+    .addOption(new Option('--cell <name>', 'recurrent cell: rnn (tanh Elman), lstm or gru').choices(CELLS).default('rnn').argParser(choiceOption('--cell', CELLS)))
     .option('--bidirectional', 'bidirectional RNN over the window', false)
     .option('--epochs <n>', 'training epochs (the weights of the best validation epoch are kept)', intOption('--epochs', 1, 100000), 60)
     .option('--batch <n>', 'batch size', intOption('--batch', 1, 100000), 32)
