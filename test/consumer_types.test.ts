@@ -6,7 +6,7 @@
  * save, loadModel, predict, plus the module contract) with `tsc --strict --noEmit
  * --skipLibCheck false`. A third-party type leaking into the declarations fails it (the
  * package is not installed there), and so does a declaration that references a stripped
- * `@internal` one.
+ * `@internal` one. The README's TypeScript examples are checked in the same run, as written.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readmeBlocks } from './helpers/readme_blocks.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,9 +117,16 @@ describe('the published declarations', () => {
     for (const dep of readdirSync(join(ROOT, 'node_modules')).filter((d) => d === 'undici-types')) cpSync(join(ROOT, 'node_modules', dep), join(proj, 'node_modules', dep), { recursive: true });
     writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
     writeFileSync(join(proj, 'consumer.ts'), CONSUMER);
+    // The README's examples, as written, each a module of its own.
+    const readme = readmeBlocks().map((b) => {
+      const name = `readme_${b.line}.ts`;
+      writeFileSync(join(proj, name), `${b.code}\nexport {};\n`);
+      return name;
+    });
+    expect(readme.length).toBeGreaterThanOrEqual(7);
     writeFileSync(join(proj, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false },
-      files: ['consumer.ts'],
+      files: ['consumer.ts', ...readme],
     }));
     const checked = await run(process.execPath, [TSC, '-p', join(proj, 'tsconfig.json'), '--strict', '--noEmit', '--skipLibCheck', 'false'], { cwd: proj }).catch((e: { stdout?: string }) => e);
     expect((checked as { stdout?: string }).stdout ?? '', 'tsc on the consumer project').toBe('');

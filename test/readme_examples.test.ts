@@ -1,56 +1,121 @@
-// The README's code examples, run as written (with small sizes).
-import { mkdtempSync } from 'node:fs';
+/**
+ * Every TypeScript/JavaScript example of the README runs as written: each block is copied
+ * verbatim into a module of its own (only the package name 'rnnblas' points at this checkout's
+ * src/index.ts), followed by this file's explicit expectations for it, and all run in one child
+ * process (`node --import tsx`) in a temporary directory (the examples write files). A block
+ * without expectations here must still run without throwing. consumer_types.test.ts
+ * type-checks the same blocks against the built declarations.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import {
-  Adam, charDataset, charVocab, Embedding, fit, Linear, loadModel, RNN, rnnBackward, rnnForward, sample, Sequential, tensor,
-} from '../src/index.js';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeBlocks, ROOT } from './helpers/readme_blocks.js';
 
-describe('README examples', () => {
-  it('the RNN module tour', async () => {
-    const rnn = new RNN({ inputSize: 10, hiddenSize: 20, numLayers: 2, nonlinearity: 'tanh', bias: true, batchFirst: false, bidirectional: true, dropout: 0, seed: 1 });
-    const x = tensor(new Float32Array(5 * 3 * 10), [5, 3, 10]);
-    const { y, hN } = rnn.forward(x, { seqLengths: [5, 2, 4] });
-    expect(y.shape).toEqual([5, 3, 40]);
-    expect(hN.shape).toEqual([4, 3, 20]);
-    const { gx, gh0 } = rnn.backward({ gy: y });
-    expect(gx?.shape).toEqual([5, 3, 10]);
-    expect(gh0.shape).toEqual([4, 3, 20]);
-    expect(rnn.parameters()[0].name).toBe('weight_ih_l0');
-    expect(Object.keys(rnn.stateDict())).toContain('bias_hh_l1_reverse');
-    await rnn.forwardAsync(x);
-    await rnn.backwardAsync({ gy: y });
+/** Expectations, by a string that identifies the block; they run after it in its scope (`assert` is node:assert/strict). */
+const CHECKS: ReadonlyArray<readonly [string, string]> = [
+  ["from CommonJS: const m = await import('rnnblas')", `
+    assert.equal(typeof RNN, 'function'); assert.equal(typeof tensor, 'function'); assert.equal(typeof fit, 'function');`],
+  ["nonlinearity: 'tanh'", `
+    assert.deepEqual(y.shape, [5, 3, 40]); assert.deepEqual(hN.shape, [4, 3, 20]);
+    assert.deepEqual(gx?.shape, [5, 3, 10]); assert.deepEqual(gh0.shape, [4, 3, 20]);
+    assert.equal(rnn.parameters()[0].name, 'weight_ih_l0');
+    assert.ok('bias_hh_l1_reverse' in rnn.stateDict());
+    // y is zero past each sequence's length (b = 1 has length 2).
+    for (let t = 2; t < 5; t++) for (let j = 0; j < 40; j++) assert.equal(y.data[(t * 3 + 1) * 40 + j], 0);`],
+  ['rnnForward(cfg, weights, x, { h0', `
+    assert.deepEqual(y.shape, [5, 3, 40]); assert.deepEqual(hN.shape, [2, 3, 20]);
+    assert.deepEqual(gx?.shape, [5, 3, 10]); assert.deepEqual(gh0.shape, [2, 3, 20]);
+    assert.ok(grads.weight_hh_l0_reverse.some((v) => v !== 0));
+    assert.ok(gh0.data.some((v) => v !== 0));`],
+  ["init: { weightHh: 'identity', bias: 0 }", `
+    const whh = irnn.stateDict().weight_hh_l0.data;
+    for (let i = 0; i < 100; i++) for (let j = 0; j < 100; j++) assert.equal(whh[i * 100 + j], i === j ? 1 : 0);
+    assert.ok(irnn.stateDict().bias_ih_l0.data.every((v) => v === 0));
+    const wih = irnn.stateDict().weight_ih_l0.data;
+    assert.ok(Math.max(...Array.from(wih, Math.abs)) < 0.01);`],
+  ['gradcheck({ loss, grad }', `
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.tensors.map((t) => t.name).sort(), [...Object.keys(weights), 's', 'x'].sort());`],
+  ['console.log(model);', `
+    const readme = ${'README_REPR'};
+    assert.equal(String(model), readme);
+    assert.equal((await import('node:util')).inspect(model), readme);
+    assert.equal(model.namedParameters()[0][0], '0.weight');
+    assert.deepEqual(missingKeys, model.parameters().map((p) => p.name).filter((n) => !n.startsWith('2.')));
+    assert.deepEqual(unexpectedKeys, []);
+    assert.ok(model.summary().includes('[T, B, 256]'));
+    assert.ok(loaded instanceof Sequential);
+    assert.equal(loaded.training, false);
+    assert.deepEqual(loaded.stateDict(), model.stateDict());`],
+  ['charDataset(text, vocab, { seqLen: 64 })', `
+    assert.ok(history.length > 0);
+    assert.ok(history[history.length - 1].loss < history[0].loss, 'the loss falls');`],
+];
+
+/** The repr printed in the README under `console.log(model);` (the comment lines up to the first blank one). */
+function commentedRepr(code: string): string {
+  const lines = code.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('console.log(model);'));
+  const out: string[] = [];
+  for (let i = start + 1; i < lines.length && lines[i].startsWith('// '); i++) out.push(lines[i].slice(3));
+  return out.join('\n');
+}
+
+const blocks = readmeBlocks();
+const dir = mkdtempSync(join(tmpdir(), 'rnnblas-readme-'));
+const results = new Map<string, string>();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fileOf = (line: number): string => join(dir, `block_${line}.ts`);
+
+beforeAll(async () => {
+  const entry = pathToFileURL(join(ROOT, 'src', 'index.ts')).href;
+  for (const b of blocks) {
+    const checks = CHECKS.filter(([key]) => b.code.includes(key)).map(([, c]) => c.replace('README_REPR', JSON.stringify(commentedRepr(b.code))));
+    const code = b.code.replace(/(['"])rnnblas\1/g, JSON.stringify(entry));
+    writeFileSync(fileOf(b.line), `import assert from 'node:assert/strict';\n${code}\n// --- expectations (readme_examples.test.ts)\n${checks.join('\n')}\nexport {};\n`);
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+  writeFileSync(join(dir, 'runner.ts'), `
+    import { pathToFileURL } from 'node:url';
+    for (const f of process.argv.slice(2)) {
+      try {
+        await import(pathToFileURL(f).href);
+        process.stdout.write('RESULT ' + JSON.stringify([f, 'ok']) + '\\n');
+      } catch (e) {
+        process.stdout.write('RESULT ' + JSON.stringify([f, String((e as Error)?.stack ?? e)]) + '\\n');
+      }
+    }
+  `);
+  const run = promisify(execFile);
+  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href; // from the temporary directory
+  const child = await run(process.execPath, ['--import', tsx, join(dir, 'runner.ts'), ...blocks.map((b) => fileOf(b.line))], {
+    cwd: dir,
+    maxBuffer: 64 << 20,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  }).catch((e: { stdout?: string; stderr?: string }) => e);
+  for (const line of (child.stdout ?? '').split('\n')) {
+    if (line.startsWith('RESULT ')) {
+      const [f, r] = JSON.parse(line.slice(7)) as [string, string];
+      results.set(f, r);
+    }
+  }
+  if (results.size === 0) throw new Error(`the README runner failed: ${child.stderr ?? ''}`);
+}, 300_000);
+
+describe('README examples, as written', () => {
+  it('finds the examples, and every expectation here matches one', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(7);
+    for (const [key] of CHECKS) expect(blocks.some((b) => b.code.includes(key)), `a README block containing ${key}`).toBe(true);
   });
 
-  it('the functional form', () => {
-    const cfg = { inputSize: 10, hiddenSize: 20, bidirectional: true };
-    const weights = new RNN({ ...cfg, seed: 2 }).stateDict();
-    const x = tensor(new Float32Array(5 * 3 * 10).fill(0.1), [5, 3, 10]);
-    const { y, tape } = rnnForward(cfg, weights, x);
-    const grads = Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, new Float32Array(t.data.length)]));
-    const { gx } = rnnBackward(tape, { gy: y }, grads);
-    expect(gx?.shape).toEqual([5, 3, 10]);
-    expect(grads.weight_hh_l0_reverse.some((v) => v !== 0)).toBe(true);
-  });
-
-  it('the training API and model files', async () => {
-    const text = 'the cat sat on the mat. '.repeat(20);
-    const vocab = charVocab(text);
-    const data = charDataset(text, vocab, { seqLen: 16 });
-    const model = new Sequential([
-      new Embedding({ numEmbeddings: vocab.size, embeddingDim: 8, seed: 1 }),
-      new RNN({ inputSize: 8, hiddenSize: 32, seed: 2 }),
-      new Linear({ inFeatures: 32, outFeatures: vocab.size, seed: 3 }),
-    ]);
-    const optimizer = new Adam(model.parameters(), { lr: 1e-2 });
-    const { history } = await fit(model, data, { epochs: 5, batchSize: 8, loss: 'crossEntropy', optimizer, clipNorm: 5, tbptt: 8, seed: 1 });
-    expect(history[history.length - 1].loss).toBeLessThan(history[0].loss);
-    const out = sample(model, vocab, { prime: 'the ', length: 20, temperature: 0.8, seed: 1 });
-    expect(out.length).toBe(20);
-    const path = join(mkdtempSync(join(tmpdir(), 'rnnblas-readme-')), 'm.safetensors');
-    await model.save(path);
-    const { model: loaded } = await loadModel(path);
-    expect(loaded.stateDict()).toEqual(model.stateDict());
-  });
+  for (const b of blocks) {
+    it(`README.md:${b.line} (${b.heading})`, () => {
+      expect(results.get(fileOf(b.line))).toBe('ok');
+    });
+  }
 });
