@@ -152,3 +152,27 @@ export function variant(w: Workload, change: Partial<Pick<Workload, 'T' | 'B' | 
   const tag = Object.entries(change).map(([k, v]) => `${k}=${v}`).join(',');
   return { ...w, ...change, id: `${w.id}[${tag}]` };
 }
+
+/**
+ * E1 of BENCHMARKS.md, the main job end to end: the CLI's default character model
+ * (Embedding(V, 32) → RNN 2 layers H=256 uni → Linear 256→V) trained by `fit` with
+ * cross-entropy, Adam and clip 5 on windows T=64, B=32 of a real text of ≥ 1 MB (V = its
+ * characters). Not in WORKLOADS: it has its own runner (bench/e1.ts), as it needs a text
+ * and an Embedding in front of the RNN.
+ */
+export const E1 = { id: 'E1', description: 'the main job end to end (rnnblas train defaults, fit)', T: 64, B: 32, embed: 32, H: 256, layers: 2 } as const;
+
+/**
+ * FLOPs of one E1 step for a vocabulary of V characters (BENCHMARKS.md accounting): both RNN
+ * layers forward 2·T·B·H·(I+H) and backward twice that, with the input gradient of layer 0
+ * included (its input is the Embedding's output, a trainable layer), plus 3·2·T·B·H·V for the
+ * Linear head. The Embedding lookup and its gradient are not GEMM work.
+ */
+export function e1Flops(V: number): FlopCount {
+  const { T, B, H, embed } = E1;
+  let forward = 0;
+  for (let k = 0; k < E1.layers; k++) forward += 2 * T * B * H * ((k === 0 ? embed : H) + H);
+  const backward = 2 * forward;
+  const head = 3 * 2 * T * B * H * V;
+  return { forward, backward, head, total: forward + backward + head };
+}
