@@ -108,8 +108,13 @@ export class TrainingProgressBar {
 
   /** Prints a line above the bar (or to the stream when the bar is not drawn). */
   log(line: string): void {
-    if (this.#multi) this.#multi.log(line + '\n');
-    else this.#stream.write(line + '\n');
+    if (this.#multi) {
+      this.#multi.log(line + '\n');
+      // cli-progress prints logged lines at its next render (and drops them at stop): render now.
+      this.#multi.update();
+    } else {
+      this.#stream.write(line + '\n');
+    }
   }
 
   /** Stops drawing (the last state stays on screen). */
