@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Embedding, LastStep, Linear, loadModel, MergeDirections, ModuleBase, registeredModuleTypes, RNN, rnnConfig, rnnParameterShapes, Rng, Sequential,
+  Embedding, GRU, LastStep, Linear, loadModel, LSTM, MergeDirections, ModuleBase, registeredModuleTypes, RNN, rnnConfig, rnnParameterShapes, Rng, Sequential,
   type IntTensor, type Module, type ModuleClass, type StateDict, type Tensor,
 } from '../src/index.js';
 
@@ -53,6 +53,21 @@ const cases: Case[] = [
     repr: 'RNN(3, 4, num_layers=2, bidirectional=True)',
     outShape: '[T, B, 8]',
   },
+  ...(['LSTM', 'GRU'] as const).map((kind): Case => ({
+    name: kind,
+    make: () => (kind === 'LSTM' ? new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 }) : new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 })),
+    async run(m, async) {
+      const r = m as LSTM | GRU;
+      const x = randn([5, 2, 3], 2);
+      const { y } = async ? await r.forwardAsync(x) : r.forward(x);
+      const gy = randn(y.shape as number[], 3);
+      const { gx } = async ? await r.backwardAsync({ gy }) : r.backward({ gy });
+      return { out: y.data, gx: gx?.data ?? null };
+    },
+    keys: ['l0', 'l0_reverse', 'l1', 'l1_reverse'].flatMap((s) => [`weight_ih_${s}`, `weight_hh_${s}`, `bias_ih_${s}`, `bias_hh_${s}`]),
+    repr: `${kind}(3, 4, num_layers=2, bidirectional=True)`,
+    outShape: '[T, B, 8]',
+  })),
   {
     name: 'Linear',
     make: () => new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 }),
@@ -301,7 +316,7 @@ describe('summary', () => {
 
 describe('Sequential and custom modules', () => {
   it('dotted names, nested modes and strict loading across layers', () => {
-    const model = cases[5].make() as Sequential;
+    const model = cases.find((c) => c.name === 'Sequential')!.make() as Sequential;
     expect(model.children()).toEqual([...model.layers]);
     expect(model.modules()).toHaveLength(4);
     const sd = copy(model.stateDict());
