@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { setNumThreads } from '../blas.js';
 import { shuffledIndices, subset, type SequenceDataset } from '../data/dataset.js';
 import { charDataset } from '../data/builders.js';
@@ -17,6 +16,7 @@ import type { Sequential } from '../nn/sequential.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random.js';
 import { fit, type FitOptions, type FitProgress } from '../train/fit.js';
+import { progressLayout as barLayout, TrainingProgressBar } from '../train/progress_bar.js';
 import { grammarCorpus } from './corpus/grammar.js';
 import {
   buildCharModel,
@@ -182,23 +182,14 @@ async function prepare(o: TrainOptions): Promise<Run> {
 }
 
 /**
- * The progress bar's format for a terminal `columns` wide: every field at its
- * widest fits in one line (cli-progress cuts longer lines at the edge, in the
- * middle of a number), the bar shrinking first, then the chars/s field going.
+ * The progress bar's format for a terminal `columns` wide (the library's
+ * {@link barLayout} with a chars/s rate, whose field is named `{cps}` here).
  *
  * @returns The cli-progress format string and bar width (0: no bar).
  */
 export function progressLayout(columns: number, totalSteps: number): { format: string; barsize: number } {
-  const n = '9'.repeat(String(totalSteps).length);
-  // Widest values: step and total, loss "99.999", chars/s 9 digits, ETA "99h59m" (cli-progress's longest form).
-  const widest = (format: string, barsize: number): number =>
-    format.replace('{bar}', '#'.repeat(barsize)).replace('{value}', n).replace('{total}', n).replace('{loss}', '99.999').replace('{cps}', '999999999').replace('{eta_formatted}', '99h59m').length;
-  const room = columns - 1; // never the last column (some terminals wrap there)
-  const withBar = ' {bar} step {value}/{total} | loss {loss} | {cps} chars/s | ETA {eta_formatted}';
-  const barsize = Math.min(40, room - widest(withBar, 0));
-  if (barsize >= 10) return { format: withBar, barsize };
-  const candidates = ['step {value}/{total} | loss {loss} | {cps} chars/s | ETA {eta_formatted}', 'step {value}/{total} | loss {loss} | ETA {eta_formatted}', 'step {value} | loss {loss}'];
-  return { format: candidates.find((f) => widest(f, 0) <= room) ?? '{value} {loss}', barsize: 0 };
+  const l = barLayout(columns, totalSteps, 'chars/s');
+  return { format: l.format.replace('{rate}', '{cps}'), barsize: l.barsize };
 }
 
 /** Runs training; resolves with the exit code. */
@@ -251,22 +242,10 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
     if (startStep > 0) print(`resuming from ${o.out} at step ${startStep}; ${totalSteps - startStep} more steps`);
   }
 
-  const layout = progressLayout(process.stdout.columns ?? 80, totalSteps);
-  const multibar = useBar
-    ? new cliProgress.MultiBar(
-        {
-          format: layout.format,
-          barsize: layout.barsize,
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  const bar = multibar?.create(totalSteps, startStep, { loss: '-', cps: '-' }) ?? null;
+  // The library's bar (on stderr, drawn when it is a terminal), counting CLI steps (batches).
+  const bar = useBar ? new TrainingProgressBar(totalSteps, { start: startStep, rateUnit: 'chars/s' }) : null;
   const log = (line: string): void => {
-    if (multibar) multibar.log(line + '\n');
+    if (bar?.active) bar.log(line);
     else print(line);
   };
 
@@ -301,7 +280,7 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
     if (o.json) {
       emit({ type: 'progress', step, totalSteps, loss: round(lastLoss), smoothLoss: round(smooth), charsPerSecond: Math.round(charsPerSecond), elapsedMs });
     } else if (bar) {
-      bar.update(step, { loss: smooth.toFixed(3), cps: Math.round(charsPerSecond).toString() });
+      bar.update(step, smooth, charsPerSecond);
     } else if (step % logEvery === 0 || step === totalSteps) {
       log(`step ${step}/${totalSteps}  loss ${smooth.toFixed(3)}  ${Math.round(charsPerSecond)} chars/s  ${(elapsedMs / 1000).toFixed(1)} s`);
     }
@@ -346,7 +325,7 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
     }
     await train(data, {});
   } finally {
-    multibar?.stop();
+    bar?.stop();
   }
   try {
     await saveCharCheckpoint(o.out, model, optimizer, vocab, settings, { step: fitStep, epoch, epochRng, batchesDone, windows });
