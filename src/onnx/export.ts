@@ -1,9 +1,12 @@
 /**
- * ONNX export of an `RNN` or a `Sequential` built from RNN, Linear,
- * Embedding, LastStep and MergeDirections layers.
+ * ONNX export of an `RNN`, `LSTM` or `GRU`, or a `Sequential` built from
+ * those and Linear, Embedding, LastStep and MergeDirections layers.
  *
- * Each RNN layer becomes one ONNX `RNN` node (layout 0) with `W [D,H,I]`,
- * `R [D,H,H]` and `B [D,2H] = [b_ih | b_hh]` as initializers; stacked layers
+ * Each recurrent layer becomes one ONNX `RNN`, `LSTM` or `GRU` node (layout 0)
+ * with `W [D,G*H,I]`, `R [D,G*H,H]` and `B [D,2GH] = [b_ih | b_hh]` as
+ * initializers, the gate blocks permuted from PyTorch's order to ONNX's (LSTM
+ * i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h, written with `linear_before_reset=1`,
+ * which is PyTorch's cell); stacked layers
  * are joined by Transpose/Reshape (ONNX's `Y [T,D,B,H]` to the next layer's
  * `[T,B,D*H]`), and a batch-first model gets Transposes so the graph takes and
  * returns the batch-first layout. The graph is the model in evaluation mode
@@ -15,8 +18,11 @@ import { Embedding } from '../nn/embedding.js';
 import { LastStep } from '../nn/last_step.js';
 import { Linear } from '../nn/linear.js';
 import { MergeDirections } from '../nn/merge.js';
-import { RNN } from '../nn/rnn.js';
-import { layerInputSize, layerSuffix, numDirections } from '../nn/rnn_config.js';
+import type { GRU } from '../nn/gru.js';
+import type { LSTM } from '../nn/lstm.js';
+import { RNNBase } from '../nn/recurrent_base.js';
+import type { RNN } from '../nn/rnn.js';
+import { gateCount, layerInputSize, layerSuffix, numDirections } from '../nn/rnn_config.js';
 import { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
@@ -31,6 +37,7 @@ import {
   type ITensorProto,
   type IValueInfoProto,
 } from './proto.js';
+import { inverseOrder, ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from './gated_native.js';
 
 /** Oldest ai.onnx opset `encodeOnnx` writes. */
 export const MIN_EXPORT_OPSET = 11;
@@ -43,9 +50,13 @@ export const DEFAULT_EXPORT_OPSET = 14;
 export interface ExportOnnxOptions {
   /** The ai.onnx opset to write, 11..22 (default 14). */
   opsetVersion?: number;
-  /** Add a graph input `sequence_lens` (int32 [batch], each in 1..T) used by every RNN node and LastStep (default false). */
+  /** Add a graph input `sequence_lens` (int32 [batch], each in 1..T) used by every recurrent node and LastStep (default false). */
   sequenceLens?: boolean;
-  /** Add graph inputs for initial states: `initial_h` [L*D, batch, H] for an RNN, or one `initial_h_<j>` per RNN layer of a Sequential (`initial_h` when it has one) (default false). */
+  /**
+   * Add graph inputs for initial states: `initial_h` [L*D, batch, H] (and `initial_c` for an
+   * LSTM) for a recurrent module, or one `initial_h_<j>` (and `initial_c_<j>` for an LSTM) per
+   * recurrent layer of a Sequential (`initial_h`/`initial_c` when it has one) (default false).
+   */
   initialH?: boolean;
 }
 
@@ -203,33 +214,47 @@ function stack(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
+/** ONNX's block k of a gated weight is PyTorch's block TORCH_BLOCK_OF_ONNX[mode][k]. */
+const TORCH_BLOCK_OF_ONNX = { LSTM: inverseOrder(ONNX_BLOCK_OF_TORCH.LSTM), GRU: inverseOrder(ONNX_BLOCK_OF_TORCH.GRU) } as const;
+
 /**
- * Emits the RNN layers of one module; `x` is in the module's own layout. Returns
- * its output `y` (in the module's layout) and `yh` [L*D,B,H].
+ * Emits the layers of one recurrent module (RNN, LSTM or GRU); `x` is in the module's own
+ * layout. Returns its output `y` (in the module's layout), `yh` [L*D,B,H] and, for an LSTM,
+ * `yc` [L*D,B,H].
  */
-function emitRnn(g: GraphBuilder, rnn: RNN, x: string, prefix: string, seqLens: string, h0: string): { y: string; yh: string } {
+function emitRnn(g: GraphBuilder, rnn: RNNBase, x: string, prefix: string, seqLens: string, h0: string, c0: string): { y: string; yh: string; yc: string } {
   const cfg = rnn.config;
   const sd: Record<string, Tensor> = rnn.stateDict();
   const D = numDirections(cfg);
   const H = cfg.hiddenSize;
   const L = cfg.numLayers;
-  const act = cfg.nonlinearity === 'tanh' ? 'Tanh' : 'Relu';
+  const G = gateCount(cfg.mode);
+  const lstm = cfg.mode === 'LSTM';
+  // PyTorch's gate order -> ONNX's (the Elman cell has one block).
+  const onnxBlocks = (t: Float32Array, cols: number): Float32Array => (cfg.mode === 'RNN' ? t : permuteGateBlocks(t, TORCH_BLOCK_OF_ONNX[cfg.mode], H, cols));
+  const attrs: IAttributeProto[] = [attr('hidden_size', H), attr('direction', D === 2 ? 'bidirectional' : 'forward')];
+  if (cfg.mode === 'RNN') attrs.push(attr('activations', Array.from({ length: D }, () => (cfg.nonlinearity === 'tanh' ? 'Tanh' : 'Relu'))));
+  if (cfg.mode === 'GRU') attrs.push(attr('linear_before_reset', 1));
   let input = cfg.batchFirst ? g.transpose(x, [1, 0, 2]) : x;
   const finals: string[] = [];
+  const cells: string[] = [];
   let y = '';
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     const dirs = Array.from({ length: D }, (_, d) => layerSuffix(k, d));
-    const W = g.floatInit(`${prefix}W_l${k}`, [D, H, I], stack(dirs.map((s) => sd[`weight_ih_${s}`].data)));
-    const R = g.floatInit(`${prefix}R_l${k}`, [D, H, H], stack(dirs.map((s) => sd[`weight_hh_${s}`].data)));
-    const B = cfg.bias ? g.floatInit(`${prefix}B_l${k}`, [D, 2 * H], stack(dirs.flatMap((s) => [sd[`bias_ih_${s}`].data, sd[`bias_hh_${s}`].data]))) : '';
+    const W = g.floatInit(`${prefix}W_l${k}`, [D, G * H, I], stack(dirs.map((s) => onnxBlocks(sd[`weight_ih_${s}`].data, I))));
+    const R = g.floatInit(`${prefix}R_l${k}`, [D, G * H, H], stack(dirs.map((s) => onnxBlocks(sd[`weight_hh_${s}`].data, H))));
+    const B = cfg.bias
+      ? g.floatInit(`${prefix}B_l${k}`, [D, 2 * G * H], stack(dirs.flatMap((s) => [onnxBlocks(sd[`bias_ih_${s}`].data, 1), onnxBlocks(sd[`bias_hh_${s}`].data, 1)])))
+      : '';
     const h = h0 && L > 1 ? g.slice(h0, [k * D], [(k + 1) * D], [0]) : h0;
-    const [Y, Yh] = g.node('RNN', [input, W, R, B, seqLens, h], [g.fresh(`${prefix}Y_l${k}`), g.fresh(`${prefix}Y_h_l${k}`)], [
-      attr('hidden_size', H),
-      attr('direction', D === 2 ? 'bidirectional' : 'forward'),
-      attr('activations', Array.from({ length: D }, () => act)),
-    ]);
-    finals.push(Yh);
+    const c = c0 && L > 1 ? g.slice(c0, [k * D], [(k + 1) * D], [0]) : c0;
+    const outNames = [g.fresh(`${prefix}Y_l${k}`), g.fresh(`${prefix}Y_h_l${k}`)];
+    if (lstm) outNames.push(g.fresh(`${prefix}Y_c_l${k}`));
+    const outs = g.node(cfg.mode, lstm ? [input, W, R, B, seqLens, h, c] : [input, W, R, B, seqLens, h], outNames, attrs);
+    const Y = outs[0];
+    finals.push(outs[1]);
+    if (lstm) cells.push(outs[2]);
     const last = k === L - 1;
     if (last && cfg.batchFirst) {
       // [T,D,B,H] -> [B,T,D,H] -> [B,T,D*H]
@@ -240,8 +265,8 @@ function emitRnn(g: GraphBuilder, rnn: RNN, x: string, prefix: string, seqLens: 
     }
     input = y;
   }
-  const yh = finals.length === 1 ? finals[0] : g.node('Concat', finals, 1, [attr('axis', 0)])[0];
-  return { y, yh };
+  const joined = (parts: string[]): string => (parts.length === 0 ? '' : parts.length === 1 ? parts[0] : g.node('Concat', parts, 1, [attr('axis', 0)])[0]);
+  return { y, yh: joined(finals), yc: joined(cells) };
 }
 
 /** Each sequence's last valid step of `x` ([T,B,F] or [B,T,F]) -> [B,F]. */
@@ -310,21 +335,24 @@ function checkExportOptions(opts: unknown): Required<ExportOnnxOptions> {
   };
 }
 
-function buildRnnGraph(g: GraphBuilder, rnn: RNN, o: Required<ExportOnnxOptions>): void {
+function buildRnnGraph(g: GraphBuilder, rnn: RNNBase, o: Required<ExportOnnxOptions>): void {
   const cfg = rnn.config;
   const LD = cfg.numLayers * numDirections(cfg);
+  const lstm = cfg.mode === 'LSTM';
   const x = g.input('X', DataType.FLOAT, cfg.batchFirst ? [BATCH, SEQ, cfg.inputSize] : [SEQ, BATCH, cfg.inputSize]);
   const seq = o.sequenceLens ? g.input('sequence_lens', DataType.INT32, [BATCH]) : '';
   const h0 = o.initialH ? g.input('initial_h', DataType.FLOAT, [LD, BATCH, cfg.hiddenSize]) : '';
-  const { y, yh } = emitRnn(g, rnn, x, '', seq, h0);
+  const c0 = o.initialH && lstm ? g.input('initial_c', DataType.FLOAT, [LD, BATCH, cfg.hiddenSize]) : '';
+  const { y, yh, yc } = emitRnn(g, rnn, x, '', seq, h0, c0);
   const F = numDirections(cfg) * cfg.hiddenSize;
   g.output(y, 'Y', DataType.FLOAT, cfg.batchFirst ? [BATCH, SEQ, F] : [SEQ, BATCH, F]);
   g.output(yh, 'Y_h', DataType.FLOAT, [LD, BATCH, cfg.hiddenSize]);
+  if (lstm) g.output(yc, 'Y_c', DataType.FLOAT, [LD, BATCH, cfg.hiddenSize]);
 }
 
 function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<ExportOnnxOptions>): void {
   const layers = model.layers;
-  const rnns = layers.filter((l): l is RNN => l instanceof RNN);
+  const rnns = layers.filter((l): l is RNNBase => l instanceof RNNBase);
   const firstRnn = rnns[0];
   const lastStep = layers.find((l): l is LastStep => l instanceof LastStep);
   const batchFirst = firstRnn ? firstRnn.config.batchFirst : lastStep ? lastStep.batchFirst : false;
@@ -333,24 +361,26 @@ function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<Ex
   let cur: SequenceValue;
   if (first instanceof Embedding) {
     cur = { name: g.input('X', DataType.INT32, seqDims), rank: 2, features: 0 };
-  } else if (first instanceof RNN || first instanceof Linear) {
-    const F = first instanceof RNN ? first.config.inputSize : first.inFeatures;
+  } else if (first instanceof RNNBase || first instanceof Linear) {
+    const F = first instanceof RNNBase ? first.config.inputSize : first.inFeatures;
     cur = { name: g.input('X', DataType.FLOAT, [...seqDims, F]), rank: 3, features: F };
   } else {
-    throw new TypeError(`Cannot export this Sequential: its first layer must be an RNN, Linear or Embedding (to fix the input's shape), not ${first.constructor.name}`);
+    throw new TypeError(`Cannot export this Sequential: its first layer must be an RNN, LSTM, GRU, Linear or Embedding (to fix the input's shape), not ${first.constructor.name}`);
   }
   const seq = o.sequenceLens ? g.input('sequence_lens', DataType.INT32, [BATCH]) : '';
-  const h0s = rnns.map((r, j) =>
-    o.initialH ? g.input(rnns.length === 1 ? 'initial_h' : `initial_h_${j}`, DataType.FLOAT, [r.config.numLayers * numDirections(r.config), BATCH, r.config.hiddenSize]) : '',
-  );
+  const stateInput = (r: RNNBase, j: number, base: string): string =>
+    g.input(rnns.length === 1 ? base : `${base}_${j}`, DataType.FLOAT, [r.config.numLayers * numDirections(r.config), BATCH, r.config.hiddenSize]);
+  const h0s = rnns.map((r, j) => (o.initialH ? stateInput(r, j, 'initial_h') : ''));
+  const c0s = rnns.map((r, j) => (o.initialH && r.config.mode === 'LSTM' ? stateInput(r, j, 'initial_c') : ''));
   let dims: Dim[] = [...seqDims];
   layers.forEach((layer, i) => {
     const prefix = `${i}.`;
-    if (layer instanceof RNN) {
+    if (layer instanceof RNNBase) {
       if (cur.rank !== 3 || cur.features !== layer.config.inputSize) {
-        throw rangeError(`layers[${i}] (RNN) input`, `a sequence with ${layer.config.inputSize} features`, `rank ${cur.rank} with ${cur.features} features`);
+        throw rangeError(`layers[${i}] (${layer.config.mode}) input`, `a sequence with ${layer.config.inputSize} features`, `rank ${cur.rank} with ${cur.features} features`);
       }
-      const { y } = emitRnn(g, layer, cur.name, prefix, seq, h0s[rnns.indexOf(layer)]);
+      const j = rnns.indexOf(layer);
+      const { y } = emitRnn(g, layer, cur.name, prefix, seq, h0s[j], c0s[j]);
       const F = numDirections(layer.config) * layer.config.hiddenSize;
       cur = { name: y, rank: 3, features: F };
       dims = layer.config.batchFirst ? [BATCH, SEQ] : [SEQ, BATCH];
@@ -366,35 +396,42 @@ function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<Ex
       cur = emitMerge(g, layer, cur);
     } else {
       const name = layer !== null && typeof layer === 'object' ? (layer as object).constructor.name : typeof layer;
-      throw new TypeError(`Cannot export layers[${i}] (${name}): ONNX export supports RNN, Linear, Embedding, LastStep and MergeDirections layers`);
+      throw new TypeError(`Cannot export layers[${i}] (${name}): ONNX export supports RNN, Linear, Embedding, LastStep, MergeDirections, LSTM and GRU layers`);
     }
   });
   g.output(cur.name, 'Y', DataType.FLOAT, [...dims.slice(0, cur.rank - 1), cur.features]);
 }
 
+/** A module `encodeOnnx` writes. */
+export type ExportableModel = RNN | LSTM | GRU | Sequential;
+
 /**
  * Serializes a model as an ONNX ModelProto (evaluation mode: no dropout).
  *
- * For an `RNN`: inputs `X` ([sequence, batch, I], or [batch, sequence, I] when
- * batchFirst) and, as asked, `sequence_lens` (int32 [batch]) and `initial_h`
- * ([L*D, batch, H]); outputs `Y` (the layout of X, D*H features) and `Y_h`
- * ([L*D, batch, H]), as `RNN.forward` returns y and hN.
+ * For an `RNN`, `LSTM` or `GRU`: inputs `X` ([sequence, batch, I], or [batch, sequence, I]
+ * when batchFirst) and, as asked, `sequence_lens` (int32 [batch]), `initial_h` ([L*D, batch, H])
+ * and for an LSTM `initial_c`; outputs `Y` (the layout of X, D*H features), `Y_h`
+ * ([L*D, batch, H]) and for an LSTM `Y_c`, as `forward` returns y, hN and cN.
  * For a `Sequential`: input `X` (int32 ids [sequence, batch] when the first
- * layer is an Embedding), the same optional inputs (one `initial_h_<j>` per
- * RNN layer), and output `Y`, as `Sequential.forward` returns.
+ * layer is an Embedding), the same optional inputs (one `initial_h_<j>`, and `initial_c_<j>`
+ * for an LSTM, per recurrent layer), and output `Y`, as `Sequential.forward` returns.
+ *
+ * @param model - the module.
+ * @param opts - opset and optional inputs.
+ * @returns the ModelProto's bytes.
  */
-export function encodeOnnx(model: RNN | Sequential, opts?: ExportOnnxOptions): Uint8Array {
+export function encodeOnnx(model: ExportableModel, opts?: ExportOnnxOptions): Uint8Array {
   const o = checkExportOptions(opts);
   const g = new GraphBuilder(o.opsetVersion);
-  if (model instanceof RNN) buildRnnGraph(g, model, o);
+  if (model instanceof RNNBase) buildRnnGraph(g, model, o);
   else if (model instanceof Sequential) buildSequentialGraph(g, model, o);
-  else throw typeError('model', 'an RNN or a Sequential', model);
+  else throw typeError('model', 'an RNN or a Sequential (or an LSTM or GRU)', model);
   return encodeModelProto({
     irVersion: irVersionFor(o.opsetVersion),
     producerName: 'rnnblas',
     opsetImport: [{ domain: '', version: o.opsetVersion }],
     graph: {
-      name: model instanceof RNN ? 'rnnblas_rnn' : 'rnnblas_sequential',
+      name: model instanceof RNNBase ? `rnnblas_${model.config.mode.toLowerCase()}` : 'rnnblas_sequential',
       node: g.nodes,
       initializer: g.initializers,
       input: g.inputs,
@@ -404,7 +441,7 @@ export function encodeOnnx(model: RNN | Sequential, opts?: ExportOnnxOptions): U
 }
 
 /** Writes `encodeOnnx(model, opts)` to `path` atomically (temporary file, fsync, rename). */
-export async function exportOnnx(model: RNN | Sequential, path: string, opts?: ExportOnnxOptions): Promise<void> {
+export async function exportOnnx(model: ExportableModel, path: string, opts?: ExportOnnxOptions): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty file path string', path);
   await writeFileAtomic(path, encodeOnnx(model, opts));
 }

@@ -1,5 +1,6 @@
 /**
- * The ONNX `LSTM` and `GRU` operators (opsets 7 and 14, 22): attributes, input checks, and
+ * The ONNX `LSTM` and `GRU` operators (LSTM-7/GRU-7 and the -14/-22 versions, which add
+ * `layout`; the interpreter reads opsets 7 to 23): attributes, input checks, and
  * dispatch of each direction to the TypeScript implementation in `gated_generic.ts` (every
  * attribute) or, where the cell is PyTorch's, to the native core (`gated_native.ts`).
  */
@@ -144,7 +145,8 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
       const nH = ctx.budget.shape(what, hShape);
       const states = lstm ? 2 : 1;
       const layoutCopies = attrs.layout === 1 ? T * B * I + (initH ? D * B * H : 0) + (initC ? D * B * H : 0) : 0;
-      const native = standardCell ? 2 * (T * B * I + T * B * H) : 0; // reversed copies on the native path
+      // The native path: reversed copies of x and y, and the weights permuted to PyTorch's order.
+      const native = standardCell ? 2 * (T * B * I + T * B * H) + D * (GH * (I + H) + 2 * GH) : 0;
       const scratch = layoutCopies + D * (T * B * H + states * B * H) + native;
       ctx.budget.charge(what, nY + (1 + states) * nH + scratch);
       const Y = new Float32Array(nY);

@@ -5,7 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { rangeError, typeError } from '../errors.js';
+import { GRU } from '../nn/gru.js';
+import { LSTM } from '../nn/lstm.js';
 import { RNN } from '../nn/rnn.js';
+import type { RnnMode } from '../nn/rnn_config.js';
 import type { Tensor } from '../tensor.js';
 import { nodeLabel } from './attributes.js';
 import { OPERATORS, type Kernel, type NodeInfo } from './ops.js';
@@ -25,7 +28,8 @@ import {
   type OnnxLoadOptions,
   type OnnxTensor,
 } from './proto.js';
-import { compileGated } from './gated_op.js';
+import { ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from './gated_native.js';
+import { compileGated, gatedAttributes, pytorchCellReason } from './gated_op.js';
 import { compileRnn, rnnAttributes } from './rnn_op.js';
 
 /** Oldest and newest ai.onnx opsets the interpreter accepts. */
@@ -153,12 +157,12 @@ function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>):
   return order;
 }
 
-/** The ops that may appear around the RNN nodes of a graph `toRNN` accepts. */
+/** The ops that may appear around the recurrent nodes of a graph `toRNN`/`toLSTM`/`toGRU` accept. */
 const GLUE_OPS = new Set(['Identity', 'Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Concat', 'Slice', 'Shape', 'Gather', 'Constant', 'ConstantOfShape', 'Cast']);
 
 /**
- * A loaded ONNX model. `run` interprets its graph; `toRNN` turns a graph that
- * is one (possibly stacked, bidirectional) Elman RNN back into a trainable `RNN`.
+ * A loaded ONNX model. `run` interprets its graph; `toRNN`, `toLSTM` and `toGRU` turn a graph
+ * that is one (possibly stacked, bidirectional) recurrent module back into a trainable one.
  */
 export class OnnxModel {
   /** The file's IR version. */
@@ -304,15 +308,48 @@ export class OnnxModel {
    * graph input (or has layout=1). Dropout is not stored in ONNX and is 0.
    */
   toRNN(): RNN {
+    return this.toRecurrent('RNN') as RNN;
+  }
+
+  /**
+   * The graph as a trainable `LSTM`, when it is one stacked LSTM of PyTorch's cell: LSTM nodes
+   * chained as for {@link OnnxModel.toRNN}, direction forward or bidirectional, the default
+   * activations (Sigmoid, Tanh, Tanh), no clip, input_forget=0, no peepholes (or an all-zero
+   * P). The gate blocks are permuted from ONNX's i, o, f, c to PyTorch's i, f, g, o.
+   *
+   * @throws Error naming the node and the attribute (or input) that PyTorch's LSTM has no
+   *   equivalent for.
+   */
+  toLSTM(): LSTM {
+    return this.toRecurrent('LSTM') as LSTM;
+  }
+
+  /**
+   * The graph as a trainable `GRU`, when it is one stacked GRU of PyTorch's cell: GRU nodes
+   * chained as for {@link OnnxModel.toRNN}, direction forward or bidirectional, the default
+   * activations (Sigmoid, Tanh), no clip, and `linear_before_reset=1` (PyTorch's cell; the ONNX
+   * default 0 applies the reset gate before the recurrent product, which no PyTorch GRU
+   * computes). The gate blocks are permuted from ONNX's z, r, h to PyTorch's r, z, n.
+   *
+   * @throws Error naming the node and the attribute that PyTorch's GRU has no equivalent for.
+   */
+  toGRU(): GRU {
+    return this.toRecurrent('GRU') as GRU;
+  }
+
+  private toRecurrent(mode: RnnMode): RNN | LSTM | GRU {
     const graph = this.model.graph;
     const nodes = graph?.node ?? [];
-    const fail = (why: string): Error => new Error(`This ONNX graph is not a single Elman RNN: ${why}`);
+    const fail = (why: string): Error => new Error(`This ONNX graph is not a single ${mode === 'RNN' ? 'Elman RNN' : mode}: ${why}`);
     const producer = new Map<string, INodeProto>();
     for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
     const order = this.steps.map((s) => s.node);
-    const rnns = order.filter((n) => n.opType === 'RNN');
-    if (rnns.length === 0) throw fail('it has no RNN node');
-    for (const n of order) if (n.opType !== 'RNN' && !GLUE_OPS.has(n.opType ?? '')) throw fail(`it computes with a ${n.opType} node`);
+    const rnns = order.filter((n) => n.opType === mode);
+    if (rnns.length === 0) {
+      const other = (['RNN', 'LSTM', 'GRU'] as const).find((m) => order.some((n) => n.opType === m));
+      throw fail(`it has no ${mode} node${other ? ` (it has ${other} nodes: use to${other}())` : ''}`);
+    }
+    for (const n of order) if (n.opType !== mode && !GLUE_OPS.has(n.opType ?? '')) throw fail(`it computes with a ${n.opType} node`);
 
     const ancestors = (n: INodeProto): Set<INodeProto> => {
       const seen = new Set<INodeProto>();
@@ -331,6 +368,7 @@ export class OnnxModel {
       if (!t || t.dtype !== 'float32') throw fail(`the ${what} is not a float initializer`);
       return t as OnnxTensor & { dtype: 'float32' };
     };
+    const G = mode === 'LSTM' ? 4 : mode === 'GRU' ? 3 : 1;
     let H = 0;
     let D = 0;
     let I = 0;
@@ -340,35 +378,62 @@ export class OnnxModel {
     const stateDict: Record<string, Tensor> = {};
     rnns.forEach((node, k) => {
       const label = nodeLabel(node, nodes.indexOf(node));
-      const a = rnnAttributes({ node, label, opset: this.opsetVersion });
-      if (a.direction === 'reverse') throw fail(`${label} runs in reverse only`);
-      if (a.clip !== null) throw fail(`${label} clips`);
-      const names = new Set(a.activations.map((x) => x.name));
-      if (names.size !== 1 || !(names.has('Tanh') || names.has('Relu'))) throw fail(`${label} uses activations ${a.activations.map((x) => x.name).join(', ')}`);
-      const layerAct = names.has('Tanh') ? 'tanh' : 'relu';
+      const info = { node, label, opset: this.opsetVersion };
+      let direction: string;
+      let layerAct: 'tanh' | 'relu' = 'tanh';
+      let layerLayout: 0 | 1;
+      let declaredH: number | undefined;
+      if (mode === 'RNN') {
+        const a = rnnAttributes(info);
+        if (a.direction === 'reverse') throw fail(`${label} runs in reverse only`);
+        if (a.clip !== null) throw fail(`${label} clips`);
+        const names = new Set(a.activations.map((x) => x.name));
+        if (names.size !== 1 || !(names.has('Tanh') || names.has('Relu'))) throw fail(`${label} uses activations ${a.activations.map((x) => x.name).join(', ')}`);
+        layerAct = names.has('Tanh') ? 'tanh' : 'relu';
+        [direction, layerLayout, declaredH] = [a.direction, a.layout, a.hiddenSize];
+      } else {
+        const a = gatedAttributes(info, mode);
+        if (a.direction === 'reverse') throw fail(`${label} runs in reverse only (direction=reverse)`);
+        const reason = pytorchCellReason(a);
+        if (reason !== null) throw fail(`${label} is not PyTorch's ${mode} cell: ${reason}`);
+        [direction, layerLayout, declaredH] = [a.direction, a.layout, a.hiddenSize];
+      }
       const inputs = node.input ?? [];
       const W = init(inputs[1], `W of ${label}`);
       const R = init(inputs[2], `R of ${label}`);
       const Bt = inputs[3] ? init(inputs[3], `B of ${label}`) : undefined;
-      const d = a.direction === 'bidirectional' ? 2 : 1;
-      const h = W.shape[1];
+      if (mode === 'LSTM' && inputs[7]) {
+        const P = init(inputs[7], `P of ${label}`);
+        if (P.data.some((v) => v !== 0)) throw fail(`${label} has peepholes (input P is not all zero): PyTorch's LSTM has none`);
+      }
+      const d = direction === 'bidirectional' ? 2 : 1;
+      const h = R.shape.length === 3 ? R.shape[2] : 0;
+      const I_k = W.shape.length === 3 ? W.shape[2] : 0;
+      const shapeOk =
+        h > 0 && (declaredH === undefined || declaredH === h) &&
+        W.shape.length === 3 && W.shape[0] === d && W.shape[1] === G * h &&
+        R.shape[0] === d && R.shape[1] === G * h &&
+        (!Bt || (Bt.shape.length === 2 && Bt.shape[0] === d && Bt.shape[1] === 2 * G * h));
+      if (!shapeOk) throw fail(`the shapes of W [${W.shape.join(', ')}], R [${R.shape.join(', ')}]${Bt ? ` and B [${Bt.shape.join(', ')}]` : ''} of ${label} do not fit ${d} direction(s) of ${G} gate block(s)${declaredH !== undefined ? ` of hidden_size ${declaredH}` : ''}`);
       if (k === 0) {
-        [H, D, I, hasBias, act, layout] = [h, d, W.shape[2], Bt !== undefined, layerAct, a.layout];
+        [H, D, I, hasBias, act, layout] = [h, d, I_k, Bt !== undefined, layerAct, layerLayout];
       } else {
-        if (h !== H || d !== D || (Bt !== undefined) !== hasBias || layerAct !== act || a.layout !== layout) {
+        if (h !== H || d !== D || (Bt !== undefined) !== hasBias || layerAct !== act || layerLayout !== layout) {
           throw fail(`${label} differs from the first layer in hidden size, direction, bias, activation or layout`);
         }
-        if (W.shape[2] !== D * H) throw fail(`${label} takes ${W.shape[2]} features, not the ${D * H} the layer below makes`);
+        if (I_k !== D * H) throw fail(`${label} takes ${I_k} features, not the ${D * H} the layer below makes`);
         if (!ancestors(node).has(rnns[k - 1])) throw fail(`${label} does not read the output of the layer before it`);
       }
+      // ONNX's gate blocks in PyTorch's order (the Elman cell has one block).
+      const order = mode === 'RNN' ? [0] : ONNX_BLOCK_OF_TORCH[mode];
+      const GH = G * h;
       for (let dir = 0; dir < d; dir++) {
         const s = `l${k}${dir === 1 ? '_reverse' : ''}`;
-        const I_k = W.shape[2];
-        stateDict[`weight_ih_${s}`] = { data: W.data.slice(dir * h * I_k, (dir + 1) * h * I_k), shape: [h, I_k] };
-        stateDict[`weight_hh_${s}`] = { data: R.data.slice(dir * h * h, (dir + 1) * h * h), shape: [h, h] };
+        stateDict[`weight_ih_${s}`] = { data: permuteGateBlocks(W.data.subarray(dir * GH * I_k, (dir + 1) * GH * I_k), order, h, I_k), shape: [GH, I_k] };
+        stateDict[`weight_hh_${s}`] = { data: permuteGateBlocks(R.data.subarray(dir * GH * h, (dir + 1) * GH * h), order, h, h), shape: [GH, h] };
         if (Bt) {
-          stateDict[`bias_ih_${s}`] = { data: Bt.data.slice(dir * 2 * h, dir * 2 * h + h), shape: [h] };
-          stateDict[`bias_hh_${s}`] = { data: Bt.data.slice(dir * 2 * h + h, (dir + 1) * 2 * h), shape: [h] };
+          stateDict[`bias_ih_${s}`] = { data: permuteGateBlocks(Bt.data.subarray(dir * 2 * GH, dir * 2 * GH + GH), order, h, 1), shape: [GH] };
+          stateDict[`bias_hh_${s}`] = { data: permuteGateBlocks(Bt.data.subarray(dir * 2 * GH + GH, (dir + 1) * 2 * GH), order, h, 1), shape: [GH] };
         }
       }
     });
@@ -377,17 +442,17 @@ export class OnnxModel {
       first?.opType === 'Transpose' &&
       this.inputs.some((i) => i.name === (first.input ?? [])[0]) &&
       JSON.stringify((first.attribute ?? []).find((x) => x.name === 'perm')?.ints?.map((v) => toNumber(v))) === '[1,0,2]';
-    const rnn = new RNN({
+    const options = {
       inputSize: I,
       hiddenSize: H,
       numLayers: rnns.length,
-      nonlinearity: act,
       bias: hasBias,
       bidirectional: D === 2,
       batchFirst: layout === 1 || transposedInput,
-    });
-    rnn.loadStateDict(stateDict);
-    return rnn;
+    };
+    const module = mode === 'RNN' ? new RNN({ ...options, nonlinearity: act }) : mode === 'LSTM' ? new LSTM(options) : new GRU(options);
+    module.loadStateDict(stateDict);
+    return module;
   }
 }
 

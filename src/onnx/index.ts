@@ -1,6 +1,6 @@
 /**
- * ONNX interchange: export RNN and Sequential models, load and run ONNX
- * graphs built around the RNN operator.
+ * ONNX interchange: export RNN, LSTM, GRU and Sequential models, load and run ONNX
+ * graphs built around the RNN, LSTM and GRU operators.
  */
 export {
   encodeOnnx,
@@ -9,6 +9,7 @@ export {
   MIN_EXPORT_OPSET,
   MAX_EXPORT_OPSET,
   type ExportOnnxOptions,
+  type ExportableModel,
 } from './export.js';
 export {
   OnnxModel,
