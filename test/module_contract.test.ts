@@ -3,9 +3,11 @@
  * loading), gradients, modes, forward/backward and their async twins, save/load through the
  * registry, repr, summary and console output.
  */
+import * as fsModule from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +15,7 @@ import {
   type IntTensor, type Module, type ModuleClass, type StateDict, type Tensor,
 } from '../src/index.js';
 
+const __dirname = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rnnblas-contract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -380,3 +383,56 @@ describe('rnnParameterShapes', () => {
     ]);
   });
 });
+
+describe('structure', () => {
+  /** Runtime (not type-only) relative imports of every file under src/. */
+  function importGraph(): Map<string, string[]> {
+    const { readdirSync, readFileSync, statSync } = fsModule;
+    const root = join(__dirname, '..', 'src');
+    const graph = new Map<string, string[]>();
+    const walk = (d: string): void => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (f.endsWith('.ts')) {
+          const text = readFileSync(p, 'utf8');
+          const deps: string[] = [];
+          for (const m of text.matchAll(/^(import|export)\s+(?!type\b)([^;]*?)from\s+'(\.[^']+)'/gms)) {
+            const clause = m[2].trim();
+            const named = /^\{([^}]*)\}$/.exec(clause);
+            if (named && named[1].split(',').every((n) => n.trim() === '' || n.trim().startsWith('type '))) continue;
+            deps.push(join(dirname(p), m[3].replace(/\.js$/, '.ts')));
+          }
+          graph.set(p, deps);
+        }
+      }
+    };
+    walk(root);
+    return graph;
+  }
+
+  it('src/ has no runtime import cycle, and io/ imports no module of nn/ (layers register themselves)', () => {
+    const graph = importGraph();
+    expect(graph.get(join(__dirname, '..', 'src', 'nn', 'linear.ts'))).toContain(join(__dirname, '..', 'src', 'nn', 'parametrized_layer.ts'));
+    const cycles: string[] = [];
+    const state = new Map<string, 1 | 2>();
+    const stack: string[] = [];
+    const visit = (u: string): void => {
+      state.set(u, 1);
+      stack.push(u);
+      for (const v of graph.get(u) ?? []) {
+        if (state.get(v) === 1) cycles.push([...stack.slice(stack.indexOf(v)), v].map((f) => f.slice(f.indexOf('src'))).join(' -> '));
+        else if (!state.has(v)) visit(v);
+      }
+      stack.pop();
+      state.set(u, 2);
+    };
+    for (const u of graph.keys()) if (!state.has(u)) visit(u);
+    expect(cycles).toEqual([]);
+    const ioToNn = [...graph].flatMap(([f, deps]) => (f.includes(`${join('src', 'io')}`) ? deps.filter((d) => d.includes(join('src', 'nn'))).map((d) => `${f} -> ${d}`) : []));
+    expect(ioToNn).toEqual([]);
+    const base = graph.get(join(__dirname, '..', 'src', 'nn', 'parametrized_layer.ts')) ?? [];
+    expect(base.filter((d) => /linear|embedding|rnn/.test(d))).toEqual([]);
+  });
+});
+
