@@ -1,9 +1,12 @@
 /**
  * LSTM and GRU modules through ONNX: export (standard LSTM/GRU nodes, gate blocks permuted, GRU
  * with linear_before_reset=1) checked in onnxruntime-node and rnnblas' interpreter against the
- * module's own outputs; toLSTM()/toGRU() back to trainable modules; and the graphs that do not
- * convert, each refused naming the node and the attribute.
+ * module's own outputs; toLSTM()/toGRU() back to trainable modules; the graphs that do not
+ * convert, each refused naming the node and the attribute; PyTorch-exported LSTM/GRU files.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Embedding } from '../src/nn/embedding.js';
 import { GRU } from '../src/nn/gru.js';
@@ -12,7 +15,7 @@ import { Linear } from '../src/nn/linear.js';
 import { LSTM } from '../src/nn/lstm.js';
 import { MergeDirections } from '../src/nn/merge.js';
 import { Sequential } from '../src/nn/sequential.js';
-import { decodeOnnx, encodeOnnx } from '../src/onnx/index.js';
+import { decodeOnnx, encodeOnnx, loadOnnx } from '../src/onnx/index.js';
 import { decodeModelProto } from '../src/onnx/proto.js';
 import type { Tensor } from '../src/tensor.js';
 import { attribute, maxAbsDiff, ortRun, randn, type FeedTensor } from './helpers/onnx.js';
@@ -247,5 +250,56 @@ describe('toLSTM / toGRU', () => {
     // A head: not one module.
     const seq = new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3, seed: 1 }), new Linear({ inFeatures: 3, outFeatures: 1, seed: 2 })]);
     expect(() => decodeOnnx(encodeOnnx(seq)).toLSTM()).toThrow(/not a single LSTM: it computes with a MatMul node/);
+  });
+});
+
+interface TorchFixture {
+  name: string;
+  config: { mode: 'LSTM' | 'GRU'; input_size: number; hidden_size: number; num_layers?: number; bias?: boolean; batch_first?: boolean; bidirectional?: boolean; head: string | null };
+  weights: Record<string, { shape: number[]; data: number[] }>;
+  inputs: Record<string, { shape: number[]; data: number[] }>;
+  outputs: Record<string, { shape: number[]; data: number[] }>;
+}
+
+describe('PyTorch-exported LSTM/GRU files (test/fixtures/onnx-gated-extra/torch)', () => {
+  const dir = fileURLToPath(new URL('./fixtures/onnx-gated-extra/torch/', import.meta.url));
+  const names = readdirSync(dir).filter((n) => n.endsWith('.onnx')).map((n) => n.slice(0, -5)).sort();
+  it('finds the fixtures', () => expect(names.length).toBe(7));
+
+  it.each(names)('%s runs, matches PyTorch and onnxruntime, and converts back', async (n) => {
+    const fx = JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as TorchFixture;
+    const path = join(dir, `${n}.onnx`);
+    const model = await loadOnnx(path);
+    expect(model.producerName).toBe('pytorch');
+    const feeds: Record<string, FeedTensor> = {};
+    for (const [k, v] of Object.entries(fx.inputs)) feeds[k] = { data: Float32Array.from(v.data), shape: v.shape };
+    const own = await model.run(feeds);
+    const ort = await ortRun(path, feeds);
+    for (const [k, v] of Object.entries(fx.outputs)) {
+      expect(own[k].shape, k).toEqual(v.shape);
+      expect(maxAbsDiff(own[k].data, v.data), `${k} vs PyTorch`).toBeLessThan(TOL);
+      expect(maxAbsDiff(own[k].data, ort[k].data), `${k} vs onnxruntime`).toBeLessThan(TOL);
+    }
+    const c = fx.config;
+    const convert = () => (c.mode === 'LSTM' ? model.toLSTM() : model.toGRU());
+    if (c.head !== null) {
+      expect(convert).toThrow(new RegExp(`not a single ${c.mode}: it computes with a (Gemm|MatMul) node`));
+      return;
+    }
+    const m = convert().eval();
+    expect(m.config).toMatchObject({
+      mode: c.mode, inputSize: c.input_size, hiddenSize: c.hidden_size, numLayers: c.num_layers ?? 1,
+      bias: c.bias ?? true, batchFirst: c.batch_first ?? false, bidirectional: c.bidirectional ?? false,
+    });
+    const sd = m.stateDict();
+    expect(Object.keys(sd).sort()).toEqual(Object.keys(fx.weights).sort());
+    for (const [k, v] of Object.entries(fx.weights)) expect(Array.from(sd[k].data), k).toEqual(v.data);
+    const opts: { h0?: Tensor; c0?: Tensor } = {};
+    if (feeds.initial_h) opts.h0 = feeds.initial_h as Tensor;
+    if (feeds.initial_c) opts.c0 = feeds.initial_c as Tensor;
+    const r = (m as LSTM).forward(feeds.X as Tensor, opts);
+    expect(maxAbsDiff(r.y.data, fx.outputs.Y.data)).toBeLessThan(TOL);
+    expect(maxAbsDiff(r.hN.data, fx.outputs.Y_h.data)).toBeLessThan(TOL);
+    if (c.mode === 'LSTM') expect(maxAbsDiff(r.cN.data, fx.outputs.Y_c.data)).toBeLessThan(TOL);
   });
 });
