@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Embedding, GRU, LastStep, Linear, loadModel, LSTM, MergeDirections, ModuleBase, registeredModuleTypes, RNN, rnnConfig, rnnParameterShapes, Rng, Sequential,
+  Embedding, GRU, LastStep, Linear, loadModel, LSTM, MergeDirections, ModuleBase, registeredModuleTypes, registerModule, RNN, rnnConfig, rnnParameterShapes, Rng, Sequential,
   type IntTensor, type Module, type ModuleClass, type StateDict, type Tensor,
 } from '../src/index.js';
 
@@ -368,6 +368,16 @@ describe('Sequential and custom modules', () => {
     const path = join(dir, 'custom.safetensors');
     await model.save(path); // the spec is written; loading needs the kind registered
     await expect(loadModel(path)).rejects.toThrow(/registered module type .* received "Scale"/);
+    // Registered, the kind loads (inside a Sequential too).
+    const kind = { type: 'Scale', parameterShapes: () => [], fromSpec: () => new Scale() };
+    registerModule(kind);
+    registerModule(kind); // the same kind again: a no-op
+    const back = await loadModel(path, { expect: Sequential });
+    expect(back.model.layers[0]).toBeInstanceOf(Scale);
+    expect(back.model.stateDict()).toEqual(model.stateDict());
+    expect(() => registerModule({ ...kind })).toThrow(/a module type not registered yet for kind\.type but received "Scale"/);
+    expect(() => registerModule({ type: 'RNN', parameterShapes: () => [], fromSpec: () => new Scale() })).toThrow(RangeError);
+    expect(() => registerModule({ type: '', parameterShapes: () => [], fromSpec: () => new Scale() })).toThrow(TypeError);
     expect(() => new Sequential([{} as never])).toThrow(/Expected a layer .* for layers\[0\]/);
     expect(() => new Sequential([new Sequential([lin])])).toThrow(/a Sequential inside a Sequential/);
   });
