@@ -698,6 +698,19 @@ Napi::Value set_num_threads_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, s.ctx.threads);
 }
 
+// setFlushDenormals(on): whether this environment's calls flush subnormal
+// floats to zero (default true; see ExecContext::flush_denormals).
+Napi::Value set_flush_denormals_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsBoolean()) throw_type(env, "setFlushDenormals expects a boolean");
+  env_state(env).ctx.flush_denormals = info[0].As<Napi::Boolean>().Value();
+  return env.Undefined();
+}
+
+Napi::Value get_flush_denormals_js(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), env_state(info.Env()).ctx.flush_denormals);
+}
+
 Napi::Value get_num_threads_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), env_state(info.Env()).ctx.threads);
 }
@@ -786,6 +799,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<blas_info_js>(env, exports, "blasInfo");
   export_fn<set_num_threads_js>(env, exports, "setNumThreads");
   export_fn<get_num_threads_js>(env, exports, "getNumThreads");
+  export_fn<set_flush_denormals_js>(env, exports, "setFlushDenormals");
+  export_fn<get_flush_denormals_js>(env, exports, "getFlushDenormals");
   export_fn<set_step_kernel_js>(env, exports, "setStepKernel");
   export_fn<step_kernel_js>(env, exports, "stepKernel");
   export_fn<set_gemm_threading_js>(env, exports, "setGemmThreading");

@@ -10,6 +10,11 @@
 #include <sched.h>
 #endif
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define RNNBLAS_HAS_MXCSR 1
+#endif
+
 namespace rnnblas {
 namespace {
 
@@ -62,5 +67,32 @@ int available_cpus() {
   }();
   return cpus;
 }
+
+// MXCSR: bit 15 flush-to-zero, bit 6 denormals-are-zero.
+constexpr unsigned kFlushBits = 0x8040;
+
+unsigned float_mode() {
+#if defined(RNNBLAS_HAS_MXCSR)
+  return _mm_getcsr() & kFlushBits;
+#else
+  return 0;
+#endif
+}
+
+void set_float_mode(unsigned bits) {
+#if defined(RNNBLAS_HAS_MXCSR)
+  const unsigned csr = _mm_getcsr();
+  const unsigned want = (csr & ~kFlushBits) | (bits & kFlushBits);
+  if (want != csr) _mm_setcsr(want);
+#else
+  (void)bits;
+#endif
+}
+
+FloatModeScope::FloatModeScope(const ExecContext& ctx) : saved_(float_mode()) {
+  set_float_mode(ctx.flush_denormals ? kFlushBits : 0);
+}
+
+FloatModeScope::~FloatModeScope() { set_float_mode(saved_); }
 
 }  // namespace rnnblas

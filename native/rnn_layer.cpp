@@ -611,6 +611,7 @@ bool run_as_pair(const ExecContext& ctx, const Args& a, int count) {
 // other on the caller when not: the same bits either way).
 void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
+  const FloatModeScope mode(ctx);
   if (run_as_pair(ctx, dirs[0], count)) {
     const ExecContext one = solo(ctx);
     const int64_t n0 = forward_scratch(one, dirs[0]);
@@ -627,6 +628,7 @@ void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int c
 
 void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count) {
   assert(count == 1 || count == 2);
+  const FloatModeScope mode(ctx);
   if (run_as_pair(ctx, dirs[0], count)) {
     assert(dirs[0].dx == dirs[1].dx);
     RnnBackwardArgs own[2] = {dirs[0], dirs[1]};

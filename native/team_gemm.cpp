@@ -95,6 +95,7 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
                 int64_t K, float alpha, const float* A, int64_t lda,
                 const float* B, int64_t ldb, float beta, float* C,
                 int64_t ldc) {
+  const FloatModeScope mode(ctx);
   const int tasks = team_tasks(ctx);
   if (ctx.gemm == GemmThreading::OpenBlas || tasks <= 1 || M * N * K < kSplitMin) {
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -128,6 +128,7 @@ class Team {
     failed_.store(false, std::memory_order_relaxed);
     retire_.store(false, std::memory_order_relaxed);
     stalled_ = false;
+    float_mode_.store(float_mode(), std::memory_order_relaxed);
     for (int t = 0; t < tasks; ++t) slots_[t].claim.store(tag(job, 0), std::memory_order_relaxed);
     remaining_.store(tasks, std::memory_order_relaxed);
     cur_.store(tag(job, 0), std::memory_order_seq_cst);  // publishes all of the above
@@ -240,6 +241,7 @@ class Team {
 
   void execute(uint32_t job, int phase, int task, bool caller) {
     if (!failed_.load(std::memory_order_relaxed)) {
+      if (!caller) set_float_mode(float_mode_.load(std::memory_order_relaxed));  // the caller's
       tls_in_task = true;
       try {
         (*fn_)(phase, task);
@@ -335,6 +337,7 @@ class Team {
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> retire_{false};
+  std::atomic<unsigned> float_mode_{0};  // the caller's FTZ/DAZ bits
   uint32_t job_id_ = 0;
 
   // Holder-only adaptive state.

@@ -2,7 +2,7 @@
  * The BLAS runtime: what OpenBLAS is linked and how many threads rnnblas uses.
  */
 import { native, type NativeBlasInfo } from './native/binding.js';
-import { checkInt } from './validate.js';
+import { checkBool, checkInt } from './validate.js';
 
 /** OpenBLAS version, build configuration, detected core and thread counts, and rnnblas' step kernel. */
 export interface BlasInfo extends NativeBlasInfo {
@@ -35,4 +35,20 @@ export function setNumThreads(n: number): number {
 /** The number of threads rnnblas' native calls use now. */
 export function getNumThreads(): number {
   return native.getNumThreads();
+}
+
+/**
+ * Whether rnnblas' native calls flush subnormal floats (below ~1.2e-38) to zero, in this
+ * environment (default true). Gradients that vanish over long sequences reach subnormal values,
+ * whose arithmetic is microcode-assisted and 10-100x slower on x86; flushing them changes
+ * results only below float's normal range (PyTorch's opt-in equivalent is
+ * `torch.set_flush_denormal(True)`). Pass false for IEEE gradual underflow.
+ */
+export function setFlushDenormals(on: boolean): void {
+  native.setFlushDenormals(checkBool('on', on));
+}
+
+/** Whether native calls flush subnormal floats to zero (see {@link setFlushDenormals}). */
+export function getFlushDenormals(): boolean {
+  return native.getFlushDenormals();
 }

@@ -4,7 +4,7 @@
  */
 export { tensor, zeros, numel, type Tensor, type Parameter } from './tensor.js';
 export { Rng, type RngState } from './random.js';
-export { blasInfo, setNumThreads, getNumThreads, type BlasInfo } from './blas.js';
+export { blasInfo, setNumThreads, getNumThreads, setFlushDenormals, getFlushDenormals, type BlasInfo } from './blas.js';
 export { RNN, rnnParameterShapes, type RnnCallOptions, type RnnOutput, type RecurrentBackwardOptions } from './nn/rnn.js';
 export { RNNBase } from './nn/recurrent_base.js';
 export { LSTM, type LstmCallOptions, type LstmOutput, type LstmOutputGrads, type LstmBackwardResult } from './nn/lstm.js';

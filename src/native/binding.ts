@@ -152,6 +152,9 @@ export interface AddonExports {
   /** This environment's thread count, capped at the CPUs the process may use; returns the count in effect. */
   setNumThreads(n: number): number;
   getNumThreads(): number;
+  /** Whether this environment's native calls flush subnormal floats to zero (default true). */
+  setFlushDenormals(on: boolean): void;
+  getFlushDenormals(): boolean;
   /**
    * How per-step recurrent products of a batch run: "auto" (the packed kernel for the best instruction
    * set the CPU has), or forced: "avx512", "avx2" (RangeError if the CPU lacks it) or "blas" (OpenBLAS).
