@@ -7,16 +7,19 @@
 import { rangeError } from '../errors.js';
 import type { IntTensor } from '../nn/layer.js';
 import { LastStep } from '../nn/last_step.js';
-import { RNN } from '../nn/rnn.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Tensor } from '../tensor.js';
 
 /** Whether the model takes batch-first sequences; its layers must agree. */
 export function isBatchFirst(model: Sequential, name = 'model'): boolean {
-  const flags = model.layers.flatMap((l) => (l instanceof RNN ? [l.config.batchFirst] : l instanceof LastStep ? [l.batchFirst] : []));
+  // Every recurrent layer (RNN, LSTM, GRU) and LastStep, in layer order.
+  const recurrent = new Set<unknown>(model.recurrentLayers());
+  const flags = model.layers.flatMap((l) =>
+    recurrent.has(l) ? [(l as ReturnType<Sequential['recurrentLayers']>[number]).config.batchFirst] : l instanceof LastStep ? [l.batchFirst] : [],
+  );
   if (flags.length === 0) return false;
   if (flags.some((f) => f !== flags[0])) {
-    throw rangeError(name, 'RNN and LastStep layers that agree on batchFirst', `a mix (${flags.map((f) => (f ? 'batch-first' : 'time-major')).join(', ')})`);
+    throw rangeError(name, 'recurrent (RNN, LSTM, GRU) and LastStep layers that agree on batchFirst', `a mix (${flags.map((f) => (f ? 'batch-first' : 'time-major')).join(', ')})`);
   }
   return flags[0];
 }
