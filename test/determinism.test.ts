@@ -4,23 +4,26 @@
 // v2 a call that found the team busy ran alone, with another summation order:
 // on the W1 shape 79,255 of 82,688 weight-gradient elements differed.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { getNumThreads, RNN, setNumThreads, tensor, type Tensor } from '../src/index.js';
+import { getNumThreads, GRU, LSTM, RNN, setNumThreads, tensor, type Tensor } from '../src/index.js';
 import { blasInfo } from '../src/blas.js';
 import { makeRng } from './helpers/random.js';
 
 const rng = makeRng(404);
 const rand = (shape: number[]): Tensor => tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal() * 0.5), shape);
 
-interface Shape { name: string; T: number; B: number; I: number; H: number; bidirectional?: boolean; numLayers?: number }
+interface Shape { name: string; T: number; B: number; I: number; H: number; bidirectional?: boolean; numLayers?: number; cell?: 'lstm' | 'gru' }
 const shapes: Shape[] = [
   { name: 'W1 (T=64 B=32 I=65 H=256)', T: 64, B: 32, I: 65, H: 256 },
   { name: 'F1 (T=400 B=32 I=1 H=64)', T: 400, B: 32, I: 1, H: 64 },
   { name: 'bidirectional 2 layers (T=50 B=16 I=32 H=128)', T: 50, B: 16, I: 32, H: 128, bidirectional: true, numLayers: 2 },
   { name: 'wide (T=20 B=64 I=128 H=512)', T: 20, B: 64, I: 128, H: 512 },
+  { name: 'LSTM L1 (T=64 B=32 I=65 H=256)', T: 64, B: 32, I: 65, H: 256, cell: 'lstm' },
+  { name: 'GRU bidirectional (T=30 B=16 I=32 H=128)', T: 30, B: 16, I: 32, H: 128, bidirectional: true, cell: 'gru' },
 ];
 
 function grads(s: Shape, x: Tensor, gy: Tensor): Float32Array[] {
-  const m = new RNN({ inputSize: s.I, hiddenSize: s.H, bidirectional: s.bidirectional, numLayers: s.numLayers, seed: 7 });
+  const options = { inputSize: s.I, hiddenSize: s.H, bidirectional: s.bidirectional, numLayers: s.numLayers, seed: 7 };
+  const m = s.cell === 'lstm' ? new LSTM(options) : s.cell === 'gru' ? new GRU(options) : new RNN(options);
   m.forward(x);
   const { gx } = m.backward({ gy });
   return [...m.parameters().map((p) => p.grad.slice()), gx!.data.slice()];
