@@ -195,6 +195,10 @@ export async function loadFitCheckpoint(
     const nParams = model.parameters().length;
     const bw = e.bestWeights === null ? null : Array.isArray(e.bestWeights) ? e.bestWeights.map((w, i) => unb64(w, `early.bestWeights[${i}]`, src)) : null;
     if (bw && bw.length !== nParams) throw bad(src, `early.bestWeights holds ${bw.length} tensors for ${nParams} parameters`);
+    const params = model.parameters();
+    bw?.forEach((w, i) => {
+      if (w.length !== params[i].data.length) throw bad(src, `early.bestWeights[${i}] has ${w.length} values for the ${params[i].data.length} of '${params[i].name}'`);
+    });
     early = { best: unnum(e.best, 'early.best', src), wait: int(e.wait, 'early.wait'), bestEpoch: e.bestEpoch === null ? null : int(e.bestEpoch, 'early.bestEpoch'), bestWeights: bw };
   }
   const position: FitPosition = {
