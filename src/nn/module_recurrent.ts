@@ -11,13 +11,21 @@ import { axisFits, pyRepr } from './module_base.js';
 
 /** The fields of a recurrent configuration the contract reads (RnnConfig has them all). */
 export interface RecurrentConfigLike {
+  /** Features per input step (I). */
   readonly inputSize: number;
+  /** Features of the hidden state (H). */
   readonly hiddenSize: number;
+  /** Stacked layers. */
   readonly numLayers: number;
+  /** Whether the layers have biases. */
   readonly bias: boolean;
+  /** Inputs and outputs as [B,T,F]. */
   readonly batchFirst: boolean;
+  /** Two directions, concatenated. */
   readonly bidirectional: boolean;
+  /** Dropout between layers in training mode. */
   readonly dropout: number;
+  /** The Elman cell's activation (absent or 'tanh' for the gated cells: not printed). */
   readonly nonlinearity?: string;
 }
 
