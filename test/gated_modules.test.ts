@@ -117,6 +117,11 @@ describe('LSTM/GRU modules: options, repr, errors', () => {
     expect(() => lstm.backward()).toThrow(/LSTM.backward called before forward/);
   });
 
+  it('fit on a bare module says how to wrap it', async () => {
+    const data = { x: tensor(new Float32Array(8), [1, 4, 2]), y: tensor(new Float32Array(4), [1, 4, 1]) };
+    await expect(fit(new LSTM({ inputSize: 2, hiddenSize: 4 }) as never, data as never, { loss: 'mse', epochs: 1 } as never)).rejects.toThrow(/bare LSTM.*new Sequential\(\[lstm, new Linear\(\{ inFeatures: 4/);
+  });
+
   it('dropout between layers in training mode only', () => {
     const m = new LSTM({ inputSize: 3, hiddenSize: 8, numLayers: 2, dropout: 0.5, seed: 3 });
     const x = tensor(Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => Math.sin(i)), [4, 2, 3]);

@@ -6,12 +6,22 @@ import type { DatasetInfo } from '../data/dataset.js';
 import { describe, rangeError, typeError } from '../errors.js';
 import { Embedding } from '../nn/embedding.js';
 import { LastStep } from '../nn/last_step.js';
+import { RNNBase } from '../nn/recurrent_base.js';
 import { Sequential } from '../nn/sequential.js';
 import { checkInt, checkOneOf } from '../validate.js';
 import { lossAccepts, perStep, type LossName } from './loss.js';
 
 /** The model is a Sequential. */
 export function checkModel(model: unknown): Sequential {
+  if (model instanceof RNNBase) {
+    const m = model.config.mode;
+    const D = model.config.bidirectional ? 2 : 1;
+    throw new TypeError(
+      `Expected a Sequential for model but received a bare ${m}: fit, evaluate and predict train a whole model with its output layer, ` +
+        `e.g. new Sequential([${m.toLowerCase()}, new Linear({ inFeatures: ${D * model.config.hiddenSize}, outFeatures })]) ` +
+        `(add new LastStep() before the Linear for one prediction per sequence)`,
+    );
+  }
   if (!(model instanceof Sequential)) throw typeError('model', 'a Sequential', model);
   return model;
 }
