@@ -98,7 +98,7 @@ describe('callbacks', () => {
 });
 
 /** Accuracy of arg-max outputs [N, T, C] (or [N, C]) against ids, over unpadded, non-ignored targets. */
-function accuracyOf(out: { data: Float32Array; shape: number[] }, d: SequenceDataset): number {
+function accuracyOf(out: { data: Float32Array; shape: readonly number[] }, d: SequenceDataset): number {
   const y = d.y.data;
   const C = out.shape[out.shape.length - 1];
   const perStep = out.shape.length === 3;
@@ -120,7 +120,7 @@ function accuracyOf(out: { data: Float32Array; shape: number[] }, d: SequenceDat
   return correct / count;
 }
 
-function maeOf(out: { data: Float32Array; shape: number[] }, d: SequenceDataset): number {
+function maeOf(out: { data: Float32Array; shape: readonly number[] }, d: SequenceDataset): number {
   const y = d.y.data;
   const C = out.shape[out.shape.length - 1];
   const perStep = out.shape.length === 3;
