@@ -17,6 +17,7 @@ import { RNN } from '../src/nn/rnn.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { Adam, type LRScheduler, type Optimizer, OneCycleLR, ReduceLROnPlateau, SGD, StepLR } from '../src/optim/index.js';
 import { Rng } from '../src/random.js';
+import { loadCheckpoint } from '../src/io/model_file.js';
 import { fit, type FitOptions, type FitResult } from '../src/train/index.js';
 
 beforeAll(() => setNumThreads(1));
@@ -202,9 +203,21 @@ describe('fit checkpoint errors', () => {
     await expect(fit(m, data, { ...base(m), checkpoint: { path } as never })).rejects.toThrow(/for options.checkpoint.every but received undefined/);
     await expect(fit(m, data, { ...base(m), checkpoint: { path, every: 1, each: 2 } as never })).rejects.toThrow(/unknown option 'each'/);
     await expect(fit(m, data, { ...base(m), checkpoint: 'x' as never })).rejects.toThrow(TypeError);
+    await expect(fit(m, data, { ...base(m), checkpoint: { path, every: 1, extra: { fit: 1 } } })).rejects.toThrow(/no key 'fit' .* for options.checkpoint.extra but received a key 'fit'/);
+    await expect(fit(m, data, { ...base(m), checkpoint: { path, every: 1, extra: [] as never } })).rejects.toThrow(/a JSON-serialisable object for options.checkpoint.extra/);
     const bogus = join(dir, 'not-a-checkpoint.bin');
     writeFileSync(bogus, 'hello');
     await expect(fit(m, data, { ...base(m), resumeFrom: bogus })).rejects.toThrow(/not-a-checkpoint\.bin/);
+  });
+
+  it('stores the caller\'s extra data next to the position', async () => {
+    const p3 = join(dir, 'extra.ckpt');
+    const m = model(1);
+    await fit(m, data, { ...base(m), steps: 1, checkpoint: { path: p3, every: 1, extra: { vocab: ['a', 'b'], note: 'run 1' } } });
+    const ck = await loadCheckpoint(p3);
+    expect(ck.extra.vocab).toEqual(['a', 'b']);
+    expect(ck.extra.note).toBe('run 1');
+    expect(ck.step).toBe(1);
   });
 
   it('holds the end of the call: resuming a finished run needs more epochs', async () => {

@@ -145,7 +145,9 @@ function positionToJson(p: FitPosition): JsonValue {
 }
 
 /** @internal Writes a fit checkpoint atomically. */
-export async function saveFitCheckpoint(path: string, model: Sequential, optimizer: Optimizer, scheduler: LRScheduler | null, p: FitPosition): Promise<void> {
+export async function saveFitCheckpoint(
+  path: string, model: Sequential, optimizer: Optimizer, scheduler: LRScheduler | null, p: FitPosition, extra: { [key: string]: JsonValue } = {},
+): Promise<void> {
   await saveCheckpoint(path, {
     model,
     optimizer,
@@ -153,7 +155,7 @@ export async function saveFitCheckpoint(path: string, model: Sequential, optimiz
     step: p.step,
     epoch: p.epoch,
     rng: p.epochRng,
-    extra: { fit: positionToJson(p) },
+    extra: { ...extra, fit: positionToJson(p) },
   });
 }
 

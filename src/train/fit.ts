@@ -156,7 +156,7 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
     early: early ? { ...early } : null, fingerprint,
   });
   const save = async (): Promise<void> => {
-    if (checkpoint) await saveFitCheckpoint(checkpoint.path, model, optimizer, scheduler, position());
+    if (checkpoint) await saveFitCheckpoint(checkpoint.path, model, optimizer, scheduler, position(), checkpoint.extra);
   };
 
   try {

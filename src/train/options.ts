@@ -4,6 +4,7 @@
  */
 import { checkDataset, subset, toRng, type DatasetInfo, type SequenceDataset } from '../data/dataset.js';
 import { describe, rangeError, typeError } from '../errors.js';
+import type { JsonValue } from '../io/model_file.js';
 import type { Sequential } from '../nn/sequential.js';
 import { LRScheduler } from '../optim/lr_scheduler.js';
 import { Optimizer } from '../optim/optimizer.js';
@@ -90,6 +91,11 @@ export interface FitCheckpointOptions {
   path: string;
   /** Write it after every `every` optimizer steps (counted from step 0, so steps every, 2·every, ...). */
   every: number;
+  /**
+   * Your JSON data stored with it (e.g. a vocabulary), read back with `loadCheckpoint(path).extra`;
+   * the key `fit` is fit's own.
+   */
+  extra?: { [key: string]: JsonValue };
 }
 
 /** What a callback may return: `false` (or a promise of it) stops training after it. */
@@ -290,7 +296,7 @@ export interface FitPlan {
   readonly epochs: number;
   readonly maxSteps: number;
   readonly progressBar: ProgressBarOptions | null;
-  readonly checkpoint: { path: string; every: number } | null;
+  readonly checkpoint: { path: string; every: number; extra: { [key: string]: JsonValue } } | null;
   readonly resumeFrom: string | null;
 }
 
@@ -401,11 +407,21 @@ export function resolveFitOptions(model: Sequential, data: SequenceDataset, opti
   const signal = checkSignal('options.signal', o.signal);
   const checkFinite = checkBool('options.checkFinite', o.checkFinite ?? true);
   const progressBar = checkProgressBar('options.progressBar', o.progressBar);
-  let checkpoint: { path: string; every: number } | null = null;
+  let checkpoint: FitPlan['checkpoint'] = null;
   if (o.checkpoint !== undefined) {
-    if (o.checkpoint === null || typeof o.checkpoint !== 'object' || Array.isArray(o.checkpoint)) throw typeError('options.checkpoint', 'an options object { path, every }', o.checkpoint);
-    const c = checkOptions<FitCheckpointOptions>('options.checkpoint', o.checkpoint, ['path', 'every']);
-    checkpoint = { path: checkPathString('options.checkpoint.path', c.path), every: checkInt('options.checkpoint.every', c.every, 1, Number.MAX_SAFE_INTEGER) };
+    if (o.checkpoint === null || typeof o.checkpoint !== 'object' || Array.isArray(o.checkpoint)) throw typeError('options.checkpoint', 'an options object { path, every, extra? }', o.checkpoint);
+    const c = checkOptions<FitCheckpointOptions>('options.checkpoint', o.checkpoint, ['path', 'every', 'extra']);
+    const path = checkPathString('options.checkpoint.path', c.path);
+    const every = checkInt('options.checkpoint.every', c.every, 1, Number.MAX_SAFE_INTEGER);
+    const extra: unknown = c.extra ?? {};
+    if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw typeError('options.checkpoint.extra', 'a JSON-serialisable object', extra);
+    if ('fit' in extra) throw rangeError('options.checkpoint.extra', "no key 'fit' (fit stores its position there)", "a key 'fit'");
+    try {
+      JSON.stringify(extra);
+    } catch (err) {
+      throw typeError('options.checkpoint.extra', `a JSON-serialisable object (${(err as Error).message})`, extra);
+    }
+    checkpoint = { path, every, extra: extra as { [key: string]: JsonValue } };
   }
   return {
     model, data: train, info, validation, batchSize, loss, optimizer, metrics, clipNorm, clipValue, tbptt, carry, rng, shuffle, scheduler, schedulerStep,
