@@ -305,6 +305,19 @@ describe('progress bar', () => {
     expect(text).toContain('epoch 2/2:');
   });
 
+  it('on a terminal: the bar, the lines logged above it, the chars/s form of the CLI', () => {
+    const { stream, out } = fakeStream(true);
+    const bar = new TrainingProgressBar(20, { stream, start: 5, rateUnit: 'chars/s' });
+    expect(bar.active).toBe(true);
+    bar.update(6, 1.23456, 4321.4);
+    bar.log('--- sample ---');
+    bar.update(7, 1.2, 4400);
+    bar.stop();
+    const text = out.join('');
+    expect(text).toContain('--- sample ---');
+    expect(text).toMatch(/step 7\/20 \| loss 1\.200 \| 4400 chars\/s \| ETA/);
+  });
+
   it('draws nothing when the stream is not a terminal', async () => {
     const d = delayTask(8, 5, 1);
     const m = charModel();
