@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type KerasConversionConfig, type KerasRnnLayerWeights, fromKerasWeightList, fromKerasWeights, toKerasWeightList, toKerasWeights } from '../src/interop/keras.js';
 import { gatedParameterShapes, referenceGatedForward, type GatedMode, type ReferenceGatedConfig } from '../src/reference/gated_reference.js';
+import { GRU, LSTM } from '../src/index.js';
 import { type Tensor, tensor } from '../src/tensor.js';
 
 beforeAll(async () => {
@@ -361,5 +362,60 @@ describe('cell checks', () => {
     expect(() => toKerasWeights(unexpected, { cell: 'lstm', numLayers: 1, bidirectional: false, bias: true })).toThrow(
       /only the parameters of a 1-layer unidirectional biased LSTM/,
     );
+  });
+});
+
+describe('the LSTM and GRU modules with converted weights', () => {
+  it.each([
+    [{ numLayers: 2, bidirectional: false, bias: true }],
+    [{ numLayers: 1, bidirectional: true, bias: true }],
+    [{ numLayers: 2, bidirectional: true, bias: false }],
+  ] as const)('tfjs LSTM weights -> LSTM.loadStateDict: the module predicts tfjs, and its stateDict goes back (%o)', (o) => {
+    const c: Case = { mode: 'LSTM', returnSequences: true, ...o };
+    const model = tfjsLstmModel(c, tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 9 }));
+    const lstm = new LSTM({ inputSize: I, hiddenSize: H, numLayers: c.numLayers, bias: c.bias, bidirectional: c.bidirectional, batchFirst: true, seed: 1 });
+    lstm.loadStateDict(fromKerasWeightList(fromTf(model.getWeights()), kerasConfig(c)));
+    const x = randomInput(51);
+    const { y } = lstm.forward(tensor(x, [B, T, I]));
+    expect(maxAbsDiff(y.data, predict(model, x))).toBeLessThan(TOL);
+    // the module's own weights into a fresh tfjs model
+    const fresh = new LSTM({ inputSize: I, hiddenSize: H, numLayers: c.numLayers, bias: c.bias, bidirectional: c.bidirectional, batchFirst: true, seed: 2 });
+    const other = tfjsLstmModel(c);
+    other.setWeights(toTf(toKerasWeightList(fresh.stateDict(), kerasConfig(c))));
+    expect(maxAbsDiff(fresh.forward(tensor(x, [B, T, I])).y.data, predict(other, x))).toBeLessThan(TOL);
+    model.dispose();
+    other.dispose();
+  });
+
+  it('LSTM module h0/c0 -> hN/cN equal tfjs initialState/returnState', () => {
+    const c: Case = { mode: 'LSTM', numLayers: 1, bidirectional: false, bias: true, returnSequences: true };
+    const lstm = new LSTM({ inputSize: I, hiddenSize: H, batchFirst: true, seed: 3 });
+    const next = rng(52);
+    const h0 = Float32Array.from({ length: B * H }, next);
+    const c0 = Float32Array.from({ length: B * H }, next);
+    const xIn = tf.input({ shape: [T, I] });
+    const hIn = tf.input({ shape: [H] });
+    const cIn = tf.input({ shape: [H] });
+    const layer = tf.layers.lstm({ units: H, recurrentActivation: 'sigmoid', returnSequences: true, returnState: true });
+    const model = tf.model({ inputs: [xIn, hIn, cIn], outputs: layer.apply(xIn, { initialState: [hIn, cIn] }) as tf.SymbolicTensor[] });
+    layer.setWeights(toTf(toKerasWeightList(lstm.stateDict(), kerasConfig(c))));
+    const x = randomInput(53);
+    const [y, hN, cN] = tf.tidy(() =>
+      (model.predict([tf.tensor3d(x, [B, T, I]), tf.tensor2d(h0, [B, H]), tf.tensor2d(c0, [B, H])]) as tf.Tensor[]).map((t) => Float32Array.from(t.dataSync())),
+    );
+    const out = lstm.forward(tensor(x, [B, T, I]), { h0: tensor(h0, [1, B, H]), c0: tensor(c0, [1, B, H]) });
+    expect(maxAbsDiff(out.y.data, y)).toBeLessThan(TOL);
+    expect(maxAbsDiff(out.hN.data, hN)).toBeLessThan(TOL);
+    expect(maxAbsDiff(out.cN.data, cN)).toBeLessThan(TOL);
+    model.dispose();
+  });
+
+  it('Keras reset_after=True GRU weights -> GRU.loadStateDict: the module computes the Keras formula', () => {
+    const c: Case = { mode: 'GRU', numLayers: 2, bidirectional: true, bias: true, returnSequences: true };
+    const layers = toKerasWeights(randomStateDict(c, 54), kerasConfig(c));
+    const gru = new GRU({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, batchFirst: true, seed: 4 });
+    gru.loadStateDict(fromKerasWeights(layers, kerasConfig(c)));
+    const x = randomInput(55);
+    expect(maxAbsDiff(gru.forward(tensor(x, [B, T, I])).y.data, kerasResetAfterStack(x, layers))).toBeLessThan(TOL);
   });
 });
