@@ -182,7 +182,7 @@ describe('scheduler behaviour', () => {
   const opt = (): SGD => new SGD([param()], { lr: 0.1 });
   const bad: [string, () => unknown, typeof TypeError | typeof RangeError, RegExp][] = [
     ['MultiStepLR without milestones', () => new MultiStepLR(opt(), {} as never), TypeError, /an array of integers for options.milestones but received undefined/],
-    ['MultiStepLR milestone 0', () => new MultiStepLR(opt(), { milestones: [2, 0] }), RangeError, /for options.milestones\[1\] but received 0/],
+    ['MultiStepLR negative milestone', () => new MultiStepLR(opt(), { milestones: [2, -1] }), RangeError, /for options.milestones\[1\] but received -1/],
     ['MultiStepLR no milestones', () => new MultiStepLR(opt(), { milestones: [] }), RangeError, /at least one milestone for options.milestones/],
     ['MultiStepLR negative gamma', () => new MultiStepLR(opt(), { milestones: [2], gamma: -1 }), RangeError, /for options.gamma but received -1/],
     ['ExponentialLR without gamma', () => new ExponentialLR(opt(), {} as never), TypeError, /a number for options.gamma but received undefined/],

@@ -9,7 +9,7 @@ import type { Optimizer } from './optimizer.js';
 
 /** Options of {@link MultiStepLR}. */
 export interface MultiStepLROptions {
-  /** Epochs at which the lr is multiplied by gamma (integers >= 1, required; a repeated milestone decays that many times, as PyTorch's Counter). */
+  /** Epochs at which the lr is multiplied by gamma (integers >= 0, required; a milestone 0 decays at construction, as PyTorch's; a repeated milestone decays that many times, as PyTorch's Counter). */
   milestones: readonly number[];
   /** Multiplicative decay factor (>= 0, default 0.1). */
   gamma?: number;
@@ -39,7 +39,7 @@ export class MultiStepLR extends LRScheduler {
   constructor(optimizer: Optimizer, options: MultiStepLROptions) {
     super(optimizer);
     const o = checkOptions<MultiStepLROptions>('options', options, ['milestones', 'gamma']);
-    this.#milestones = checkMilestones('options.milestones', o.milestones, 1).sort((a, b) => a - b);
+    this.#milestones = checkMilestones('options.milestones', o.milestones, 0).sort((a, b) => a - b);
     if (this.#milestones.length === 0) throw rangeError('options.milestones', 'at least one milestone', 'an empty array');
     this.#gamma = checkNumber('options.gamma', o.gamma ?? 0.1, 0);
     this.start();
@@ -64,7 +64,7 @@ export class MultiStepLR extends LRScheduler {
 
   /** Validates saved options. */
   protected prepareHyper(h: Readonly<Record<string, unknown>>, name: string): () => void {
-    const milestones = checkMilestones(`${name}.milestones`, h.milestones, 1).sort((a, b) => a - b);
+    const milestones = checkMilestones(`${name}.milestones`, h.milestones, 0).sort((a, b) => a - b);
     if (milestones.length === 0) throw rangeError(`${name}.milestones`, 'at least one milestone', 'an empty array');
     const gamma = checkNumber(`${name}.gamma`, h.gamma, 0);
     return () => {
