@@ -12,13 +12,10 @@ import { jsonLines, runCli } from './helpers/cli.js';
 import { expectWellFormedSvg } from './helpers/svg.js';
 import { ADDING_BASELINE_MSE, addingProblem } from '../src/data/index.js';
 import { addingTestSet, addingTrainStream, parseAddingModels } from '../src/cli/demo_adding.js';
-import * as lib from '../src/index.js';
 import { Rng } from '../src/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnblas-demo-adding-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const HAS_LSTM = typeof (lib as Record<string, unknown>).LSTM === 'function';
 
 /** The sequences of a dataset as [signal, mask] arrays. */
 function sequences(d: { x: { data: ArrayLike<number>; shape: readonly number[] } }): { signal: number[]; mask: number[] }[] {
@@ -98,7 +95,7 @@ describe('the demo\'s data', () => {
 });
 
 describe('demo adding (CLI, short runs)', () => {
-  const models = HAS_LSTM ? 'irnn,tanh,lstm' : 'irnn,tanh';
+  const models = 'irnn,tanh,lstm';
   const args = ['demo', 'adding', '--length', '20', '--steps', '40', '--eval-every', '20', '--test-size', '1000', '--hidden', '16', '--models', models, '--seed', '5', '--threads', '1', '--json'];
   const r = runCli(dir, [...args, '--out-dir', join(dir, 'a')], 120_000);
   const lines = r.code === 0 ? jsonLines(r.stdout) : [];

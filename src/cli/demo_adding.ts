@@ -22,9 +22,9 @@ import cliProgress from 'cli-progress';
 import { setNumThreads } from '../blas.js';
 import { ADDING_BASELINE_MSE, addingProblem } from '../data/adding.js';
 import type { SequenceDataset } from '../data/dataset.js';
-import * as lib from '../index.js';
 import type { Layer } from '../nn/layer.js';
 import { LastStep } from '../nn/last_step.js';
+import { LSTM } from '../nn/lstm.js';
 import { Linear } from '../nn/linear.js';
 import { RNN } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
@@ -135,20 +135,11 @@ export function addingTestSet(length: number, count: number, seed: number): Sequ
   return addingProblem({ length, count, seed: (seed ^ TEST_SEED_XOR) >>> 0 });
 }
 
-type LstmCtor = new (o: { inputSize: number; hiddenSize: number; seed?: number }) => Layer;
-
-function lstmClass(): LstmCtor | null {
-  const c = (lib as Record<string, unknown>).LSTM;
-  return typeof c === 'function' ? (c as LstmCtor) : null;
-}
-
 /** The recurrent layer of a model, seeded. */
 function recurrent(name: AddingModelName, H: number, seed: number): Layer {
   if (name === 'irnn') return irnn(2, H, seed);
   if (name === 'tanh') return new RNN({ inputSize: 2, hiddenSize: H, seed });
-  const Lstm = lstmClass();
-  if (!Lstm) throw new UsageError('--models lstm: this build has no LSTM module');
-  return new Lstm({ inputSize: 2, hiddenSize: H, seed });
+  return new LSTM({ inputSize: 2, hiddenSize: H, seed });
 }
 
 /** Parses `--models`. */
@@ -184,7 +175,6 @@ export function addingSvg(r: Pick<AddingDemoResult, 'length' | 'models' | 'evalS
 export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoResult> {
   if (o.threads !== undefined) setNumThreads(o.threads);
   const names = parseAddingModels(o.models);
-  if (names.includes('lstm') && !lstmClass()) throw new UsageError('--models lstm: this build has no LSTM module (use --models irnn,tanh)');
   const t0 = Date.now();
   const T = o.length;
   const H = o.hidden;

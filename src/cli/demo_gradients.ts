@@ -7,7 +7,11 @@
  *
  * - tanh and ReLU with PyTorch's initialisation: the gradient vanishes
  *   geometrically with the distance from the loss.
- * - IRNN (ReLU, identity recurrence, zero biases) and LSTM: it is kept.
+ * - IRNN (ReLU, identity recurrence, zero biases): it is kept.
+ * - LSTM with PyTorch's initialisation: it decays too (forget gates start
+ *   near 0.5, so the cell keeps about half per step), more slowly than tanh;
+ *   with the forget gate's bias at 2 (1 in each of bias_ih and bias_hh, the
+ *   usual PyTorch idiom) it is kept: the cell's additive path is open.
  * - ReLU with identity × gain (gain > 1, default 1.1): it explodes. With
  *   `clipGradNorm` the step uses the whole gradient rescaled by one factor
  *   min(1, maxNorm / ‖∇θ‖) (the global norm over all parameter gradients), so
@@ -25,10 +29,9 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { setNumThreads } from '../blas.js';
 import { addingProblem } from '../data/adding.js';
-import * as lib from '../index.js';
 import { normal_ } from '../nn/init.js';
+import { LSTM } from '../nn/lstm.js';
 import { RNN } from '../nn/rnn.js';
-import type { RnnBackwardOptions } from '../nn/rnn_functional.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Rng } from '../random.js';
 import type { Parameter, Tensor } from '../tensor.js';
@@ -58,7 +61,7 @@ export interface GradientsDemoOptions {
 
 /** One curve of the result. */
 export interface GradientCurve {
-  /** 'tanh' | 'relu' | 'irnn' | 'lstm' | 'exploding' | 'exploding-clipped'. */
+  /** 'tanh' | 'relu' | 'irnn' | 'lstm' | 'lstm-forget-bias' | 'exploding' | 'exploding-clipped'. */
   name: string;
   /** What was built. */
   description: string;
@@ -86,58 +89,6 @@ export interface GradientsDemoResult {
   seconds: number;
 }
 
-/** What `backward(..., { traceStates: true })` adds to its result. */
-interface TracedBackward {
-  stateGradNorms?: Float64Array[];
-}
-
-/** The LSTM module's surface used here (the same forward/backward contract as RNN, plus c). */
-interface LstmLike {
-  forward(x: Tensor, options?: Record<string, unknown>): { y: Tensor };
-  backward(grads: { gy?: Tensor }, options?: Record<string, unknown>): unknown;
-  parameters(): Parameter[];
-}
-type LstmCtor = new (o: { inputSize: number; hiddenSize: number; seed?: number }) => LstmLike;
-
-/** The library's LSTM when this build has one. */
-function lstmClass(): LstmCtor | null {
-  const c = (lib as Record<string, unknown>).LSTM;
-  return typeof c === 'function' ? (c as LstmCtor) : null;
-}
-
-/**
- * ‖∂L/∂h_t‖ of a single-layer unidirectional Elman RNN by restarting the
- * sequence at every step: the gradient reaching h_t is the gradient of h0 for
- * the rest of the sequence started from h_t. Costs T forward/backward passes;
- * used where the module has no `traceStates` probe, and to cross-check it.
- * The layer's parameter gradients are left as they were.
- *
- * @param rnn - The layer (inputSize I, one layer, one direction).
- * @param x - Inputs [T, B, I] (time-major).
- * @param u - The loss's gradient at the last step, [B, H] (row-major).
- * @returns Index t: ‖∂L/∂h_t‖ (Frobenius norm over the batch and hidden units).
- */
-export function stateGradNormsByRestart(rnn: RNN, x: Tensor, u: Float32Array): number[] {
-  const [T, B, I] = x.shape;
-  const H = rnn.config.hiddenSize;
-  const saved = rnn.parameters().map((p) => Float32Array.from(p.grad));
-  const { y } = rnn.forward(x);
-  rnn.backward({}); // drops the tape
-  const out = new Array<number>(T);
-  out[T - 1] = norm(u);
-  for (let t = 0; t < T - 1; t++) {
-    const steps = T - 1 - t;
-    const sub: Tensor = { data: x.data.subarray((t + 1) * B * I, T * B * I), shape: [steps, B, I] };
-    const h0: Tensor = { data: Float32Array.from(y.data.subarray(t * B * H, (t + 1) * B * H)), shape: [1, B, H] };
-    rnn.forward(sub, { h0 });
-    const gy = new Float32Array(steps * B * H);
-    gy.set(u, (steps - 1) * B * H);
-    out[t] = norm(rnn.backward({ gy: { data: gy, shape: [steps, B, H] } }, { inputGrad: false }).gh0.data);
-  }
-  rnn.parameters().forEach((p, i) => p.grad.set(saved[i]));
-  return out;
-}
-
 function norm(v: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
@@ -160,44 +111,50 @@ export function irnn(inputSize: number, hiddenSize: number, seed: number, gain =
 interface Probe {
   name: string;
   description: string;
-  measure(x: Tensor, gy: Tensor, u: Float32Array): { gradNorm: number[]; params: Parameter[] };
+  measure(x: Tensor, gy: Tensor): { gradNorm: number[]; params: Parameter[] };
 }
 
-/** backward with the traceStates probe, or without it (and without stateGradNorms) where the module does not know the option. */
-function tracedBackward(rnn: RNN, gy: Tensor): TracedBackward {
-  try {
-    return rnn.backward({ gy }, { inputGrad: false, traceStates: true } as RnnBackwardOptions) as TracedBackward;
-  } catch (err) {
-    if (!(err instanceof RangeError) || !/traceStates/.test(err.message)) throw err;
-    return rnn.backward({ gy }, { inputGrad: false }) as TracedBackward;
-  }
+/** Layer 0's trace (the only layer and direction here). */
+function traced(norms: Float64Array[] | undefined): number[] {
+  if (!norms) throw new Error('backward returned no stateGradNorms for traceStates: true');
+  return Array.from(norms[0]);
 }
 
 function rnnProbe(name: string, description: string, rnn: RNN): Probe {
   return {
     name,
     description,
-    measure(x, gy, u) {
+    measure(x, gy) {
       rnn.zeroGrad();
       rnn.forward(x);
-      const r = tracedBackward(rnn, gy);
-      const gradNorm = r.stateGradNorms ? Array.from(r.stateGradNorms[0]) : stateGradNormsByRestart(rnn, x, u);
-      return { gradNorm, params: rnn.parameters() };
+      return { gradNorm: traced(rnn.backward({ gy }, { inputGrad: false, traceStates: true }).stateGradNorms), params: rnn.parameters() };
     },
   };
 }
 
-function lstmProbe(Lstm: LstmCtor, H: number, seed: number): Probe {
-  const m = new Lstm({ inputSize: 2, hiddenSize: H, seed });
+/**
+ * An LSTM probe; with `forgetBias`, the forget gate's slice (rows H..2H, gate order i, f, g, o)
+ * of both bias_ih and bias_hh is filled with it (PyTorch's common idiom), the others zeroed.
+ */
+function lstmProbe(H: number, seed: number, forgetBias?: number): Probe {
+  const m = new LSTM({ inputSize: 2, hiddenSize: H, seed });
+  if (forgetBias !== undefined) {
+    for (const p of m.parameters()) {
+      if (!p.name.startsWith('bias_')) continue;
+      p.data.fill(0);
+      p.data.fill(forgetBias, H, 2 * H);
+    }
+  }
   return {
-    name: 'lstm',
-    description: "LSTM, PyTorch's initialisation",
+    name: forgetBias === undefined ? 'lstm' : 'lstm-forget-bias',
+    description:
+      forgetBias === undefined
+        ? "LSTM, PyTorch's initialisation (forget gates start near σ(0) = 0.5)"
+        : `LSTM, PyTorch's weights, biases 0 but the forget gate's ${forgetBias} in both bias_ih and bias_hh (b_f = ${2 * forgetBias})`,
     measure(x, gy) {
-      for (const p of m.parameters()) p.grad.fill(0);
+      m.zeroGrad();
       m.forward(x);
-      const r = m.backward({ gy }, { inputGrad: false, traceStates: true }) as TracedBackward;
-      if (!r.stateGradNorms) throw new Error('this build of the LSTM module has no traceStates probe');
-      return { gradNorm: Array.from(r.stateGradNorms[0]), params: m.parameters() };
+      return { gradNorm: traced(m.backward({ gy }, { inputGrad: false, traceStates: true }).stateGradNorms), params: m.parameters() };
     },
   };
 }
@@ -232,14 +189,14 @@ export function gradientCurves(o: Pick<GradientsDemoOptions, 'length' | 'hidden'
     rnnProbe('tanh', "tanh, PyTorch's initialisation U(-1/√H, 1/√H)", new RNN({ inputSize: 2, hiddenSize: H, seed: o.seed + 1 })),
     rnnProbe('relu', "ReLU, PyTorch's initialisation", new RNN({ inputSize: 2, hiddenSize: H, nonlinearity: 'relu', seed: o.seed + 2 })),
     rnnProbe('irnn', 'IRNN: ReLU, W_hh = I, biases 0, W_ih ~ N(0, 0.001²)', irnn(2, H, o.seed + 3)),
+    lstmProbe(H, o.seed + 4),
+    lstmProbe(H, o.seed + 4, 1),
   ];
-  const Lstm = lstmClass();
-  if (Lstm) probes.push(lstmProbe(Lstm, H, o.seed + 4));
   probes.push(rnnProbe('exploding', `ReLU, W_hh = ${o.gain} × I (too large a gain), biases 0`, irnn(2, H, o.seed + 5, o.gain)));
 
   const curves: GradientCurve[] = [];
   for (const p of probes) {
-    const { gradNorm, params } = p.measure(xt, gy, u);
+    const { gradNorm, params } = p.measure(xt, gy);
     const total = paramNorm(params);
     curves.push({ name: p.name, description: p.description, gradNorm, paramGradNorm: total });
     if (p.name === 'exploding') {
@@ -263,7 +220,8 @@ const COLORS: Record<string, string> = {
   tanh: '#3182bd',
   relu: '#9ecae1',
   irnn: '#e6550d',
-  lstm: '#31a354',
+  lstm: '#a1d99b',
+  'lstm-forget-bias': '#31a354',
   exploding: '#756bb1',
   'exploding-clipped': '#bcbddc',
 };
@@ -272,7 +230,7 @@ const COLORS: Record<string, string> = {
 export function gradientsSvg(curves: GradientCurve[], T: number, H: number, B: number): string {
   return renderSvg(`rnnblas demo gradients: how much of the last step's gradient reaches step t (T = ${T}, H = ${H}, batch ${B})`, [
     {
-      title: '‖∂L/∂h_t‖, loss on the last step only (its own gradient has norm 1; below 1e-40, float32 underflow, drawn at the bottom)',
+      title: '‖∂L/∂h_t‖ with the loss on the last step only (norm 1 there; underflow to 0 drawn at the bottom)',
       xLabel: 'step t (the loss is at the right end)',
       yLabel: '‖∂L/∂h_t‖ (log scale)',
       yLog: true,
@@ -293,8 +251,8 @@ export async function runDemoGradients(o: GradientsDemoOptions): Promise<Gradien
   const emit = (obj: Record<string, unknown>): void => {
     process.stdout.write(JSON.stringify(obj) + '\n');
   };
-  if (o.json) emit({ type: 'start', length: T, hidden: o.hidden, batch: o.batch, gain: o.gain, clip: o.clip, lstm: lstmClass() !== null });
-  bar?.start(lstmClass() ? 5 : 4, 0, { name: '' });
+  if (o.json) emit({ type: 'start', length: T, hidden: o.hidden, batch: o.batch, gain: o.gain, clip: o.clip });
+  bar?.start(6, 0, { name: '' });
   const curves = gradientCurves(o, (name) => bar?.increment(1, { name }));
   bar?.stop();
   const dir = resolve(o.outDir);
@@ -317,7 +275,6 @@ export async function runDemoGradients(o: GradientsDemoOptions): Promise<Gradien
   }
   console.log('');
   for (const c of curves) console.log(`${c.name.padEnd(19)}${c.description}`);
-  if (!lstmClass()) console.log('(no LSTM curve: this build has no LSTM module)');
   console.log(`\nclipping rescales the whole gradient by one factor: it bounds the exploding update but keeps the curve's shape,`);
   console.log(`and it cannot bring back a vanished gradient. plot: ${plot}  (${seconds.toFixed(2)} s)`);
   return result;

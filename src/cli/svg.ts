@@ -65,12 +65,13 @@ function ticks(lo: number, hi: number, count: number): number[] {
   return out;
 }
 
-/** Powers of ten covering [lo, hi] (log10 units), every k-th decade so that at most ~count show. */
+/** Powers of ten covering [lo, hi] (log10 units), every 1, 2, 5, 10, ... decades so that at most ~count show. */
 function logTicks(lo: number, hi: number, count: number): number[] {
   const a = Math.ceil(lo - 1e-9);
   const b = Math.floor(hi + 1e-9);
   if (b < a) return [];
-  const every = Math.max(1, Math.ceil((b - a + 1) / count));
+  const need = (b - a + 1) / count;
+  const every = [1, 2, 5, 10, 20, 50, 100].find((e) => e >= need) ?? Math.ceil(need);
   const out: number[] = [];
   for (let k = Math.ceil(a / every) * every; k <= b; k += every) out.push(k);
   return out;
@@ -132,7 +133,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const xb = xs(Math.min(n - 1, b));
     if (xb > xa) parts.push(`<rect x="${xa.toFixed(1)}" y="${y0 + top}" width="${(xb - xa).toFixed(1)}" height="${ph}" fill="${color}"/>`);
   }
-  for (const t of p.yLog ? logTicks(lo, hi, 8) : ticks(lo, hi, 5)) {
+  for (const t of p.yLog ? logTicks(lo, hi, 10) : ticks(lo, hi, 5)) {
     const y = ys(t).toFixed(1);
     parts.push(`<line x1="${x0 + left}" y1="${y}" x2="${x0 + left + pw}" y2="${y}" stroke="#e3e3e3"/>`);
     parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${p.yLog ? fmtPow10(t) : fmt(t)}</text>`);
