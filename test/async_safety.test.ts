@@ -33,6 +33,7 @@ describe('async calls survive hostile JS', () => {
     ['lengths', 'mutating the seqLengths array during forwardAsync/backwardAsync (bidirectional, h0, lengths)'],
     ['detach-x', "transferring x's buffer during a long forwardAsync (T=1500)"],
     ['detach-gy-grad', "transferring gy's and a parameter grad's buffer during a long backwardAsync"],
+    ['detach-lstm', 'an LSTM: x, h0, c0 transferred during forwardAsync (backward then refuses, naming x), gy and gcN during backwardAsync'],
     ['detach-output', 'a plain output buffer detached mid-call: the promise rejects naming it'],
     ['terminate', 'worker.terminate() while the worker has async calls running'],
     ['worker-exit', 'process.exit() in a worker while it has async calls running'],

@@ -261,8 +261,10 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const D = numDirections(cfg);
   const [T, B] = cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
   const xt = cfg.batchFirst ? swapLeadingAxes(x.data, B, T, cfg.inputSize) : x.data;
-  const h0 = opts.h0 ? opts.h0.data : null;
-  const c0 = opts.c0 ? opts.c0.data : null;
+  // Initial states are copied (they are small): later layers' calls and backward read them
+  // after the caller may already have reused or transferred the arrays.
+  const h0 = opts.h0 ? copyInto(alloc, opts.h0.data) : null;
+  const c0 = opts.c0 ? copyInto(alloc, opts.c0.data) : null;
   const lengths = checkLengths(opts.seqLengths, T, B);
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const cell = nativeCell(cfg.mode);
@@ -334,6 +336,12 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   return result;
 }
 
+function copyInto(alloc: Alloc, src: Float32Array): Float32Array {
+  const out = alloc(src.length);
+  out.set(src);
+  return out;
+}
+
 function nativeCell(mode: RnnMode): NativeCell {
   return mode === 'LSTM' ? NativeCell.Lstm : mode === 'GRU' ? NativeCell.Gru : NativeCell.Elman;
 }
@@ -368,8 +376,9 @@ function* backwardPlan(
   const D = numDirections(cfg);
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
-  const ghN = grads.ghN ? grads.ghN.data : null;
-  const gcN = grads.gcN ? grads.gcN.data : null;
+  // Copied as h0 is in forward: lower layers' calls read them later.
+  const ghN = grads.ghN ? copyInto(alloc, grads.ghN.data) : null;
+  const gcN = grads.gcN ? copyInto(alloc, grads.gcN.data) : null;
   const take = taker(opts.workspace, alloc);
   const gh0 = alloc(L * D * B * H);
   const lstm = cfg.mode === 'LSTM';
@@ -477,7 +486,22 @@ function modeName(mode: RnnMode): string {
   return mode === 'RNN' ? 'an RNN' : `a ${mode}`;
 }
 
+/**
+ * The forward pass borrowed x (no copy): detached or resized since, it is an Error naming it,
+ * not a failure deep inside the plan.
+ */
+function checkBorrowed(tape: TapeData): void {
+  const { cfg, T, B } = tape;
+  const borrowed: Array<[string, Float32Array | null, number]> = [['x', tape.inputs[0], T * B * cfg.inputSize]];
+  for (const [name, data, n] of borrowed) {
+    if (data !== null && data.length !== n) {
+      throw new Error(`${name}, which the forward pass borrows until backward, has ${data.length} elements now instead of ${n} (its buffer was detached or transferred): keep it until backward returns`);
+    }
+  }
+}
+
 function checkBackwardInputs(tape: TapeData, grads: RnnOutputGrads | undefined): RnnOutputGrads {
+  checkBorrowed(tape);
   const g = grads ?? {};
   if (typeof g !== 'object') throw typeError('grads', tape.cfg.mode === 'LSTM' ? 'an object { gy?, ghN?, gcN? }' : 'an object { gy?, ghN? }', g);
   const { cfg, T, B } = tape;
