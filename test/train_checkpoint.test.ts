@@ -210,6 +210,23 @@ describe('fit checkpoint errors', () => {
     await expect(fit(m, data, { ...base(m), resumeFrom: bogus })).rejects.toThrow(/not-a-checkpoint\.bin/);
   });
 
+  it('writes the first checkpoint before any step: an unwritable path fails up front', async () => {
+    const m = model(1);
+    let steps = 0;
+    await expect(fit(m, data, { ...base(m), checkpoint: { path: join(dir, 'no-such-dir', 'x.ckpt'), every: 1 }, onProgress: () => void steps++ })).rejects.toThrow(/ENOENT|no such file/);
+    expect(steps).toBe(0);
+    // Stopped before its first step, the file holds the start: resuming it is a run from scratch.
+    const p4 = join(dir, 'start.ckpt');
+    const m1 = model(1);
+    await fit(m1, data, { ...base(m1), checkpoint: { path: p4, every: 100 }, signal: AbortSignal.abort() });
+    const m2 = model(3);
+    const r = await fit(m2, data, { ...base(m2), resumeFrom: p4 });
+    const m3 = model(1);
+    const a = await fit(m3, data, base(m3));
+    expect(r.history).toEqual(a.history);
+    expect(bits(m2)).toEqual(bits(m3));
+  });
+
   it('stores the caller\'s extra data next to the position', async () => {
     const p3 = join(dir, 'extra.ckpt');
     const m = model(1);

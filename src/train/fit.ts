@@ -160,6 +160,10 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
   };
 
   try {
+    // A first checkpoint before any step: a model the file cannot describe or a path that
+    // cannot be written fails now, not after the first `every` steps (a resumed run already
+    // has its file).
+    if (resume === null) await save();
     for (let epoch = initialEpoch + 1; epoch <= epochs && step < lastStep; epoch++) {
       const resuming = resume !== null && epoch === initialEpoch + 1;
       if (resuming) rng.setState((resume as FitPosition).epochRng);

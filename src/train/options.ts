@@ -190,7 +190,7 @@ export interface FitOptions {
   progressBar?: boolean | ProgressBarOptions;
   /**
    * Write a checkpoint (model, optimizer, scheduler, generators and the position inside the
-   * epoch) every `every` steps, and once more when fit returns (whatever stopped it: the end,
+   * epoch) before the first step (unless resuming), every `every` steps, and once more when fit returns (whatever stopped it: the end,
    * `steps`, the signal, a callback, early stopping; before restoreBestWeights puts the best
    * weights back); `resumeFrom` continues from it bit for bit.
    */
