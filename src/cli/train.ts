@@ -32,6 +32,7 @@ import {
   type OptimizerName,
   textHash,
 } from './char_model.js';
+import type { CellName } from './constants.js';
 import { UsageError, requireFile } from './errors.js';
 
 /** Options of `rnnblas train` (after parsing). */
@@ -42,6 +43,8 @@ export interface TrainOptions {
   hidden: number;
   /** RNN layers. */
   layers: number;
+  /** Recurrent cell (default 'rnn'). */
+  cell?: CellName;
   /** Embedding width. */
   embed: number;
   /** Characters per training window. */
@@ -117,7 +120,7 @@ function readText(file: string | undefined): { text: string; source: string; pat
 /** Options that must match a checkpoint when given with --resume, and the checkpoint's value of each. */
 function checkpointValues(ck: { config: CharModelConfig; settings: CharTrainSettings }): Record<string, string | number> {
   const { config: c, settings: s } = ck;
-  return { hidden: c.hidden, layers: c.layers, embed: c.embed, seq: s.seq, batch: s.batch, optimizer: s.optimizer, lr: s.lr, clip: s.clip, tbptt: s.tbptt, seed: s.seed };
+  return { cell: c.cell, hidden: c.hidden, layers: c.layers, embed: c.embed, seq: s.seq, batch: s.batch, optimizer: s.optimizer, lr: s.lr, clip: s.clip, tbptt: s.tbptt, seed: s.seed };
 }
 
 /** The flag of an option attribute name (`sampleEvery` -> `--sample-every`). */
@@ -172,7 +175,7 @@ async function prepare(o: TrainOptions): Promise<Run> {
   const { text, source, path } = readText(o.text);
   if (text.length === 0) throw new UsageError(`--text: ${source} is empty`);
   const vocab = charVocab(text);
-  const config: CharModelConfig = { vocabSize: vocab.size, embed: o.embed, hidden: o.hidden, layers: o.layers };
+  const config: CharModelConfig = { vocabSize: vocab.size, embed: o.embed, hidden: o.hidden, layers: o.layers, cell: o.cell ?? 'rnn' };
   const model = buildCharModel(config, o.seed);
   const settings: CharTrainSettings = {
     optimizer: o.optimizer, lr: o.lr ?? DEFAULT_LR[o.optimizer], seq: o.seq, batch: o.batch, clip: o.clip, tbptt: o.tbptt, seed: o.seed,
@@ -234,10 +237,10 @@ export async function runTrain(o: TrainOptions, signal: AbortSignal): Promise<Tr
   const { optimizer: optimizerName, lr } = settings;
   const useBar = !o.json && process.stdout.isTTY === true;
   if (o.json) {
-    emit({ type: 'start', text: source, chars: nChars, vocab: vocab.size, params: nParams, hidden: config.hidden, layers: config.layers, seq, batch, optimizer: optimizerName, lr, startStep, totalSteps, out: o.out });
+    emit({ type: 'start', text: source, chars: nChars, vocab: vocab.size, params: nParams, cell: config.cell, hidden: config.hidden, layers: config.layers, seq, batch, optimizer: optimizerName, lr, startStep, totalSteps, out: o.out });
   } else {
     print(
-      `rnnblas train: ${source}, ${nChars} chars, vocab ${vocab.size}; model Embedding(${vocab.size},${config.embed}) -> RNN(${config.hidden} x ${config.layers}) -> Linear (${nParams} params); ${optimizerName} lr ${lr}, seq ${seq}, batch ${batch}`,
+      `rnnblas train: ${source}, ${nChars} chars, vocab ${vocab.size}; model Embedding(${vocab.size},${config.embed}) -> ${config.cell.toUpperCase()}(${config.hidden} x ${config.layers}) -> Linear (${nParams} params); ${optimizerName} lr ${lr}, seq ${seq}, batch ${batch}`,
     );
     if (startStep > 0) print(`resuming from ${o.out} at step ${startStep}; ${totalSteps - startStep} more steps`);
   }
