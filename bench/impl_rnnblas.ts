@@ -2,7 +2,7 @@
  * Benchmark child: rnnblas. Times the train step (W1-W3, F1, L1, G1: forward, head/loss,
  * BPTT without the input gradient, SGD) or the forward pass (W4, W5, L5, G5), and
  * optionally the per-call overhead of a one-step stateful call. L* / G* run the
- * LSTM / GRU cell (gated.ts).
+ * LSTM / GRU module (gated.ts).
  *
  * Options: overhead (boolean): also time rnn.forward and native.forward at
  * T=1, B=1, I=64, H=128.

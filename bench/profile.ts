@@ -19,6 +19,8 @@ import { gatedRecurrent } from './gated.js';
 import { WORKLOADS, cellOf, gateBlocks, workload, type Workload } from './workloads.js';
 
 function ms(fn: () => void, reps: number): number {
+  if (process.env.PROFILE_MIN) return msMin(fn, reps);
+  if (process.env.PROFILE_CPU) return cpuMs(fn, reps);
   for (let i = 0; i < 2; i++) fn();
   const s: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -75,7 +77,7 @@ async function profileGated(w: Workload, reps: number): Promise<string[]> {
   }, reps);
   row(`  ${T} recurrent GEMMs [${B}×${H}]·[${H}×${GH}] (from JS)`, tRec, 2 * T * B * H * GH);
   const tRec1 = ms(() => native.sgemm(false, true, B, GH, H, 1, h, H, whh, H, 0, acc, GH), reps * 20);
-  row(`    one of them alone (median of ${reps * 20})`, tRec1, 2 * B * H * GH);
+  row(`    one of them alone (${process.env.PROFILE_MIN ? "fastest" : "median"} of ${reps * 20}, as the rows above)`, tRec1, 2 * B * H * GH);
   row('  rest: bias + gate epilogue + loop', Math.max(0, tf - tIn - tRec));
   if (D === 2) {
     const tfd = ms(() => native.forwardLayer([dir(0), dir(1)]), reps);
@@ -120,32 +122,62 @@ async function profileGated(w: Workload, reps: number): Promise<string[]> {
     const targets = rng.ints(T * B, Math.max(C, 1));
     const xt = tensor(x, [T, B, I]);
     const parts: number[][] = [];
+    // The parts on the clock ms() uses (CPU time with PROFILE_CPU).
+    const now = process.env.PROFILE_CPU ? () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; } : () => performance.now();
     const step = () => {
-      const t0 = performance.now();
+      const t0 = now();
       opt.zeroGrad();
       const { y: out } = rnn.forward(xt);
-      const t1 = performance.now();
+      const t1 = now();
       let gy = out;
       if (lin) {
         const logits = lin.forward({ data: out.data, shape: [T * B, D * H] });
         const g = lin.backward(kit.crossEntropy(logits, targets).grad);
         gy = { data: g.data, shape: [T, B, D * H] };
       }
-      const t2 = performance.now();
+      const t2 = now();
       rnn.backward({ gy }, { inputGrad: false });
-      const t3 = performance.now();
+      const t3 = now();
       opt.step();
-      parts.push([t1 - t0, t2 - t1, t3 - t2, performance.now() - t3]);
+      parts.push([t1 - t0, t2 - t1, t3 - t2, now() - t3]);
     };
     const tStep = ms(step, reps);
     const p = (i: number) => median(parts.slice(-reps).map((q) => q[i]));
     row('train step (as bench/impl_rnnblas.ts)', tStep);
-    row('  forward (functional API, workspace)', p(0), fwdFlop * D);
+    row('  forward (module)', p(0), fwdFlop * D);
     row('  head: Linear + CE + Linear.backward', p(1));
-    row('  backward (functional API, no dx)', p(2), D * (2 * fwdFlop - 2 * T * B * I * GH));
+    row('  backward (module, no dx)', p(2), D * (2 * fwdFlop - 2 * T * B * I * GH));
     row('  SGD + zero_grad', p(3));
   }
   return rows;
+}
+
+/** Fastest of reps runs (PROFILE_MIN=1: on a busy shared machine the minimum is the least disturbed). */
+function msMin(fn: () => void, reps: number): number {
+  for (let i = 0; i < 2; i++) fn();
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+/**
+ * Median CPU time (user + system of this process) of fn, ms (PROFILE_CPU=1): at 1 thread, what the
+ * call costs however often a busy machine preempts it (wall time adds the time spent descheduled).
+ */
+function cpuMs(fn: () => void, reps: number): number {
+  for (let i = 0; i < 2; i++) fn();
+  const s: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    fn();
+    const c = process.cpuUsage(c0);
+    s.push((c.user + c.system) / 1000);
+  }
+  return median(s);
 }
 
 async function profile(w: Workload, reps: number): Promise<string[]> {
@@ -253,7 +285,7 @@ async function main(): Promise<void> {
   const threads = Number(get('--threads') ?? availableParallelism());
   const reps = Number(get('--reps') ?? 15);
   setNumThreads(threads);
-  const lines = [`Profile at ${threads} thread(s), median of ${reps}:`, '', '| Workload | part | ms | GFLOP/s |', '|---|---|---:|---:|'];
+  const lines = [`Profile at ${threads} thread(s), ${process.env.PROFILE_MIN ? 'fastest' : process.env.PROFILE_CPU ? 'median CPU time (user+system)' : 'median'} of ${reps}:`, '', '| Workload | part | ms | GFLOP/s |', '|---|---|---:|---:|'];
   for (const w of ws) lines.push(...(await profile(w, reps)));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
