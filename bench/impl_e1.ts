@@ -14,6 +14,11 @@
  *   batch: `gatherBatch` (new arrays per step) and `batchLoss` (cross-entropy plus the
  *   accuracy argmax), then a `nextTick` yield as fit does.
  *
+ * - `paired`: fit and the sync loop in the same process on the same model, alternating in
+ *   blocks of `options.block` steps (default 6; the first step of each block not counted), so
+ *   that a busy machine slows both alike; reports both medians and the ratio of each pair of
+ *   neighbouring blocks' medians.
+ *
  * Every mode also reports garbage collection during the timed steps (PerformanceObserver
  * 'gc' entries: count, total ms, by kind) and the heap/array-buffer growth.
  */
@@ -26,7 +31,7 @@ import { batchLoss } from '../src/train/loss.js';
 import { median, peakRssMB, runChild, type ChildResult } from './common.js';
 import { E1 } from './workloads.js';
 
-type Mode = 'fit' | 'sync' | 'sync-async' | 'sync-fit-data';
+type Mode = 'fit' | 'sync' | 'sync-async' | 'sync-fit-data' | 'paired';
 
 /** The CLI's model (src/cli/char_model.ts buildCharModel with the default seed 1). */
 function buildModel(V: number, seed = 1): Sequential {
@@ -105,12 +110,18 @@ function timeMethod(obj: object, name: string, acc: Record<string, number>, key:
   };
 }
 
+/** CPU ms (user + system, all threads) of this process so far. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 runChild('rnnblas-e1', async (job) => {
   const o = job.options ?? {};
   const mode = String(o.mode) as Mode;
-  if (!['fit', 'sync', 'sync-async', 'sync-fit-data'].includes(mode)) throw new Error(`unknown mode ${mode}`);
+  if (!['fit', 'sync', 'sync-async', 'sync-fit-data', 'paired'].includes(mode)) throw new Error(`unknown mode ${mode}`);
   setNumThreads(job.threads);
   const text = readFileSync(String(o.textPath), 'utf8');
   const vocab = charVocab(text);
@@ -140,6 +151,120 @@ runChild('rnnblas-e1', async (job) => {
   /** Growth of process.memoryUsage().arrayBuffers over a step, for steps without a GC freeing buffers in between (bytes). */
   const abDeltas: number[] = [];
   let lastAb = 0;
+  /** CPU ms of the process per timed step (robust to a busy machine, unlike wall time; includes spinning threads). */
+  const cpuSamples: number[] = [];
+  let lastCpu = 0;
+
+  if (mode === 'paired') {
+    const block = Number(o.block ?? 6);
+    const rng = new Rng(1);
+    let order: number[] = [];
+    let pos = N;
+    const xb: IntTensor = { data: new Int32Array(T * B), shape: [T, B] };
+    const yb = new Int32Array(T * B);
+    const xs = data.x.data as Int32Array;
+    const ys = data.y.data as Int32Array;
+    const syncCpu: number[] = [];
+    const fitCpu: number[] = [];
+    const syncBlock = (n: number): number[] => {
+      const out: number[] = [];
+      const cpu: number[] = [];
+      for (let s = 0; s < n; s++) {
+        const c0 = cpuMs();
+        const t0 = performance.now();
+        if (pos + B > N) {
+          order = Array.from({ length: N }, (_, i) => i);
+          rng.shuffle(order);
+          pos = 0;
+        }
+        for (let bi = 0; bi < B; bi++) {
+          const row = order[pos + bi] * T;
+          for (let t = 0; t < T; t++) {
+            xb.data[t * B + bi] = xs[row + t];
+            yb[t * B + bi] = ys[row + t];
+          }
+        }
+        pos += B;
+        model.zeroGrad();
+        const y = model.forward(xb);
+        const r = crossEntropy({ data: y.data, shape: [T * B, V] }, yb, { reduction: 'mean' });
+        model.backward({ data: r.grad.data, shape: y.shape });
+        clipGradNorm(params, 5);
+        opt.step();
+        losses.push(r.loss);
+        out.push(performance.now() - t0);
+        cpu.push(cpuMs() - c0);
+      }
+      syncCpu.push(...cpu.slice(1));
+      return out.slice(1);
+    };
+    let fitStep = 0;
+    const fitBlock = async (n: number): Promise<number[]> => {
+      const out: number[] = [];
+      const cpu: number[] = [];
+      let last = performance.now();
+      let lastC = cpuMs();
+      await fit(model, data, {
+        batchSize: B, loss: 'crossEntropy', optimizer: opt, clipNorm: 5, rng, steps: n, initialStep: fitStep,
+        onProgress: (p) => {
+          const now = performance.now();
+          out.push(now - last);
+          last = now;
+          const c = cpuMs();
+          cpu.push(c - lastC);
+          lastC = c;
+          fitStep = p.step;
+          losses.push(p.loss);
+        },
+      });
+      fitCpu.push(...cpu.slice(1));
+      return out.slice(1);
+    };
+    syncBlock(warmup);
+    await fitBlock(warmup);
+    startTimed();
+    syncCpu.length = 0;
+    fitCpu.length = 0;
+    const fitS: number[] = [];
+    const syncS: number[] = [];
+    const ratios: number[] = [];
+    const blocks = Math.max(1, Math.ceil(reps / (block - 1)));
+    for (let k = 0; k < blocks; k++) {
+      // Alternate which goes first.
+      let f: number[];
+      let sy: number[];
+      if (k % 2 === 0) {
+        f = await fitBlock(block);
+        sy = syncBlock(block);
+      } else {
+        sy = syncBlock(block);
+        f = await fitBlock(block);
+      }
+      fitS.push(...f);
+      syncS.push(...sy);
+      ratios.push(median(f) / median(sy));
+    }
+    gc.end();
+    await gc.finish();
+    const info = blasInfo();
+    return {
+      impl: 'rnnblas-paired',
+      version: `${info.version} (${info.core})`,
+      timings: [
+        { workload: 'E1-fit', threads: job.threads, ms: median(fitS), minMs: Math.min(...fitS), reps: fitS.length },
+        { workload: 'E1-sync', threads: job.threads, ms: median(syncS), minMs: Math.min(...syncS), reps: syncS.length },
+      ],
+      baseRssMB,
+      peakRssMB: peakRssMB(),
+      extra: {
+        fitCpuMsPerStep: median(fitCpu), syncCpuMsPerStep: median(syncCpu),
+        V, blocks, block, fitOverSync: median(fitS) / median(syncS), fitOverSyncBlockMedian: median(ratios),
+        blockRatios: ratios.map((r) => r.toFixed(3)).join(' '), gcMsPerStep: gc.ms / (fitS.length + syncS.length),
+        firstLoss: losses[0], lastLoss: losses[losses.length - 1],
+      },
+      notes: [`fit samples: ${fitS.map((v) => v.toFixed(1)).join(' ')}`, `sync samples: ${syncS.map((v) => v.toFixed(1)).join(' ')}`],
+    };
+  }
 
   if (mode === 'fit') {
     const acc: Record<string, number> = {};
@@ -152,6 +277,9 @@ runChild('rnnblas-e1', async (job) => {
       batchSize: B, loss: 'crossEntropy', optimizer: opt, clipNorm: 5, rng: new Rng(1), steps: total,
       onProgress: (p) => {
         const now = performance.now();
+        const cpu = cpuMs();
+        if (p.step > warmup) cpuSamples.push(cpu - lastCpu);
+        lastCpu = cpu;
         const ab = process.memoryUsage().arrayBuffers;
         if (p.step > warmup && ab > lastAb) abDeltas.push(ab - lastAb);
         lastAb = ab;
@@ -196,6 +324,7 @@ runChild('rnnblas-e1', async (job) => {
     for (let s = 0; s < total; s++) {
       if (s === warmup) startTimed();
       const ab0 = s >= warmup ? process.memoryUsage().arrayBuffers : 0;
+      const c0 = cpuMs();
       const t0 = performance.now();
       const idx = nextBatch();
       let x: IntTensor | Tensor = xb;
@@ -242,6 +371,7 @@ runChild('rnnblas-e1', async (job) => {
       if (s >= warmup) {
         const ab1 = process.memoryUsage().arrayBuffers;
         if (ab1 > ab0) abDeltas.push(ab1 - ab0);
+        cpuSamples.push(cpuMs() - c0);
         samples.push(t6 - t0);
         phase('batch', t1 - t0);
         phase(`zeroGrad + forward${async ? 'Async' : ''}`, t2 - t1);
@@ -259,6 +389,7 @@ runChild('rnnblas-e1', async (job) => {
   const extra: Record<string, number | string> = {
     V, windows: N, textChars: Array.from(text).length,
     firstLoss: losses[0], lastLoss: losses[losses.length - 1],
+    cpuMsPerStep: median(cpuSamples),
     arrayBufferMBPerStep: median(abDeltas) / 2 ** 20,
     gcCount: gc.count, gcMsPerStep: gc.ms / reps, gcCountPerStep: gc.count / reps,
     heapGrowthMB: (mem.heapUsed - heapBefore) / 2 ** 20, arrayBuffersGrowthMB: (mem.arrayBuffers - abBefore) / 2 ** 20,

@@ -576,6 +576,25 @@ function markdown(r: RunReport): string {
   ].join('\n');
 }
 
+/**
+ * `md` with the "## E1" section of the file at `path` (written by bench/e1.ts, which this suite
+ * does not run) put back before "## Time breakdown", so a full run does not drop it.
+ */
+function keepE1Section(path: string, md: string): string {
+  let old: string;
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return md;
+  }
+  const start = old.indexOf('\n## E1');
+  if (start < 0) return md;
+  const next = old.indexOf('\n## ', start + 1);
+  const section = old.slice(start + 1, next >= 0 ? next + 1 : undefined);
+  const at = md.indexOf('\n## Time breakdown');
+  return at >= 0 ? md.slice(0, at + 1) + section + md.slice(at + 1) : `${md}\n${section}`;
+}
+
 // --------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -586,7 +605,7 @@ async function main(): Promise<void> {
   process.stdout.write(md);
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
   if (args.results) {
-    writeFileSync(args.results, md);
+    writeFileSync(args.results, keepE1Section(args.results, md));
     log(`wrote ${args.results}`);
   }
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
