@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOnnx } from '../src/onnx/index.js';
 import { gruGenericDirection, lstmGenericDirection, type GatedDirectionArgs } from '../src/onnx/gated_generic.js';
-import { inverseOrder, nativeCapableGated, nativeGatedDirection, ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from '../src/onnx/gated_native.js';
+import { inverseOrder, nativeCapableGated, nativeGatedBidirectional, nativeGatedDirection, ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from '../src/onnx/gated_native.js';
 import { attribute, maxAbsDiff, ortRun, randn } from './helpers/onnx.js';
 import { makeRng } from './helpers/random.js';
 import { gatedFeeds, gatedNodeModel, randomGatedWeights } from './onnx_gated_helpers.js';
@@ -69,6 +69,36 @@ describe('direction dispatch', () => {
       }
     });
   }
+});
+
+describe('both directions in one native call', () => {
+  for (const op of ['LSTM', 'GRU'] as const) {
+    it(`${op}: equals the two directions in TypeScript (lengths, states, no bias)`, async () => {
+      let seed = 70;
+      for (const o of [{}, { lengths: [7, 2, 5], states: true }, { bias: false, lengths: [1, 7, 3] }]) {
+        const f = directionArgs(op, seed, o);
+        const other = directionArgs(op, seed + 1, o);
+        seed += 2;
+        // The same x, lengths and sizes; the reverse direction's own weights and states.
+        const r = { ...other, x: f.x, lengths: f.lengths, reverse: true };
+        const both = nativeGatedBidirectional(op, f, r);
+        expect(both).not.toBeNull();
+        const got = await both!;
+        const run = op === 'LSTM' ? lstmGenericDirection : gruGenericDirection;
+        const { T, B, H } = f;
+        for (const [d, want] of [run(f), run(r)].entries()) {
+          const y = new Float32Array(T * B * H);
+          for (let i = 0; i < T * B; i++) y.set(got.y.subarray(i * 2 * H + d * H, i * 2 * H + (d + 1) * H), i * H);
+          expect(maxAbsDiff(y, want.y), `y dir ${d} ${JSON.stringify(o)}`).toBeLessThan(TOL);
+          expect(maxAbsDiff(got.h.subarray(d * B * H, (d + 1) * B * H), want.h), `h dir ${d}`).toBeLessThan(TOL);
+          if (op === 'LSTM') expect(maxAbsDiff(got.c!.subarray(d * B * H, (d + 1) * B * H), want.c!), `c dir ${d}`).toBeLessThan(TOL);
+        }
+      }
+    });
+  }
+  it('returns null when a direction must run in TypeScript', () => {
+    expect(nativeGatedBidirectional('LSTM', directionArgs('LSTM', 1, {}), directionArgs('LSTM', 2, { p: 'random', reverse: true }))).toBeNull();
+  });
 });
 
 describe('whole nodes of PyTorch\'s cell', () => {

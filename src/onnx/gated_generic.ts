@@ -21,7 +21,8 @@
  * stored as float32. With sequence lengths, batch entry b runs steps
  * `0..len_b-1` only (the reverse direction starting at `len_b-1`), its outputs
  * at later steps are 0, and its final states are those after the last step it
- * ran (the initial states when `len_b` is 0), as for the RNN operator.
+ * ran (the initial states when `len_b` is 0, as for the RNN operator; onnxruntime 1.30 writes
+ * zeros for a length of 0).
  */
 import { activationFunction, type OnnxActivation } from './rnn_generic.js';
 

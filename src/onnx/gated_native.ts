@@ -53,20 +53,64 @@ export function nativeGatedDirection(op: GatedOp, a: GatedDirectionArgs): Promis
   return run(op, a);
 }
 
-async function run(op: GatedOp, a: GatedDirectionArgs): Promise<GatedDirectionResult> {
-  const { T, B, I, H } = a;
+/** Both directions of a bidirectional node from one native call: `y [T,B,2H]` (forward first on the last axis), `h`/`c` `[2,B,H]`. */
+export interface NativeBidirectionalResult {
+  y: Float32Array;
+  h: Float32Array;
+  c: Float32Array | null;
+}
+
+/**
+ * Runs both directions of a bidirectional node in one native call (the core runs the reverse
+ * direction itself, within each sequence's length: no reversed copies), or returns null when
+ * either direction must run in TypeScript. `fwd` and `rev` share x, lengths and sizes.
+ */
+export function nativeGatedBidirectional(op: GatedOp, fwd: GatedDirectionArgs, rev: GatedDirectionArgs): Promise<NativeBidirectionalResult> | null {
+  if (!nativeCapableGated(fwd) || !nativeCapableGated(rev)) return null;
+  return runBidirectional(op, fwd, rev);
+}
+
+function torchWeights(op: GatedOp, a: GatedDirectionArgs, suffix: string, into: Record<string, Tensor>): void {
+  const { I, H } = a;
   const G = op === 'LSTM' ? 4 : 3;
   const order = ONNX_BLOCK_OF_TORCH[op];
-  const bias = a.wb !== null;
-  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias }, op);
-  const weights: Record<string, Tensor> = {
-    weight_ih_l0: { data: permuteGateBlocks(a.w, order, H, I), shape: [G * H, I] },
-    weight_hh_l0: { data: permuteGateBlocks(a.r, order, H, H), shape: [G * H, H] },
-  };
-  if (bias) {
-    weights.bias_ih_l0 = { data: permuteGateBlocks(a.wb as Float32Array, order, H, 1), shape: [G * H] };
-    weights.bias_hh_l0 = { data: permuteGateBlocks(a.rb as Float32Array, order, H, 1), shape: [G * H] };
+  into[`weight_ih_${suffix}`] = { data: permuteGateBlocks(a.w, order, H, I), shape: [G * H, I] };
+  into[`weight_hh_${suffix}`] = { data: permuteGateBlocks(a.r, order, H, H), shape: [G * H, H] };
+  if (a.wb && a.rb) {
+    into[`bias_ih_${suffix}`] = { data: permuteGateBlocks(a.wb, order, H, 1), shape: [G * H] };
+    into[`bias_hh_${suffix}`] = { data: permuteGateBlocks(a.rb, order, H, 1), shape: [G * H] };
   }
+}
+
+function stackStates(a: Float32Array | null, b: Float32Array | null, n: number): Float32Array | null {
+  if (!a && !b) return null;
+  const out = new Float32Array(2 * n);
+  if (a) out.set(a, 0);
+  if (b) out.set(b, n);
+  return out;
+}
+
+async function runBidirectional(op: GatedOp, fwd: GatedDirectionArgs, rev: GatedDirectionArgs): Promise<NativeBidirectionalResult> {
+  const { T, B, I, H } = fwd;
+  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: fwd.wb !== null, bidirectional: true }, op);
+  const weights: Record<string, Tensor> = {};
+  torchWeights(op, fwd, 'l0', weights);
+  torchWeights(op, rev, 'l0_reverse', weights);
+  const h0 = stackStates(fwd.h0, rev.h0, B * H);
+  const c0 = op === 'LSTM' ? stackStates(fwd.c0, rev.c0, B * H) : null;
+  const r = await rnnForwardAsync(cfg, weights, { data: fwd.x, shape: [T, B, I] }, {
+    h0: h0 ? { data: h0, shape: [2, B, H] } : undefined,
+    c0: c0 ? { data: c0, shape: [2, B, H] } : undefined,
+    seqLengths: fwd.lengths ?? undefined,
+  });
+  return { y: r.y.data, h: r.hN.data, c: r.cN ? r.cN.data : null };
+}
+
+async function run(op: GatedOp, a: GatedDirectionArgs): Promise<GatedDirectionResult> {
+  const { T, B, I, H } = a;
+  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: a.wb !== null }, op);
+  const weights: Record<string, Tensor> = {};
+  torchWeights(op, a, 'l0', weights);
   const x = a.reverse ? reverseWithinLengths(a.x, T, B, I, a.lengths) : a.x;
   const r = await rnnForwardAsync(cfg, weights, { data: x, shape: [T, B, I] }, {
     h0: a.h0 ? { data: a.h0, shape: [1, B, H] } : undefined,

@@ -6,7 +6,7 @@
  */
 import { NodeAttributes } from './attributes.js';
 import { gruGenericDirection, lstmGenericDirection, type GatedDirectionArgs, type GatedDirectionResult } from './gated_generic.js';
-import { nativeGatedDirection } from './gated_native.js';
+import { nativeGatedBidirectional, nativeGatedDirection } from './gated_native.js';
 import { floatInput, wrapTensor, type Kernel, type KernelOutputs, type NodeInfo, type RunContext } from './ops.js';
 import type { OnnxTensor } from './proto.js';
 import type { OnnxActivation } from './rnn_generic.js';
@@ -145,8 +145,9 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
       const nH = ctx.budget.shape(what, hShape);
       const states = lstm ? 2 : 1;
       const layoutCopies = attrs.layout === 1 ? T * B * I + (initH ? D * B * H : 0) + (initC ? D * B * H : 0) : 0;
-      // The native path: reversed copies of x and y, and the weights permuted to PyTorch's order.
-      const native = standardCell ? 2 * (T * B * I + T * B * H) + D * (GH * (I + H) + 2 * GH) : 0;
+      // The native path: reversed copies of x and y (one direction) or the stacked states and
+      // [T,B,2H] output (both at once), and the weights permuted to PyTorch's order.
+      const native = standardCell ? 2 * (T * B * I + T * B * H) + 2 * D * B * H + D * (GH * (I + H) + 2 * GH) : 0;
       const scratch = layoutCopies + D * (T * B * H + states * B * H) + native;
       ctx.budget.charge(what, nY + (1 + states) * nH + scratch);
       const Y = new Float32Array(nY);
@@ -167,9 +168,9 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
       const h0 = initH ? (attrs.layout === 0 ? initH.data : swap01(initH.data, B, D, H)) : null;
       const c0 = initC ? (attrs.layout === 0 ? initC.data : swap01(initC.data, B, D, H)) : null;
 
-      const runs: Array<Promise<GatedDirectionResult>> = [];
+      const dirArgs: GatedDirectionArgs[] = [];
       for (let d = 0; d < D; d++) {
-        const args: GatedDirectionArgs = {
+        dirArgs.push({
           x,
           w: W.data.subarray(d * GH * I, (d + 1) * GH * I),
           r: R.data.subarray(d * GH * H, (d + 1) * GH * H),
@@ -185,18 +186,30 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
           inputForget: attrs.inputForget,
           linearBeforeReset: attrs.linearBeforeReset,
           T, B, I, H,
-        };
-        const viaNative = standardCell ? nativeGatedDirection(op, args) : null;
-        runs.push(viaNative ?? Promise.resolve(lstm ? lstmGenericDirection(args) : gruGenericDirection(args)));
+        });
       }
-      const results = await Promise.all(runs);
+      // Per direction: its outputs at row (t*B + b)*stride + offset of y, its states [B,H].
+      let views: Array<{ y: Float32Array; stride: number; offset: number; h: Float32Array; c: Float32Array | null }>;
+      const both = standardCell && D === 2 ? nativeGatedBidirectional(op, dirArgs[0], dirArgs[1]) : null;
+      if (both) {
+        // One native call runs both directions: y [T,B,2H], states [2,B,H].
+        const r = await both;
+        views = [0, 1].map((d) => ({ y: r.y, stride: 2 * H, offset: d * H, h: r.h.subarray(d * B * H, (d + 1) * B * H), c: r.c ? r.c.subarray(d * B * H, (d + 1) * B * H) : null }));
+      } else {
+        const runs = dirArgs.map((args): Promise<GatedDirectionResult> => {
+          const viaNative = standardCell ? nativeGatedDirection(op, args) : null;
+          return viaNative ?? Promise.resolve(lstm ? lstmGenericDirection(args) : gruGenericDirection(args));
+        });
+        views = (await Promise.all(runs)).map((r) => ({ y: r.y, stride: H, offset: 0, h: r.h, c: r.c }));
+      }
 
-      results.forEach(({ y, h, c }, d) => {
+      views.forEach(({ y, stride, offset, h, c }, d) => {
         if (wanted(0)) {
           for (let t = 0; t < T; t++) {
             for (let b = 0; b < B; b++) {
               const dst = attrs.layout === 0 ? ((t * D + d) * B + b) * H : ((b * T + t) * D + d) * H;
-              Y.set(y.subarray((t * B + b) * H, (t * B + b + 1) * H), dst);
+              const src = (t * B + b) * stride + offset;
+              Y.set(y.subarray(src, src + H), dst);
             }
           }
         }

@@ -181,6 +181,15 @@ function transposeData(info: NodeInfo, ctx: RunContext, t: OnnxTensor, perm: rea
   const permuted = perm.map((p) => src[p]);
   const o = out.data;
   const d = t.data;
+  const r = perm.length;
+  if (r > 1 && perm[r - 1] === r - 1 && o.length > 0) {
+    // The last axis stays last (e.g. [T,D,B,H] -> [T,B,D,H]): copy whole rows of it.
+    const inner = shape[r - 1];
+    forEachIndex(shape.slice(0, -1), [permuted.slice(0, -1)], (i, offs) => {
+      o.set(d.subarray(offs[0], offs[0] + inner) as never, i * inner);
+    });
+    return out;
+  }
   forEachIndex(shape, [permuted], (i, offs) => {
     o[i] = d[offs[0]];
   });

@@ -7,7 +7,8 @@
  * precision and stored as float32. With sequence lengths, batch entry b runs
  * steps `0..len_b-1` only (the reverse direction starting at `len_b-1`), its
  * outputs at later steps are 0, and its final state is the state after the
- * last step it ran (the initial state when `len_b` is 0), as onnxruntime does.
+ * last step it ran, as onnxruntime does; for a `len_b` of 0 it is the initial state
+ * (no step ran; onnxruntime 1.30 writes zeros there).
  */
 
 /** The activation functions the ONNX RNN operator names. */
