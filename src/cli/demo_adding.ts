@@ -195,7 +195,7 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
   const multibar = useBar ? new cliProgress.MultiBar({ format: ' {bar} step {value}/{total} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic) : null;
   const bar = multibar?.create(o.steps, 0) ?? null;
   const log = (line: string): void => {
-    if (multibar) multibar.log(line + '\n');
+    if (multibar?.isActive) multibar.log(line + '\n');
     else console.log(line);
   };
   if (o.json) emit({ type: 'start', length: T, hidden: H, batch: o.batch, lr: o.lr, clip: o.clip, steps: o.steps, evalEvery, testSize: o.testSize, models: names, baselineMse: round(ADDING_BASELINE_MSE), baselineTestMse: round(baselineTestMse) });
@@ -214,9 +214,14 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
       m.curve.push(mse);
     }
     const scores = Object.fromEntries(models.map((m) => [m.name, round(m.curve.at(-1) as number)]));
+    // The bar goes before the last line: flush the lines it holds, then stop it.
+    if (step === o.steps && multibar) {
+      multibar.update();
+      multibar.stop();
+    }
     if (o.json) emit({ type: 'progress', step, testMse: scores, seconds: round((Date.now() - t0) / 1000) });
     else log(`step ${String(step).padStart(String(o.steps).length)}  test MSE  ${models.map((m) => `${m.name} ${fmt(m.curve.at(-1) as number)}`).join('   ')}`);
-    bar?.update(step);
+    if (step < o.steps) bar?.update(step);
   };
 
   await evaluateAll(0);
@@ -253,8 +258,6 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
     done += block;
     await evaluateAll(done);
   }
-  multibar?.stop();
-
   const dir = resolve(o.outDir);
   mkdirSync(dir, { recursive: true });
   const plot = join(dir, 'adding.svg');
@@ -289,7 +292,7 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
   else {
     console.log('');
     for (const r of results) {
-      const verdict = r.testMse < 0.01 ? 'solved' : r.testMse < 0.8 * ADDING_BASELINE_MSE ? 'learning' : 'at the baseline';
+      const verdict = r.testMse < 0.01 ? 'solved' : r.testMse < 0.8 * ADDING_BASELINE_MSE ? 'learning' : 'not below the baseline';
       console.log(`${r.name.padEnd(5)} test MSE ${fmt(r.testMse)} after ${r.steps} steps (best ${fmt(r.bestTestMse)}${r.solvedAt !== null ? `, below 0.01 from step ${r.solvedAt}` : ''}${r.divergedAt !== null ? `, stopped: non-finite at step ${r.divergedAt}` : ''}): ${verdict}`);
     }
     console.log(`baseline (predict 1): ${fmt(baselineTestMse)}\nplot: ${plot}  (${result.seconds.toFixed(1)} s)`);
