@@ -96,7 +96,7 @@ describe('the demo\'s data', () => {
 
 describe('demo adding (CLI, short runs)', () => {
   const models = 'irnn,tanh,lstm';
-  const args = ['demo', 'adding', '--length', '20', '--steps', '40', '--eval-every', '20', '--test-size', '1000', '--hidden', '16', '--models', models, '--seed', '5', '--threads', '1', '--json'];
+  const args = ['demo', 'adding', '--length', '20', '--steps', '40', '--eval-every', '20', '--test-size', '1000', '--hidden', '16', '--models', models, '--lr', '0.001', '--lstm-lr', '0.002', '--seed', '5', '--threads', '1', '--json'];
   const r = runCli(dir, [...args, '--out-dir', join(dir, 'a')], 120_000);
   const lines = r.code === 0 ? jsonLines(r.stdout) : [];
   const last = (lines.at(-1) ?? {}) as Record<string, unknown>;
@@ -107,8 +107,9 @@ describe('demo adding (CLI, short runs)', () => {
     expect(last).toMatchObject({ type: 'result', length: 20, evalSteps: [0, 20, 40], testSize: 1000, plot: join(dir, 'a', 'adding.svg') });
     expect(last.baselineMse as number).toBeCloseTo(1 / 6, 5);
     expect(Math.abs((last.baselineTestMse as number) - 1 / 6)).toBeLessThan(0.03);
-    const ms = last.models as { name: string; testMse: number; steps: number; curve: number[] }[];
+    const ms = last.models as { name: string; testMse: number; steps: number; lr: number; curve: number[] }[];
     expect(ms.map((m) => m.name)).toEqual(models.split(','));
+    expect(ms.map((m) => m.lr)).toEqual([0.001, 0.001, 0.002]);
     for (const m of ms) {
       expect(m.steps).toBe(40);
       expect(Number.isFinite(m.testMse) && m.testMse > 0).toBe(true);
@@ -128,6 +129,10 @@ describe('demo adding (CLI, short runs)', () => {
     const other = runCli(dir, ['demo', 'adding', '--length', '20', '--steps', '3', '--eval-every', '3', '--batch', '4', '--hidden', '8', '--models', 'tanh', '--seed', '5', '--json', '--out-dir', join(dir, 'c')]);
     expect(other.code, other.stderr).toBe(0);
     expect((jsonLines(other.stdout).at(-1) as Record<string, unknown>).baselineTestMse).toBe(last.baselineTestMse);
+    // A model trains the same with or without the others beside it.
+    const alone = runCli(dir, [...args.map((a) => (a === models ? 'lstm' : a)), '--out-dir', join(dir, 'd')], 120_000);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect((jsonLines(alone.stdout).at(-1) as { models: unknown[] }).models).toEqual([(last.models as unknown[])[2]]);
   });
 
   it('writes a well-formed SVG with the learning curves, the 1/6 baseline and a log axis', () => {

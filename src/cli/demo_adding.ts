@@ -52,6 +52,8 @@ export interface AddingDemoOptions {
   batch: number;
   /** Adam's learning rate. */
   lr: number;
+  /** Adam's learning rate for the LSTM (default: lr). */
+  lstmLr?: number;
   /** clipGradNorm's maxNorm (0: no clipping). */
   clip: number;
   /** Steps between test-set evaluations. */
@@ -78,6 +80,8 @@ export interface AddingModelResult {
   testMse: number;
   /** Steps trained. */
   steps: number;
+  /** Its learning rate. */
+  lr: number;
   /** Lowest test MSE of all evaluations. */
   bestTestMse: number;
   /** First evaluated step with test MSE < 0.01, or null. */
@@ -108,6 +112,8 @@ export interface AddingDemoResult {
   batch: number;
   /** Learning rate. */
   lr: number;
+  /** The LSTM's learning rate. */
+  lstmLr: number;
   /** Clipping norm (0: none). */
   clip: number;
   /** The SVG written. */
@@ -153,12 +159,12 @@ export function parseAddingModels(s: string): AddingModelName[] {
 const COLORS: Record<AddingModelName, string> = { irnn: '#e6550d', tanh: '#3182bd', lstm: '#31a354' };
 
 /** The learning curves: test MSE against steps on a log axis, with the 1/6 baseline and the 0.01 mark. */
-export function addingSvg(r: Pick<AddingDemoResult, 'length' | 'models' | 'evalSteps' | 'hidden' | 'batch' | 'lr' | 'clip' | 'testSize'>): string {
+export function addingSvg(r: Pick<AddingDemoResult, 'length' | 'models' | 'evalSteps' | 'hidden' | 'batch' | 'lr' | 'lstmLr' | 'clip' | 'testSize'>): string {
   const n = r.evalSteps.length;
   const lines: Line[] = r.models.map((m) => ({ label: `${m.name} (${fmt(m.testMse)})`, values: m.curve, color: COLORS[m.name], width: 2 }));
   lines.push({ label: 'baseline 1/6 (predict 1)', values: new Array<number>(n).fill(ADDING_BASELINE_MSE), color: '#777777', dashed: true, width: 1 });
   lines.push({ label: 'MSE 0.01', values: new Array<number>(n).fill(0.01), color: '#bbbbbb', dashed: true, width: 1 });
-  return renderSvg(`rnnblas demo adding: T = ${r.length}, hidden ${r.hidden}, batch ${r.batch}, Adam lr ${r.lr}${r.clip > 0 ? `, clipGradNorm ${r.clip}` : ''}`, [
+  return renderSvg(`rnnblas demo adding: T = ${r.length}, hidden ${r.hidden}, batch ${r.batch}, Adam lr ${r.lr}${r.lstmLr !== r.lr && r.models.some((m) => m.name === 'lstm') ? ` (LSTM ${r.lstmLr})` : ''}${r.clip > 0 ? `, clipGradNorm ${r.clip}` : ''}`, [
     {
       title: `Test MSE on ${r.testSize} held-out sequences (log scale)`,
       xLabel: 'training step',
@@ -184,9 +190,12 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
   for (let i = 0; i < o.testSize; i++) base += (test.y.data[i] - 1) ** 2;
   const baselineTestMse = base / o.testSize;
   const stream = addingTrainStream(o.seed);
-  const models = names.map((name, k) => {
-    const model = new Sequential([recurrent(name, H, o.seed + 100 * (k + 1)), new LastStep(), new Linear({ inFeatures: H, outFeatures: 1, seed: o.seed + 100 * (k + 1) + 50 })]);
-    return { name, model, optimizer: new Adam(model.parameters(), { lr: o.lr }), curve: [] as number[], divergedAt: null as number | null, steps: 0 };
+  const models = names.map((name) => {
+    // Seeds by model name: a model trains the same whichever others run beside it.
+    const s = o.seed + 100 * (ADDING_MODELS.indexOf(name) + 1);
+    const model = new Sequential([recurrent(name, H, s), new LastStep(), new Linear({ inFeatures: H, outFeatures: 1, seed: s + 50 })]);
+    const lr = name === 'lstm' ? (o.lstmLr ?? o.lr) : o.lr;
+    return { name, model, lr, optimizer: new Adam(model.parameters(), { lr }), curve: [] as number[], divergedAt: null as number | null, steps: 0 };
   });
   const emit = (obj: Record<string, unknown>): void => {
     process.stdout.write(JSON.stringify(obj) + '\n');
@@ -198,10 +207,10 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
     if (multibar?.isActive) multibar.log(line + '\n');
     else console.log(line);
   };
-  if (o.json) emit({ type: 'start', length: T, hidden: H, batch: o.batch, lr: o.lr, clip: o.clip, steps: o.steps, evalEvery, testSize: o.testSize, models: names, baselineMse: round(ADDING_BASELINE_MSE), baselineTestMse: round(baselineTestMse) });
+  if (o.json) emit({ type: 'start', length: T, hidden: H, batch: o.batch, lr: o.lr, lstmLr: o.lstmLr ?? o.lr, clip: o.clip, steps: o.steps, evalEvery, testSize: o.testSize, models: names, baselineMse: round(ADDING_BASELINE_MSE), baselineTestMse: round(baselineTestMse) });
   else {
     console.log(`adding problem, T = ${T}: signal U[0,1) + mask with two ones; target = the sum of the two marked values, read at the last step`);
-    console.log(`models ${names.join(', ')} (hidden ${H}) -> LastStep -> Linear(${H}, 1); Adam lr ${o.lr}, batch ${o.batch}, ${o.clip > 0 ? `clipGradNorm ${o.clip}` : 'no clipping'}, ${o.steps} steps on fresh batches`);
+    console.log(`models ${names.join(', ')} (hidden ${H}) -> LastStep -> Linear(${H}, 1); Adam lr ${o.lr}${names.includes('lstm') && (o.lstmLr ?? o.lr) !== o.lr ? ` (LSTM ${o.lstmLr})` : ''}, batch ${o.batch}, ${o.clip > 0 ? `clipGradNorm ${o.clip}` : 'no clipping'}, ${o.steps} steps on fresh batches`);
     console.log(`test set: ${o.testSize} held-out sequences; predicting 1 scores ${fmt(baselineTestMse)} on it (1/6 = 0.1667 expected)`);
   }
 
@@ -267,6 +276,7 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
       name: m.name,
       testMse: round(m.curve.at(-1) as number),
       steps: m.steps,
+      lr: m.lr,
       bestTestMse: round(Math.min(...m.curve)),
       solvedAt: solved >= 0 ? evalSteps[solved] : null,
       divergedAt: m.divergedAt,
@@ -283,6 +293,7 @@ export async function runDemoAdding(o: AddingDemoOptions): Promise<AddingDemoRes
     hidden: H,
     batch: o.batch,
     lr: o.lr,
+    lstmLr: o.lstmLr ?? o.lr,
     clip: o.clip,
     plot,
     seconds: round((Date.now() - t0) / 1000),

@@ -147,6 +147,7 @@ export function buildProgram(): Command {
     .option('--hidden <n>', 'hidden size of every model', intOption('--hidden', 1, 4096), 100)
     .option('--batch <n>', 'sequences per batch', intOption('--batch', 1, 100000), 16)
     .option('--lr <x>', 'Adam learning rate', numberOption('--lr', 0, true), 3e-4)
+    .option('--lstm-lr <x>', "the LSTM's Adam learning rate (default: --lr)", numberOption('--lstm-lr', 0, true))
     .option('--clip <x>', 'gradient norm clipping (0: off)', numberOption('--clip', 0), 1)
     .option('--eval-every <n>', 'steps between test-set evaluations', intOption('--eval-every', 1), 250)
     .option('--test-size <n>', 'held-out test sequences', intOption('--test-size', 1, 1_000_000), 1000)
