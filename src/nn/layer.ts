@@ -41,6 +41,11 @@ export interface LayerContext {
   readonly h0?: ReadonlyMap<Layer, RecurrentState>;
   /** Filled with each recurrent layer's final state. */
   readonly hN?: Map<Layer, RecurrentState>;
+  /**
+   * The layer's output (forward) or input gradient (backward) feeds only another layer of the
+   * same call and is not kept past the next call: the layer may return it in a buffer it reuses.
+   */
+  readonly internal?: boolean;
 }
 
 /** A layer usable inside Sequential (the protocol; the public contract of a module is {@link Module}). */

@@ -60,9 +60,15 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
 
   /** y[..., out] = x[..., in] W^T + b. An input with no rows (e.g. [0, in] or [T, 0, in]) gives an empty output, as in PyTorch. */
   forward(x: Tensor): Tensor {
+    return this.forwardInto(x, false);
+  }
+
+  // `reuse`: the output lives in a buffer this layer reuses (inside a Sequential, when the
+  // next layer consumes it within the step).
+  private forwardInto(x: Tensor, reuse: boolean): Tensor {
     const t = this.checkInput(x);
     const rows = t.data.length / this.inFeatures;
-    const y = new Float32Array(rows * this.outFeatures);
+    const y = reuse ? this.reused('y', rows * this.outFeatures) : new Float32Array(rows * this.outFeatures);
     if (rows === 0) {
       this.lastInput = t;
       return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
@@ -83,6 +89,10 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
    */
   backward(gy: Tensor, options?: LinearBackwardOptions | boolean): Tensor | null {
     const inputGrad = typeof options === 'boolean' ? options : checkBool('options.inputGrad', checkOptions<LinearBackwardOptions>('options', options, ['inputGrad']).inputGrad ?? true);
+    return this.backwardInto(gy, inputGrad, false);
+  }
+
+  private backwardInto(gy: Tensor, inputGrad: boolean, reuse: boolean): Tensor | null {
     const x = this.lastInput;
     if (!x) throw new Error('Linear.backward called before forward: call forward first');
     const rows = x.data.length / this.inFeatures;
@@ -100,7 +110,7 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     }
     this.lastInput = null;
     if (!inputGrad) return null;
-    const dx = new Float32Array(rows * this.inFeatures);
+    const dx = reuse ? this.reused('dx', rows * this.inFeatures) : new Float32Array(rows * this.inFeatures);
     native.sgemm(false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
     return { data: dx, shape: x.shape };
   }
@@ -137,16 +147,27 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
   }
 
   /** @internal Sequential's entry. */
-  forwardLayer(x: Tensor | IntTensor): Tensor {
-    return this.forward(x as Tensor);
+  forwardLayer(x: Tensor | IntTensor, ctx?: LayerContext): Tensor {
+    return this.forwardInto(x as Tensor, ctx?.internal === true);
   }
 
   /** @internal Sequential's entry. */
   backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null {
-    return this.backward(gy, ctx.inputGrad);
+    return this.backwardInto(gy, ctx.inputGrad, ctx.internal === true);
   }
 
   private onesCache = new Float32Array(0);
+  private readonly reuse = new Map<'y' | 'dx', Float32Array>();
+
+  // A buffer of n floats kept for the next call (contents overwritten by the caller).
+  private reused(key: 'y' | 'dx', n: number): Float32Array {
+    let b = this.reuse.get(key);
+    if (!b || b.length < n) {
+      b = new Float32Array(n);
+      this.reuse.set(key, b);
+    }
+    return b.subarray(0, n);
+  }
 
   private ones(n: number): Float32Array {
     if (this.onesCache.length < n) this.onesCache = new Float32Array(n).fill(1);

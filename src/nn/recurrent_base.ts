@@ -120,16 +120,41 @@ export abstract class RNNBase<
 
   /** Runs the whole sequence; see the options type. */
   forward(x: Tensor, options?: Options): Output {
-    this.assertIdle();
-    const r = rnnForwardChecked(this.config, this.weights, x, this.forwardOptions(options));
-    this.tape = r.tape;
-    return this.output(r);
+    return this.runForward(x, options, false);
   }
 
   /** As forward, with the native work off the main thread. One async call per module at a time. */
   async forwardAsync(x: Tensor, options?: Options): Promise<Output> {
+    return this.runForwardAsync(x, options, false);
+  }
+
+  /**
+   * Backpropagates the last forward's outputs' gradients (each may be omitted:
+   * zero). Returns the input and initial-state gradients; parameter gradients
+   * accumulate into `parameters()[i].grad`.
+   */
+  backward(grads?: Grads, options?: RecurrentBackwardOptions): Result {
+    return this.runBackward(grads, options, false);
+  }
+
+  /** As backward, off the main thread. */
+  async backwardAsync(grads?: Grads, options?: RecurrentBackwardOptions): Promise<Result> {
+    return this.runBackwardAsync(grads, options, false);
+  }
+
+  // `reuse`: the caller-facing y (forward) or gx (backward) may live in the workspace, as
+  // inside a Sequential where the next layer consumes it within the step (no per-step
+  // allocation of the largest buffers).
+  private runForward(x: Tensor, options: Options | undefined, reuse: boolean): Output {
     this.assertIdle();
-    const o = this.forwardOptions(options);
+    const r = rnnForwardChecked(this.config, this.weights, x, this.forwardOptions(options, reuse));
+    this.tape = r.tape;
+    return this.output(r);
+  }
+
+  private async runForwardAsync(x: Tensor, options: Options | undefined, reuse: boolean): Promise<Output> {
+    this.assertIdle();
+    const o = this.forwardOptions(options, reuse);
     this.busy = true;
     try {
       const r = await rnnForwardCheckedAsync(this.config, this.weights, x, o);
@@ -140,24 +165,18 @@ export abstract class RNNBase<
     }
   }
 
-  /**
-   * Backpropagates the last forward's outputs' gradients (each may be omitted:
-   * zero). Returns the input and initial-state gradients; parameter gradients
-   * accumulate into `parameters()[i].grad`.
-   */
-  backward(grads?: Grads, options?: RecurrentBackwardOptions): Result {
+  private runBackward(grads: Grads | undefined, options: RecurrentBackwardOptions | undefined, reuse: boolean): Result {
     this.assertIdle();
     const tape = this.requireTape();
-    const r = rnnBackwardChecked(tape, grads, this.grads, this.backwardOptions(options));
+    const r = rnnBackwardChecked(tape, grads, this.grads, this.backwardOptions(options, reuse));
     this.tape = null;
     return r as Result;
   }
 
-  /** As backward, off the main thread. */
-  async backwardAsync(grads?: Grads, options?: RecurrentBackwardOptions): Promise<Result> {
+  private async runBackwardAsync(grads: Grads | undefined, options: RecurrentBackwardOptions | undefined, reuse: boolean): Promise<Result> {
     this.assertIdle();
     const tape = this.requireTape();
-    const o = this.backwardOptions(options);
+    const o = this.backwardOptions(options, reuse);
     this.busy = true;
     try {
       const r = await rnnBackwardCheckedAsync(tape, grads, this.grads, o);
@@ -170,26 +189,26 @@ export abstract class RNNBase<
 
   /** @internal Sequential's entry: forward with the context's lengths and state. */
   forwardLayer(x: Tensor | IntTensor, ctx: LayerContext): Tensor {
-    const r = this.forward(x as Tensor, this.contextOptions(ctx));
+    const r = this.runForward(x as Tensor, this.contextOptions(ctx), ctx.internal === true);
     ctx.hN?.set(this, this.finalState(r));
     return r.y;
   }
 
   /** @internal Sequential's entry. */
   backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null {
-    return this.backward({ gy } as Grads, { inputGrad: ctx.inputGrad }).gx;
+    return this.runBackward({ gy } as Grads, { inputGrad: ctx.inputGrad }, ctx.internal === true).gx;
   }
 
   /** @internal Sequential's async entry. */
   async forwardLayerAsync(x: Tensor | IntTensor, ctx: LayerContext): Promise<Tensor> {
-    const r = await this.forwardAsync(x as Tensor, this.contextOptions(ctx));
+    const r = await this.runForwardAsync(x as Tensor, this.contextOptions(ctx), ctx.internal === true);
     ctx.hN?.set(this, this.finalState(r));
     return r.y;
   }
 
   /** @internal Sequential's async entry. */
   async backwardLayerAsync(gy: Tensor, ctx: LayerContext): Promise<Tensor | null> {
-    return (await this.backwardAsync({ gy } as Grads, { inputGrad: ctx.inputGrad })).gx;
+    return (await this.runBackwardAsync({ gy } as Grads, { inputGrad: ctx.inputGrad }, ctx.internal === true)).gx;
   }
 
   /** Copies weights in (strict by default; see `Module.loadStateDict`); a failed load changes nothing. */
@@ -250,16 +269,16 @@ export abstract class RNNBase<
     return o as Options;
   }
 
-  private forwardOptions(options: Options | undefined): RnnForwardOptions {
+  private forwardOptions(options: Options | undefined, reuse: boolean): RnnForwardOptions {
     const keys = this.config.mode === 'LSTM' ? ['h0', 'c0', 'seqLengths', 'checkFinite'] : ['h0', 'seqLengths', 'checkFinite'];
     const o = checkOptions<RnnCallOptions & { c0?: Tensor }>('options', options, keys);
-    return { h0: o.h0, c0: o.c0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng, workspace: this.workspace };
+    return { h0: o.h0, c0: o.c0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng, workspace: this.workspace, reuseOutput: reuse };
   }
 
-  private backwardOptions(options: RecurrentBackwardOptions | undefined): RnnBackwardOptions {
+  private backwardOptions(options: RecurrentBackwardOptions | undefined, reuse: boolean): RnnBackwardOptions {
     const o = checkOptions<RecurrentBackwardOptions>('options', options, ['inputGrad', 'traceStates']);
     const traceStates = o.traceStates === undefined ? false : checkBool('options.traceStates', o.traceStates);
-    return { inputGrad: o.inputGrad, traceStates, workspace: this.workspace };
+    return { inputGrad: o.inputGrad, traceStates, workspace: this.workspace, reuseInputGrad: reuse };
   }
 
   private requireTape(): RnnTape {

@@ -36,6 +36,8 @@ export interface RnnForwardOptions {
   rng?: Rng;
   /** Scratch reused across calls (see RnnWorkspace). */
   workspace?: RnnWorkspace;
+  /** @internal y in the workspace too (it is only read before the next forward: a Sequential's inner layer). */
+  reuseOutput?: boolean;
   /**
    * Check x, h0 and the weights for NaN/Infinity first and throw a RangeError
    * naming the tensor and index (default false: non-finite values propagate,
@@ -131,6 +133,8 @@ export interface RnnBackwardOptions {
   traceStates?: boolean;
   /** Scratch reused across calls (see RnnWorkspace). */
   workspace?: RnnWorkspace;
+  /** @internal gx in the workspace too (consumed at once by the layer before: inside a Sequential). */
+  reuseInputGrad?: boolean;
 }
 
 /** Result of a backward pass (parameter gradients accumulate into the buffers given). */
@@ -285,7 +289,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
-    const out = k === L - 1 ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
+    const out = k === L - 1 && !(opts.reuseOutput && opts.workspace) ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
     const gates = gated ? take(`gates${k}`, D * store) : null;
     const cells = lstm ? take(`cells${k}`, D * T * B * H) : null;
     if (gates) gateStores.push(gates);
@@ -397,7 +401,7 @@ function* backwardPlan(
     const I = layerInputSize(cfg, k);
     // dx accumulates over directions, so a reused buffer is zeroed first;
     // layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : inputGrad ? alloc(T * B * I) : null;
+    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I, true) : alloc(T * B * I);
     const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -459,7 +463,7 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   const o = opts ?? {};
   if (typeof o !== 'object') throw typeError('options', 'an options object', o);
   for (const key of Object.keys(o)) {
-    if (!['h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'].includes(key)) {
+    if (!['h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace', 'reuseOutput'].includes(key)) {
       throw rangeError('options', "only 'h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
     }
   }

@@ -91,7 +91,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     const hN = new Map<Layer, RecurrentState>();
     this.lastCtx = null;
     return {
-      ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN }),
+      ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN, internal: i < this.steps.length - 1 }),
       finish: () => {
         this.states = rnns.map((r) => hN.get(r) as RecurrentState);
         this.lastCtx = { seqLengths: lengths, inputGrad: false };
@@ -110,7 +110,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
     let g: Tensor | null = gy;
     for (let i = this.steps.length - 1; i >= 0 && g; i--) {
-      g = this.steps[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0 });
+      g = this.steps[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0, internal: true });
     }
     this.lastCtx = null;
   }
@@ -123,7 +123,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     let g: Tensor | null = gy;
     for (let i = this.steps.length - 1; i >= 0 && g; i--) {
       const layer = this.steps[i];
-      const c = { seqLengths: ctx.seqLengths, inputGrad: i > 0 };
+      const c = { seqLengths: ctx.seqLengths, inputGrad: i > 0, internal: true };
       g = layer.backwardLayerAsync ? await layer.backwardLayerAsync(g, c) : layer.backwardLayer(g, c);
     }
   }

@@ -79,8 +79,9 @@ function checkOutput(out: Tensor, y: Tensor | IntTensor, target: TargetKind): vo
  * @param target - The dataset's target kind.
  * @param valid - Valid steps per sequence (0..T), or null for all.
  * @param wantGrad - Whether the gradient is needed (false in evaluation).
+ * @param wantCorrect - Whether to count correct arg-maxes (a pass over the logits; 0 when false).
  */
-export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, target: TargetKind, valid: Int32Array | null, wantGrad = true): BatchLoss | null {
+export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, target: TargetKind, valid: Int32Array | null, wantGrad = true, wantCorrect = true): BatchLoss | null {
   checkOutput(out, y, target);
   const step = perStep(target);
   const T = step ? out.shape[0] : 1;
@@ -100,7 +101,7 @@ export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, ta
     const r = crossEntropy({ data: out.data, shape: [rows, C] }, ids, mask ? { mask } : {});
     let correct = 0;
     const d = out.data;
-    for (let i = 0; i < rows; i++) {
+    for (let i = 0; i < rows && wantCorrect; i++) {
       if ((mask && !mask[i]) || ids[i] === IGNORE) continue;
       let best = 0;
       for (let c = 1; c < C; c++) if (d[i * C + c] > d[i * C + best]) best = c;

@@ -78,7 +78,7 @@ export async function trainStep(
 ): Promise<StepOutcome | null> {
   s.model.zeroGrad();
   const out = await s.net.forward(x, { seqLengths: rnnLengths ?? undefined, h0 });
-  const r = batchLoss(s.loss, out, y, s.target, valid);
+  const r = batchLoss(s.loss, out, y, s.target, valid, true, s.metrics.includes('accuracy'));
   if (r === null) return null;
   if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
   const metrics = s.metrics.length > 0 ? batchMetricSums(s.metrics, out, y, s.target, valid, r) : {};
