@@ -19,6 +19,7 @@
 #include "../native/blas_runtime.h"
 #include "../native/exec_context.h"
 #include "../native/losses.h"
+#include "../native/optim.h"
 #include "../native/rnn_layer.h"
 #include "../native/team_gemm.h"
 #include "../native/thread_team.h"
@@ -656,6 +657,52 @@ Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
+// adamStep({...}): one parameter's Adam/AdamW update, in place (synchronous)
+
+#define ADAM_FIELDS(F)             \
+  F(p, F32, InOut, Required)       \
+  F(d, F32, In, Required)          \
+  F(m, F32, InOut, Required)       \
+  F(v, F32, InOut, Required)       \
+  F(vmax, F32, InOut, Optional)    \
+  F(beta1, Number, In, Required)   \
+  F(beta2, Number, In, Required)   \
+  F(stepSize, Number, In, Required) \
+  F(bc2Sqrt, Number, In, Required) \
+  F(eps, Number, In, Required)     \
+  F(shrink, Number, In, Required)
+
+enum class Adm { ADAM_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kAdmCount = 0 ADAM_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kAdmCount> kAdmSpecs{{ADAM_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+Napi::Value adam_step_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto f = read_call<Adm>(info, kAdmSpecs, "adamStep");
+  const std::string what = "adamStep";
+  const int64_t n = f[Adm::p].length;
+  for (Adm a : {Adm::d, Adm::m, Adm::v, Adm::vmax}) require_length(env, f[a], what, n, "p.length");
+  for (Adm out : {Adm::p, Adm::m, Adm::v, Adm::vmax}) {
+    require_disjoint(env, what, f[out], {&f[Adm::p], &f[Adm::d], &f[Adm::m], &f[Adm::v], &f[Adm::vmax]});
+  }
+  AdamStep a;
+  a.p = f[Adm::p].as<float>();
+  a.d = f[Adm::d].as<float>();
+  a.m = f[Adm::m].as<float>();
+  a.v = f[Adm::v].as<float>();
+  a.vmax = f[Adm::vmax].as<float>();
+  a.n = n;
+  a.beta1 = f.number(Adm::beta1);
+  a.beta2 = f.number(Adm::beta2);
+  a.step_size = f.number(Adm::stepSize);
+  a.bc2_sqrt = f.number(Adm::bc2Sqrt);
+  a.eps = f.number(Adm::eps);
+  a.shrink = f.number(Adm::shrink);
+  if (n > 0) adam_step(a);
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------------------
 // Memory and settings
 
 // alloc(n): a zero-filled Float32Array of n floats on native-owned memory
@@ -795,6 +842,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<with_mode<sgemm, Mode::Async>>(env, exports, "sgemmAsync");
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");
   export_fn<squared_error_js>(env, exports, "squaredError");
+  export_fn<adam_step_js>(env, exports, "adamStep");
   export_fn<alloc_js>(env, exports, "alloc");
   export_fn<blas_info_js>(env, exports, "blasInfo");
   export_fn<set_num_threads_js>(env, exports, "setNumThreads");

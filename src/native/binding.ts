@@ -146,6 +146,10 @@ export interface AddonExports {
     logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
   }): number;
   squaredError(call: { pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32 }): number;
+  /** One parameter's Adam/AdamW update in place (native/optim.h; the same bits as src/optim/adam.ts' formula). */
+  adamStep(call: {
+    p: F32; d: F32; m: F32; v: F32; vmax: F32OrNull; beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; eps: number; shrink: number;
+  }): void;
   /** A zero-filled Float32Array of n >= 1 floats on native-owned memory (used in place by async calls). */
   alloc(n: number): Float32Array;
   blasInfo(): NativeBlasInfo;

@@ -4,6 +4,7 @@
  */
 import type { Parameter } from '../tensor.js';
 import { rangeError, typeError } from '../errors.js';
+import { native } from '../native/binding.js';
 import { checkBool, checkNumber, checkOptions } from '../validate.js';
 import { effectiveGrad, type HyperValue, Optimizer, type ParamSlot, type PreparedHyper, withDefaults } from './optimizer.js';
 
@@ -63,46 +64,9 @@ function buffersFor(amsgrad: boolean): string[] {
   return amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
 }
 
-// The update loops, without and with amsgrad, so that no loop tests a loop-invariant flag.
-// `d` is the effective gradient (see effectiveGrad; Adam's L2 weight decay is folded in
-// there), `shrink` is AdamW's `1 − lr·weightDecay` (1 for Adam). Values are computed in
-// float64 per element and stored as float32.
-
-/** m = β1·m + (1−β1)·d, v = β2·v + (1−β2)·d², θ = θ·shrink − stepSize·m/(√v/bc2sqrt + eps). */
-function adamPlain(
-  p: Float32Array, d: Float32Array, m: Float32Array, v: Float32Array,
-  beta1: number, beta2: number, stepSize: number, bc2sqrt: number, eps: number, shrink: number,
-): void {
-  const n = p.length;
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
-  for (let j = 0; j < n; j++) {
-    const dj = d[j];
-    m[j] = beta1 * m[j] + c1 * dj;
-    v[j] = beta2 * v[j] + c2 * dj * dj;
-    p[j] = p[j] * shrink - (stepSize * m[j]) / (Math.sqrt(v[j]) / bc2sqrt + eps);
-  }
-}
-
-/** AMSGrad: as adamPlain with v̂ = max(v̂, v) in the denominator (NaN if either is NaN, as torch.maximum). */
-function adamAmsgrad(
-  p: Float32Array, d: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array,
-  beta1: number, beta2: number, stepSize: number, bc2sqrt: number, eps: number, shrink: number,
-): void {
-  const n = p.length;
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
-  for (let j = 0; j < n; j++) {
-    const dj = d[j];
-    m[j] = beta1 * m[j] + c1 * dj;
-    v[j] = beta2 * v[j] + c2 * dj * dj;
-    let vv = v[j];
-    const a = vmax[j];
-    if (a > vv || a !== a) vv = a;
-    vmax[j] = vv;
-    p[j] = p[j] * shrink - (stepSize * m[j]) / (Math.sqrt(vv) / bc2sqrt + eps);
-  }
-}
+// The update runs natively (native/optim.cpp: float64 per element in the same order as
+// PyTorch's formula, stored as float32). `d` is the effective gradient (see effectiveGrad;
+// Adam's L2 weight decay is folded in there), `shrink` is AdamW's `1 − lr·weightDecay`.
 
 /**
  * Adam, as `torch.optim.Adam`: at step t, `d = g + weightDecay·θ`,
@@ -166,8 +130,7 @@ export class Adam extends Optimizer {
       const bc2sqrt = Math.sqrt(1 - beta2 ** t);
       const b = slot.buffers;
       const d = effectiveGrad(p.data, p.grad, l2, maximize, this.scratch(p.data.length));
-      if (amsgrad) adamAmsgrad(p.data, d, b.expAvg, b.expAvgSq, b.maxExpAvgSq, beta1, beta2, stepSize, bc2sqrt, eps, shrink);
-      else adamPlain(p.data, d, b.expAvg, b.expAvgSq, beta1, beta2, stepSize, bc2sqrt, eps, shrink);
+      native.adamStep({ p: p.data, d, m: b.expAvg, v: b.expAvgSq, vmax: amsgrad ? b.maxExpAvgSq : null, beta1, beta2, stepSize, bc2Sqrt: bc2sqrt, eps, shrink });
     }
   }
 

@@ -1,0 +1,53 @@
+#include "optim.h"
+
+#include <cmath>
+
+#include "clones.h"
+
+namespace rnnblas {
+namespace {
+
+RNNBLAS_CLONES
+void adam_plain(float* __restrict p, const float* __restrict d, float* __restrict m,
+                float* __restrict v, int64_t n, double beta1, double beta2, double step_size,
+                double bc2_sqrt, double eps, double shrink) {
+  const double c1 = 1 - beta1, c2 = 1 - beta2;
+  for (int64_t j = 0; j < n; ++j) {
+    const double dj = d[j];
+    const float mj = static_cast<float>(beta1 * m[j] + c1 * dj);
+    const float vj = static_cast<float>(beta2 * v[j] + c2 * dj * dj);
+    m[j] = mj;
+    v[j] = vj;
+    p[j] = static_cast<float>(p[j] * shrink - (step_size * mj) / (std::sqrt(static_cast<double>(vj)) / bc2_sqrt + eps));
+  }
+}
+
+RNNBLAS_CLONES
+void adam_amsgrad(float* __restrict p, const float* __restrict d, float* __restrict m,
+                  float* __restrict v, float* __restrict vmax, int64_t n, double beta1,
+                  double beta2, double step_size, double bc2_sqrt, double eps, double shrink) {
+  const double c1 = 1 - beta1, c2 = 1 - beta2;
+  for (int64_t j = 0; j < n; ++j) {
+    const double dj = d[j];
+    const float mj = static_cast<float>(beta1 * m[j] + c1 * dj);
+    const float vj = static_cast<float>(beta2 * v[j] + c2 * dj * dj);
+    m[j] = mj;
+    v[j] = vj;
+    const float a = vmax[j];
+    const float vv = (a > vj || a != a) ? a : vj;  // NaN in vmax stays, as the TS form
+    vmax[j] = vv;
+    p[j] = static_cast<float>(p[j] * shrink - (step_size * mj) / (std::sqrt(static_cast<double>(vv)) / bc2_sqrt + eps));
+  }
+}
+
+}  // namespace
+
+void adam_step(const AdamStep& a) {
+  if (a.vmax != nullptr) {
+    adam_amsgrad(a.p, a.d, a.m, a.v, a.vmax, a.n, a.beta1, a.beta2, a.step_size, a.bc2_sqrt, a.eps, a.shrink);
+  } else {
+    adam_plain(a.p, a.d, a.m, a.v, a.n, a.beta1, a.beta2, a.step_size, a.bc2_sqrt, a.eps, a.shrink);
+  }
+}
+
+}  // namespace rnnblas

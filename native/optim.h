@@ -1,0 +1,28 @@
+// Optimizer updates over one parameter's values, in place (the per-element
+// formulas of src/optim, evaluated identically: float64 arithmetic in the
+// same order, float32 stores, no fused multiply-add, so the native and the
+// TypeScript forms give the same bits).
+#pragma once
+#include <cstdint>
+
+namespace rnnblas {
+
+struct AdamStep {
+  float* p = nullptr;          // [n] values
+  const float* d = nullptr;    // [n] effective gradient
+  float* m = nullptr;          // [n] first moment
+  float* v = nullptr;          // [n] second moment
+  float* vmax = nullptr;       // [n] running max of v (amsgrad), or null
+  int64_t n = 0;
+  double beta1 = 0, beta2 = 0;
+  double step_size = 0;        // lr / (1 - beta1^t)
+  double bc2_sqrt = 0;         // sqrt(1 - beta2^t)
+  double eps = 0;
+  double shrink = 1;           // AdamW's 1 - lr * weightDecay (1 for Adam)
+};
+
+// m = b1 m + (1-b1) d; v = b2 v + (1-b2) d^2; p = p*shrink - step_size m / (sqrt(v')/bc2_sqrt + eps)
+// with v' = v, or max(vmax, v) stored into vmax (amsgrad).
+void adam_step(const AdamStep& a);
+
+}  // namespace rnnblas
