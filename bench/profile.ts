@@ -79,6 +79,32 @@ async function profileGated(w: Workload, reps: number): Promise<string[]> {
   const tRec1 = ms(() => native.sgemm(false, true, B, GH, H, 1, h, H, whh, H, 0, acc, GH), reps * 20);
   row(`    one of them alone (${process.env.PROFILE_MIN ? "fastest" : "median"} of ${reps * 20}, as the rows above)`, tRec1, 2 * B * H * GH);
   row('  rest: bias + gate epilogue + loop', Math.max(0, tf - tIn - tRec));
+  // The same forward on each step kernel, and an Elman layer with the same per-step GEMM work
+  // (B·G rows of [H×H]) and store size: what the gated epilogue and layout cost beyond the GEMMs.
+  for (const kern of ['avx2', 'blas'] as const) {
+    native.setStepKernel(kern);
+    try {
+      row(`  the same with setStepKernel('${kern}')`, ms(() => native.forwardLayer([dir(0)]), reps), fwdFlop);
+    } finally {
+      native.setStepKernel('auto');
+    }
+  }
+  {
+    const EB = G * B;
+    const ex = rng.floats(T * EB * I);
+    const ewih = rng.floats(H * I, -k, k);
+    const ey = new Float32Array(T * EB * H);
+    const eh = new Float32Array(EB * H);
+    const ef = ms(() => native.forwardLayer([{
+      x: ex, h0: null, wIh: ewih, wHh: whh.subarray(0, H * H), bIh: bih.subarray(0, H), bHh: bhh.subarray(0, H), lengths: null, y: ey, hN: eh,
+      T, B: EB, I, H, ld: H, act: NativeActivation.Tanh, reverse: false,
+    }]), reps);
+    const ea = new Float32Array(T * EB * H);
+    const ein = ms(() => native.sgemm(false, true, T * EB, H, I, 1, ex, I, ewih, I, 0, ea, H), reps);
+    row(`Elman B=${EB} (same per-step GEMM work): native forward`, ef, fwdFlop);
+    row(`  its time loop (forward - input GEMM ${ein.toFixed(2)} ms)`, ef - ein, 2 * T * EB * H * H);
+    row(`${cellOf(w)} time loop (forward - input GEMM), for comparison`, tf - tIn, 2 * T * B * H * GH);
+  }
   if (D === 2) {
     const tfd = ms(() => native.forwardLayer([dir(0), dir(1)]), reps);
     row('native.forwardLayer, both directions in one call', tfd, 2 * fwdFlop);
