@@ -59,6 +59,6 @@ export * from './onnx/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export {
-  saveModel, loadModel, encodeModel, decodeModel, saveCheckpoint, loadCheckpoint, modelSpec, buildModel, MODEL_FILE_VERSION, DEFAULT_MAX_PARAMETERS,
-  type LoadModelOptions, type ModelSpec, type LayerSpec, type LoadedModel, type ModuleClass, type JsonValue, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint,
+  saveModel, loadModel, encodeModel, decodeModel, modelSpec, buildModel, MODEL_FILE_VERSION, DEFAULT_MAX_PARAMETERS,
+  type LoadModelOptions, type ModelSpec, type LayerSpec, type LoadedModel, type ModuleClass, type JsonValue,
 } from './io/model_file.js';

@@ -13,13 +13,12 @@ import {
   buildModel,
   decodeModel,
   encodeModel,
-  loadCheckpoint,
   loadModel,
   modelSpec,
-  saveCheckpoint,
   saveModel,
   type ModelSpec,
 } from '../src/io/model_file.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint_file.js';
 import { FormatError, decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { Embedding } from '../src/nn/embedding.js';
 import { LastStep } from '../src/nn/last_step.js';

@@ -441,6 +441,23 @@ describe('structure', () => {
     expect(cycles).toEqual([]);
     const ioToNn = [...graph].flatMap(([f, deps]) => (f.includes(`${join('src', 'io')}`) ? deps.filter((d) => d.includes(join('src', 'nn'))).map((d) => `${f} -> ${d}`) : []));
     expect(ioToNn).toEqual([]);
+  });
+
+  it('io/ is a leaf: at run time it imports only io/ and the leaf modules (errors, tensor, validate, random), which import only each other', () => {
+    const graph = importGraph();
+    const src = join(__dirname, '..', 'src');
+    const leaves = ['errors.ts', 'tensor.ts', 'validate.ts', 'random.ts'].map((f) => join(src, f));
+    const io = join(src, 'io');
+    const rel = (f: string): string => f.slice(f.indexOf('src'));
+    const ioFiles = [...graph.keys()].filter((f) => dirname(f) === io);
+    expect(ioFiles.map(rel).sort()).toEqual(expect.arrayContaining([join('src', 'io', 'model_file.ts'), join('src', 'io', 'registry.ts'), join('src', 'io', 'safetensors.ts')]));
+    const outside = ioFiles.flatMap((f) => (graph.get(f) ?? []).filter((d) => dirname(d) !== io && !leaves.includes(d)).map((d) => `${rel(f)} -> ${rel(d)}`));
+    expect(outside).toEqual([]);
+    const leafOutside = leaves.flatMap((f) => (graph.get(f) ?? []).filter((d) => !leaves.includes(d)).map((d) => `${rel(f)} -> ${rel(d)}`));
+    expect(leafOutside).toEqual([]);
+    // No lazy import() dodges the rule either.
+    const lazy = ioFiles.filter((f) => /\bimport\(\s*['"`]\./.test(fsModule.readFileSync(f, 'utf8'))).map(rel);
+    expect(lazy).toEqual([]);
     const base = graph.get(join(__dirname, '..', 'src', 'nn', 'parametrized_layer.ts')) ?? [];
     expect(base.filter((d) => /linear|embedding|rnn/.test(d))).toEqual([]);
   });

@@ -17,7 +17,7 @@ import { RNN } from '../src/nn/rnn.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { Adam, type LRScheduler, type Optimizer, OneCycleLR, ReduceLROnPlateau, SGD, StepLR } from '../src/optim/index.js';
 import { Rng } from '../src/random.js';
-import { loadCheckpoint } from '../src/io/model_file.js';
+import { loadCheckpoint } from '../src/train/checkpoint_file.js';
 import { fit, type FitOptions, type FitResult } from '../src/train/index.js';
 
 beforeAll(() => setNumThreads(1));

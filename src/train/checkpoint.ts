@@ -1,11 +1,12 @@
 /**
  * fit's checkpoints: the model, optimizer, scheduler and generators (through
- * io/model_file's saveCheckpoint, written atomically) plus fit's position inside the epoch
+ * ./checkpoint_file's saveCheckpoint, written atomically) plus fit's position inside the epoch
  * (batch, TBPTT chunk and carried state, the epoch's running sums, early stopping's state),
  * so that `resumeFrom` continues an interrupted run bit for bit.
  */
 import { FormatError } from '../io/safetensors.js';
-import { loadCheckpoint, saveCheckpoint, type JsonValue } from '../io/model_file.js';
+import type { JsonValue } from '../io/model_file.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint_file.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';

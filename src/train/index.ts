@@ -1,8 +1,9 @@
 /**
- * Training: the fit loop, evaluation, prediction, metrics, the progress bar, truncated
- * BPTT helpers and sampling.
+ * Training: the fit loop, checkpoints, evaluation, prediction, metrics, the progress bar,
+ * truncated BPTT helpers and sampling.
  */
 export { fit } from './fit.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointContents, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint_file.js';
 export {
   type FitOptions,
   type FitProgress,
