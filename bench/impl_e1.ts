@@ -26,7 +26,7 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { readFileSync } from 'node:fs';
 import { Adam, Embedding, Linear, RNN, Rng, Sequential, blasInfo, charDataset, charVocab, clipGradNorm, crossEntropy, fit, setNumThreads, type Tensor } from '../src/index.js';
 import { checkDataset, gatherBatch } from '../src/data/dataset.js';
-import type { IntTensor } from '../src/nn/layer.js';
+import type { IntTensor } from '../src/tensor.js';
 import { batchLoss } from '../src/train/loss.js';
 import { median, peakRssMB, runChild, type ChildResult } from './common.js';
 import { E1 } from './workloads.js';

@@ -2,7 +2,7 @@
  * rnnblas: Elman recurrent neural networks for Node.js, with the math in C++
  * on OpenBLAS.
  */
-export { tensor, zeros, numel, type Tensor, type Parameter } from './tensor.js';
+export { tensor, zeros, numel, type Tensor, type IntTensor, type Parameter } from './tensor.js';
 export { Rng, type RngState } from './random.js';
 export { blasInfo, setNumThreads, getNumThreads, setFlushDenormals, getFlushDenormals, type BlasInfo } from './blas.js';
 export { RNN, rnnParameterShapes, type RnnCallOptions, type RnnOutput, type RecurrentBackwardOptions } from './nn/rnn.js';
@@ -47,7 +47,7 @@ export { LastStep, type LastStepOptions, type LastStepForwardOptions } from './n
 export { MergeDirections, splitDirections, type MergeMode, type MergeDirectionsOptions } from './nn/merge.js';
 export { Sequential, type SequentialForwardOptions } from './nn/sequential.js';
 export { RnnStream } from './nn/stream.js';
-export type { IntTensor, Layer, LayerContext, RecurrentState, LstmState } from './nn/layer.js';
+export type { Layer, LayerContext, RecurrentState, LstmState } from './nn/layer.js';
 export * from './optim/index.js';
 export { crossEntropy, mseLoss, type LossResult, type Reduction, type CrossEntropyOptions, type MseLossOptions } from './nn/losses.js';
 export {

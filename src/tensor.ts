@@ -12,6 +12,14 @@ export interface Tensor {
   readonly shape: readonly number[];
 }
 
+/** Integer ids (for Embedding, class targets, token batches), row-major. `data.length` equals the product of `shape`. */
+export interface IntTensor {
+  /** The ids. */
+  readonly data: Int32Array;
+  /** The size of each axis. */
+  readonly shape: readonly number[];
+}
+
 /** A trainable parameter: PyTorch's name, the shape, the values and their accumulated gradient. */
 export interface Parameter {
   /** The state-dict name, e.g. `weight_ih_l0` or `1.weight`. */

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setNumThreads } from '../src/blas.js';
 import type { SequenceDataset } from '../src/data/index.js';
 import { Embedding } from '../src/nn/embedding.js';
-import type { IntTensor } from '../src/nn/layer.js';
+import type { IntTensor } from '../src/tensor.js';
 import { Linear } from '../src/nn/linear.js';
 import { RNN } from '../src/nn/rnn.js';
 import { Sequential, type SequentialForwardOptions } from '../src/nn/sequential.js';

@@ -3,8 +3,7 @@
  * over a time series, and padding of variable-length sequences.
  */
 import { describe, rangeError, typeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import { checkInt, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 import type { SequenceDataset } from './dataset.js';
 import type { CharVocab } from './vocab.js';

@@ -4,9 +4,8 @@
  * batches (`[T, B, ...]`, what the models take).
  */
 import { describe, rangeError, typeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
 import { Rng } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkNumber, checkOptions } from '../validate.js';
 
 /**

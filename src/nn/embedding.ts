@@ -4,10 +4,9 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { Rng } from '../random.js';
-import { checkTensor, type Tensor } from '../tensor.js';
+import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
 import { registerModule } from '../io/registry.js';
-import type { IntTensor } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { ParametrizedLayer } from './parametrized_layer.js';
 

@@ -4,10 +4,10 @@
  * reverse direction has seen the whole sequence.
  */
 import { rangeError } from '../errors.js';
-import { checkTensor, type Tensor } from '../tensor.js';
+import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import { registerModule } from '../io/registry.js';
-import type { IntTensor, LayerContext } from './layer.js';
+import type { LayerContext } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { pyRepr } from './module_base.js';
 import { StatelessLayer } from './stateless_layer.js';

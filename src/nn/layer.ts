@@ -5,16 +5,11 @@
  * it; a custom layer may implement it (or be a {@link Module} whose
  * `forward(x)` / `backward(gy)` take and return Tensors).
  */
-import type { Parameter, Tensor } from '../tensor.js';
+import type { IntTensor, Parameter, Tensor } from '../tensor.js';
 import type { Module } from './module.js';
 
-/** Integer ids (for Embedding), row-major. */
-export interface IntTensor {
-  /** The ids. */
-  readonly data: Int32Array;
-  /** The size of each axis. */
-  readonly shape: readonly number[];
-}
+/** Integer ids, row-major: defined with {@link Tensor} in `tensor.ts`, re-exported here for existing imports. */
+export type { IntTensor } from '../tensor.js';
 
 /** The state an LSTM layer carries: hidden and cell state, each [L*D, B, H]. */
 export interface LstmState {

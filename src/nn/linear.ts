@@ -6,10 +6,10 @@
 import { rangeError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { Rng } from '../random.js';
-import { checkTensor, type Tensor } from '../tensor.js';
+import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import { registerModule } from '../io/registry.js';
-import type { IntTensor, LayerContext } from './layer.js';
+import type { LayerContext } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { axisFits, pyRepr } from './module_base.js';
 import { ParametrizedLayer } from './parametrized_layer.js';

@@ -4,10 +4,9 @@
  * and `splitDirections` for 'none' (both directions returned separately).
  */
 import { rangeError } from '../errors.js';
-import { checkTensor, type Tensor } from '../tensor.js';
+import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkOneOf, checkOptions } from '../validate.js';
 import { registerModule } from '../io/registry.js';
-import type { IntTensor } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { pyRepr } from './module_base.js';
 import { StatelessLayer } from './stateless_layer.js';

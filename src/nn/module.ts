@@ -3,8 +3,7 @@
  * LastStep, MergeDirections, Sequential, and LSTM/GRU) offers, with
  * torch.nn.Module's names and semantics.
  */
-import type { Parameter, Tensor } from '../tensor.js';
-import type { IntTensor } from './layer.js';
+import type { IntTensor, Parameter, Tensor } from '../tensor.js';
 
 /** Tensors by name: a module's weights (`stateDict()`) or gradients (`gradStateDict()`). */
 export type StateDict = Record<string, Tensor>;

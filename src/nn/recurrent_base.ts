@@ -7,8 +7,8 @@
  */
 import { Rng } from '../random.js';
 import { checkBool, checkOptions } from '../validate.js';
-import type { Parameter, Tensor } from '../tensor.js';
-import type { IntTensor, LayerContext, RecurrentState } from './layer.js';
+import type { IntTensor, Parameter, Tensor } from '../tensor.js';
+import type { LayerContext, RecurrentState } from './layer.js';
 import type { LoadStateDictOptions, LoadStateDictResult, ModuleSpec, ShapeDim, StateDict } from './module.js';
 import { recurrentExtraRepr, recurrentInputShapeHint, recurrentOutputShape, recurrentSpec } from './module_recurrent.js';
 import { ParametrizedLayer } from './parametrized_layer.js';

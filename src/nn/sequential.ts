@@ -5,9 +5,9 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { registerModule } from '../io/registry.js';
-import type { Parameter, Tensor } from '../tensor.js';
+import type { IntTensor, Parameter, Tensor } from '../tensor.js';
 import { checkOptions } from '../validate.js';
-import type { IntTensor, Layer, LayerContext, RecurrentState } from './layer.js';
+import type { Layer, LayerContext, RecurrentState } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { containerRepr, ModuleBase } from './module_base.js';
 import { RNNBase } from './recurrent_base.js';

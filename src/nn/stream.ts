@@ -4,8 +4,8 @@
  * calls until reset.
  */
 import { rangeError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
-import type { IntTensor, RecurrentState } from './layer.js';
+import type { IntTensor, Tensor } from '../tensor.js';
+import type { RecurrentState } from './layer.js';
 import { RNNBase } from './recurrent_base.js';
 import { Sequential } from './sequential.js';
 

@@ -5,10 +5,9 @@
  * on the way in and its per-step outputs (and their gradients) on the way out.
  */
 import { rangeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
 import { LastStep } from '../nn/last_step.js';
 import type { Sequential } from '../nn/sequential.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 
 /** Whether the model takes batch-first sequences; its layers must agree. */
 export function isBatchFirst(model: Sequential, name = 'model'): boolean {

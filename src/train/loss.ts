@@ -5,9 +5,8 @@
  */
 import type { TargetKind } from '../data/dataset.js';
 import { rangeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
 import { crossEntropy, mseLoss } from '../nn/losses.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 
 /** The losses `fit` and `evaluate` offer. */
 export type LossName = 'crossEntropy' | 'mse';

@@ -5,8 +5,7 @@
  */
 import type { TargetKind } from '../data/dataset.js';
 import { describe, rangeError, typeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import type { BatchLoss } from './loss.js';
 import { perStep } from './loss.js';
 

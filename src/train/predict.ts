@@ -3,9 +3,8 @@
  */
 import { checkDataset, gatherBatch, splitBatches, type SequenceDataset } from '../data/dataset.js';
 import { rangeError, typeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
 import type { Sequential } from '../nn/sequential.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
 import { checkInputKind, checkModel } from './checks.js';
 import { timeMajor } from './layout.js';

@@ -5,11 +5,10 @@
 import type { CharVocab } from '../data/vocab.js';
 import { describe, rangeError, typeError } from '../errors.js';
 import { Embedding } from '../nn/embedding.js';
-import type { IntTensor } from '../nn/layer.js';
 import { Sequential } from '../nn/sequential.js';
 import { RnnStream } from '../nn/stream.js';
 import { Rng } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import { checkInt, checkNumber, checkOptions } from '../validate.js';
 
 /** Options of {@link sample}. */

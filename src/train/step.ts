@@ -3,12 +3,11 @@
  * update (and a per-step scheduler step), with what progress reports about it.
  */
 import type { TargetKind } from '../data/dataset.js';
-import type { IntTensor } from '../nn/layer.js';
 import type { Sequential } from '../nn/sequential.js';
 import { clipGradNorm, clipGradValue } from '../optim/clip.js';
 import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import type { TimeMajorModel } from './layout.js';
 import { batchLoss, type LossName } from './loss.js';
 import { batchMetricSums, type MetricName, type MetricSums } from './metrics.js';

@@ -5,8 +5,7 @@
  * so no gradient crosses a boundary).
  */
 import { rangeError } from '../errors.js';
-import type { IntTensor } from '../nn/layer.js';
-import type { Tensor } from '../tensor.js';
+import type { IntTensor, Tensor } from '../tensor.js';
 import { checkInt } from '../validate.js';
 
 /** One chunk of the time axis: steps `start` (inclusive) to `end` (exclusive). */
