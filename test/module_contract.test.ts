@@ -441,6 +441,8 @@ describe('structure', () => {
     expect(cycles).toEqual([]);
     const ioToNn = [...graph].flatMap(([f, deps]) => (f.includes(`${join('src', 'io')}`) ? deps.filter((d) => d.includes(join('src', 'nn'))).map((d) => `${f} -> ${d}`) : []));
     expect(ioToNn).toEqual([]);
+    const base = graph.get(join(__dirname, '..', 'src', 'nn', 'parametrized_layer.ts')) ?? [];
+    expect(base.filter((d) => /linear|embedding|rnn/.test(d))).toEqual([]);
   });
 
   it('io/ is a leaf: at run time it imports only io/ and the leaf modules (errors, tensor, validate, random), which import only each other', () => {
@@ -458,8 +460,16 @@ describe('structure', () => {
     // No lazy import() dodges the rule either.
     const lazy = ioFiles.filter((f) => /\bimport\(\s*['"`]\./.test(fsModule.readFileSync(f, 'utf8'))).map(rel);
     expect(lazy).toEqual([]);
-    const base = graph.get(join(__dirname, '..', 'src', 'nn', 'parametrized_layer.ts')) ?? [];
-    expect(base.filter((d) => /linear|embedding|rnn/.test(d))).toEqual([]);
+  });
+
+  it('onnx/ builds its errors in one place (onnx/errors.ts, or typeError/rangeError of errors.ts): no ad-hoc new Error', () => {
+    const onnx = join(__dirname, '..', 'src', 'onnx');
+    const adHoc = fsModule.readdirSync(onnx)
+      .filter((f) => f.endsWith('.ts') && f !== 'errors.ts')
+      .flatMap((f) => fsModule.readFileSync(join(onnx, f), 'utf8').split('\n').map((line, i) => ({ f, i, line })))
+      .filter(({ line }) => /\bnew (Error|TypeError|RangeError)\(/.test(line))
+      .map(({ f, i }) => `src/onnx/${f}:${i + 1}`);
+    expect(adHoc).toEqual([]);
   });
 });
 

@@ -3,6 +3,7 @@
  * interpreter does not support.
  */
 import { AttributeType, defaultBudget, tensorFromProto, toNumber, type Budget, type IAttributeProto, type INodeProto, type OnnxTensor } from './proto.js';
+import { onnxError } from './errors.js';
 
 const TYPE_NAMES: Record<number, string> = {
   0: 'UNDEFINED', 1: 'FLOAT', 2: 'INT', 3: 'STRING', 4: 'TENSOR', 5: 'GRAPH', 6: 'FLOATS', 7: 'INTS', 8: 'STRINGS',
@@ -32,10 +33,10 @@ export class NodeAttributes {
   ) {
     for (const a of node.attribute ?? []) {
       const name = a.name ?? '';
-      if (a.refAttrName) throw new Error(`Unsupported attribute '${name}' on ${label}: references to function attributes are not supported`);
+      if (a.refAttrName) throw onnxError('unsupported', `Unsupported attribute '${name}' on ${label}: references to function attributes are not supported`);
       if (!allowed.includes(name)) {
         const list = allowed.length ? `it accepts ${allowed.map((n) => `'${n}'`).join(', ')}` : 'it takes no attributes';
-        throw new Error(`Unsupported attribute '${name}' on ${label}: ${list}`);
+        throw onnxError('unsupported', `Unsupported attribute '${name}' on ${label}: ${list}`);
       }
       this.byName.set(name, a);
     }
@@ -51,7 +52,7 @@ export class NodeAttributes {
     if (!a) return undefined;
     // Files written before IR 2 may leave `type` unset; accept them when the field is filled.
     if (a.type && a.type !== type) {
-      throw new Error(`Invalid attribute '${name}' on ${this.label}: expected type ${TYPE_NAMES[type]} but the file has ${TYPE_NAMES[a.type] ?? a.type}`);
+      throw onnxError('invalid', `Invalid attribute '${name}' on ${this.label}: expected type ${TYPE_NAMES[type]} but the file has ${TYPE_NAMES[a.type] ?? a.type}`);
     }
     return a;
   }
@@ -102,12 +103,12 @@ export class NodeAttributes {
   tensor(name: string): OnnxTensor | undefined {
     const a = this.get(name, AttributeType.TENSOR);
     if (!a) return undefined;
-    if (!a.t) throw new Error(`Invalid attribute '${name}' on ${this.label}: the tensor is missing`);
+    if (!a.t) throw onnxError('invalid', `Invalid attribute '${name}' on ${this.label}: the tensor is missing`);
     return tensorFromProto(a.t, `attribute '${name}' of ${this.label}`, this.budget ?? defaultBudget());
   }
 
   /** An Error for an attribute value outside what is supported. */
   badValue(name: string, value: unknown, expected: string): Error {
-    return new Error(`Unsupported value ${JSON.stringify(value)} of attribute '${name}' on ${this.label}: expected ${expected}`);
+    return onnxError('unsupported', `Unsupported value ${JSON.stringify(value)} of attribute '${name}' on ${this.label}: expected ${expected}`);
   }
 }

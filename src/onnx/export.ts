@@ -38,6 +38,7 @@ import {
   type IValueInfoProto,
 } from './proto.js';
 import { inverseOrder, ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from './gated_native.js';
+import { onnxError } from './errors.js';
 
 /** Oldest ai.onnx opset `encodeOnnx` writes. */
 export const MIN_EXPORT_OPSET = 11;
@@ -365,7 +366,7 @@ function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<Ex
     const F = first instanceof RNNBase ? first.config.inputSize : first.inFeatures;
     cur = { name: g.input('X', DataType.FLOAT, [...seqDims, F]), rank: 3, features: F };
   } else {
-    throw new TypeError(`Cannot export this Sequential: its first layer must be an RNN, LSTM, GRU, Linear or Embedding (to fix the input's shape), not ${first.constructor.name}`);
+    throw onnxError('export', `Cannot export this Sequential: its first layer must be an RNN, LSTM, GRU, Linear or Embedding (to fix the input's shape), not ${first.constructor.name}`);
   }
   const seq = o.sequenceLens ? g.input('sequence_lens', DataType.INT32, [BATCH]) : '';
   const stateInput = (r: RNNBase, j: number, base: string): string =>
@@ -387,7 +388,7 @@ function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<Ex
     } else if (layer instanceof Linear) {
       cur = emitLinear(g, layer, cur, prefix);
     } else if (layer instanceof Embedding) {
-      if (cur.features !== 0) throw new TypeError(`Cannot export layers[${i}] (Embedding): only the first layer can be an Embedding`);
+      if (cur.features !== 0) throw onnxError('export', `Cannot export layers[${i}] (Embedding): only the first layer can be an Embedding`);
       cur = emitEmbedding(g, layer, cur, prefix);
     } else if (layer instanceof LastStep) {
       cur = emitLastStep(g, layer, cur, seq);
@@ -396,7 +397,7 @@ function buildSequentialGraph(g: GraphBuilder, model: Sequential, o: Required<Ex
       cur = emitMerge(g, layer, cur);
     } else {
       const name = layer !== null && typeof layer === 'object' ? (layer as object).constructor.name : typeof layer;
-      throw new TypeError(`Cannot export layers[${i}] (${name}): ONNX export supports RNN, Linear, Embedding, LastStep, MergeDirections, LSTM and GRU layers`);
+      throw onnxError('export', `Cannot export layers[${i}] (${name}): ONNX export supports RNN, Linear, Embedding, LastStep, MergeDirections, LSTM and GRU layers`);
     }
   });
   g.output(cur.name, 'Y', DataType.FLOAT, [...dims.slice(0, cur.rank - 1), cur.features]);

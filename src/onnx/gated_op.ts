@@ -11,6 +11,7 @@ import { floatInput, wrapTensor, type Kernel, type KernelOutputs, type NodeInfo,
 import type { OnnxTensor } from './proto.js';
 import type { OnnxActivation } from './rnn_generic.js';
 import { activationsAttribute, shapeStr, swap01 } from './rnn_op.js';
+import { nodeError, onnxError } from './errors.js';
 
 /** The two gated operators. */
 export type GatedOp = 'LSTM' | 'GRU';
@@ -44,7 +45,7 @@ const COMMON = ['activation_alpha', 'activation_beta', 'activations', 'clip', 'd
 
 /** Reads and checks an LSTM or GRU node's attributes (at load time). */
 export function gatedAttributes(info: NodeInfo, op: GatedOp): GatedAttributes {
-  if (info.opset < 7) throw new Error(`Unsupported ${info.label}: ${op} before opset 7 (${op}-1${op === 'GRU' ? ', GRU-3' : ''}) is not supported; the model's opset is ${info.opset}`);
+  if (info.opset < 7) throw onnxError('unsupported', `Unsupported ${info.label}: ${op} before opset 7 (${op}-1${op === 'GRU' ? ', GRU-3' : ''}) is not supported; the model's opset is ${info.opset}`);
   const names = [...COMMON, op === 'LSTM' ? 'input_forget' : 'linear_before_reset', ...(info.opset >= 14 ? ['layout'] : [])];
   const attrs = new NodeAttributes(info.node, info.label, names);
   const direction = attrs.string('direction', 'forward');
@@ -104,7 +105,7 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
       const initC = lstm && inputs[6] ? floatInput(info, inputs, 6, 'initial_c') : undefined;
       const P = lstm && inputs[7] ? floatInput(info, inputs, 7, 'P') : undefined;
       const bad = (what: string, expected: string, got: readonly number[], why = '') =>
-        new Error(`Invalid input ${what} of ${info.label}: expected shape ${expected}${why} but received ${shapeStr(got)}`);
+        nodeError('invalid', `input ${what}`, info.label, `expected shape ${expected}${why} but received ${shapeStr(got)}`);
       const dirNote = ` (num_directions=${D} for direction=${attrs.direction})`;
 
       if (X.shape.length !== 3) throw bad('X', attrs.layout === 0 ? '[seq_length, batch_size, input_size]' : '[batch_size, seq_length, input_size]', X.shape);
@@ -123,12 +124,12 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
       if (P && (P.shape.length !== 2 || P.shape[0] !== D || P.shape[1] !== 3 * H)) throw bad('P', shapeStr([D, 3 * H]), P.shape, ' (peepholes i, o, f)');
       let lengths: Int32Array | null = null;
       if (seq) {
-        if (seq.dtype !== 'int32') throw new Error(`Unsupported dtype ${seq.dtype} of input sequence_lens of ${info.label}: expected int32`);
+        if (seq.dtype !== 'int32') throw nodeError('unsupported', `dtype ${seq.dtype} of input sequence_lens`, info.label, 'expected int32');
         if (seq.shape.length !== 1 || seq.shape[0] !== B) throw bad('sequence_lens', shapeStr([B]), seq.shape);
         lengths = seq.data;
         for (let b = 0; b < B; b++) {
           if (lengths[b] < 0 || lengths[b] > T) {
-            throw new Error(`Invalid value ${lengths[b]} at index ${b} of input sequence_lens of ${info.label}: expected 0..${T} (seq_length)`);
+            throw nodeError('invalid', `value ${lengths[b]} at index ${b} of input sequence_lens`, info.label, `expected 0..${T} (seq_length)`);
           }
         }
       }

@@ -31,6 +31,7 @@ import {
 import { ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from './gated_native.js';
 import { compileGated, gatedAttributes, pytorchCellReason } from './gated_op.js';
 import { compileRnn, rnnAttributes } from './rnn_op.js';
+import { onnxError } from './errors.js';
 
 /** Oldest and newest ai.onnx opsets the interpreter accepts. */
 export const MIN_IMPORT_OPSET = 7;
@@ -69,10 +70,10 @@ interface Step {
 function valueInfo(v: IValueInfoProto, role: string): OnnxValueInfo {
   const name = v.name ?? '';
   const tensorType = v.type?.tensorType;
-  if (!tensorType) throw new Error(`Unsupported graph ${role} '${name}': only tensor types are supported`);
+  if (!tensorType) throw onnxError('unsupported', `Unsupported graph ${role} '${name}': only tensor types are supported`);
   const code = tensorType.elemType ?? 0;
   const dtype = dtypeOf(code);
-  if (!dtype) throw new Error(`Unsupported data type ${dataTypeName(code)} of graph ${role} '${name}': only FLOAT, INT32 and INT64 are supported`);
+  if (!dtype) throw onnxError('unsupported', `Unsupported data type ${dataTypeName(code)} of graph ${role} '${name}': only FLOAT, INT32 and INT64 are supported`);
   const shape = tensorType.shape
     ? (tensorType.shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Object.prototype.hasOwnProperty.call(d, 'dimValue') ? toNumber(d.dimValue) : null))
     : null;
@@ -119,14 +120,14 @@ function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>):
   nodes.forEach((n, i) => {
     for (const o of n.output ?? []) {
       if (!o) continue;
-      if (producer.has(o) || available.has(o)) throw new Error(`Invalid graph: value '${o}' is produced more than once (by ${nodeLabel(n, i)})`);
+      if (producer.has(o) || available.has(o)) throw onnxError('invalid', `Invalid graph: value '${o}' is produced more than once (by ${nodeLabel(n, i)})`);
       producer.set(o, i);
     }
   });
   const pending = nodes.map((n) => new Set((n.input ?? []).filter((v) => v && !available.has(v))));
   nodes.forEach((n, i) => {
     for (const v of pending[i]) {
-      if (!producer.has(v)) throw new Error(`Invalid graph: input '${v}' of ${nodeLabel(n, i)} is not a graph input, an initializer or the output of any node`);
+      if (!producer.has(v)) throw onnxError('invalid', `Invalid graph: input '${v}' of ${nodeLabel(n, i)} is not a graph input, an initializer or the output of any node`);
     }
   });
   const consumers = new Map<string, number[]>();
@@ -152,7 +153,7 @@ function topologicalOrder(nodes: readonly INodeProto[], available: Set<string>):
   if (order.length !== nodes.length) {
     const done = new Set(order);
     const stuck = nodes.findIndex((_, i) => !done.has(i));
-    throw new Error(`Invalid graph: it has a cycle through ${nodeLabel(nodes[stuck], stuck)}`);
+    throw onnxError('invalid', `Invalid graph: it has a cycle through ${nodeLabel(nodes[stuck], stuck)}`);
   }
   return order;
 }
@@ -189,16 +190,16 @@ export class OnnxModel {
     // Initializers and constants are checked against (and charged to) the budgets as they are read.
     const budget = new Budget(limits);
     const graph = model.graph;
-    if (!graph) throw new Error('Not a valid ONNX model: it has no graph');
+    if (!graph) throw onnxError('invalid', 'Not a valid ONNX model: it has no graph');
     this.irVersion = toNumber(model.irVersion);
     this.producerName = model.producerName ?? '';
     const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-    if (!opset) throw new Error('Not a valid ONNX model: it imports no ai.onnx operator set (opset_import)');
+    if (!opset) throw onnxError('invalid', 'Not a valid ONNX model: it imports no ai.onnx operator set (opset_import)');
     this.opsetVersion = toNumber(opset.version);
     if (this.opsetVersion < MIN_IMPORT_OPSET || this.opsetVersion > MAX_IMPORT_OPSET) {
-      throw new Error(`Unsupported opset ${this.opsetVersion}: rnnblas reads ai.onnx opsets ${MIN_IMPORT_OPSET} to ${MAX_IMPORT_OPSET}`);
+      throw onnxError('unsupported', `Unsupported opset ${this.opsetVersion}: rnnblas reads ai.onnx opsets ${MIN_IMPORT_OPSET} to ${MAX_IMPORT_OPSET}`);
     }
-    if ((graph.sparseInitializer ?? []).length > 0) throw new Error('Unsupported model: sparse initializers are not supported');
+    if ((graph.sparseInitializer ?? []).length > 0) throw onnxError('unsupported', 'Unsupported model: sparse initializers are not supported');
 
     const initializers = new Map<string, OnnxTensor>();
     for (const t of graph.initializer ?? []) {
@@ -217,7 +218,7 @@ export class OnnxModel {
     this.overridable = overridable;
     const outputs = (graph.output ?? []).map((v) => valueInfo(v, 'output'));
     for (const o of outputs) {
-      if (o.dtype !== 'float32') throw new Error(`Unsupported graph output '${o.name}': its type is ${o.dtype}; run returns float32 outputs only`);
+      if (o.dtype !== 'float32') throw onnxError('unsupported', `Unsupported graph output '${o.name}': its type is ${o.dtype}; run returns float32 outputs only`);
     }
     this.outputs = Object.freeze(outputs);
 
@@ -227,19 +228,19 @@ export class OnnxModel {
     this.steps = order.map((i) => {
       const node = nodes[i];
       const label = nodeLabel(node, i);
-      if (node.domain && node.domain !== 'ai.onnx') throw new Error(`Unsupported operator ${node.domain}.${node.opType} (${label}): only the ai.onnx domain is supported`);
+      if (node.domain && node.domain !== 'ai.onnx') throw onnxError('unsupported', `Unsupported operator ${node.domain}.${node.opType} (${label}): only the ai.onnx domain is supported`);
       const op = node.opType ?? '';
       const info: NodeInfo = { node, label, opset: this.opsetVersion, budget };
       let kernel: Kernel;
       if (op === 'RNN') kernel = compileRnn(info);
       else if (op === 'LSTM' || op === 'GRU') kernel = compileGated(info, op);
       else if (Object.prototype.hasOwnProperty.call(OPERATORS, op)) kernel = OPERATORS[op](info);
-      else throw new Error(`Unsupported operator '${op}' (${label}): rnnblas supports ${SUPPORTED_OPERATORS.join(', ')}`);
+      else throw onnxError('unsupported', `Unsupported operator '${op}' (${label}): rnnblas supports ${SUPPORTED_OPERATORS.join(', ')}`);
       return { node, kernel, label, inputs: [...(node.input ?? [])], outputs: [...(node.output ?? [])] };
     });
     this.heldElements = budget.total;
     const produced = new Set([...available, ...this.steps.flatMap((s) => s.outputs)]);
-    for (const o of outputs) if (!produced.has(o.name)) throw new Error(`Invalid graph: output '${o.name}' is produced by no node`);
+    for (const o of outputs) if (!produced.has(o.name)) throw onnxError('invalid', `Invalid graph: output '${o.name}' is produced by no node`);
   }
 
   /** @internal Builds a model from decoded protobuf (use `decodeOnnx` or `loadOnnx`). */
@@ -286,14 +287,14 @@ export class OnnxModel {
       step.outputs.forEach((name, i) => {
         if (!name) return;
         const v = outs[i];
-        if (!v) throw new Error(`${step.label} did not produce its output ${i} ('${name}')`);
+        if (!v) throw onnxError('internal', `${step.label} did not produce its output ${i} ('${name}')`);
         values.set(name, v);
       });
     }
     const result: Record<string, Tensor> = {};
     for (const o of this.outputs) {
       const v = values.get(o.name) as OnnxTensor;
-      if (v.dtype !== 'float32') throw new Error(`Graph output '${o.name}' has type ${v.dtype}; only float32 outputs are supported`);
+      if (v.dtype !== 'float32') throw onnxError('unsupported', `Graph output '${o.name}' has type ${v.dtype}; only float32 outputs are supported`);
       result[o.name] = { data: v.data, shape: [...v.shape] };
     }
     return result;
@@ -340,7 +341,7 @@ export class OnnxModel {
   private toRecurrent(mode: RnnMode): RNN | LSTM | GRU {
     const graph = this.model.graph;
     const nodes = graph?.node ?? [];
-    const fail = (why: string): Error => new Error(`This ONNX graph is not a single ${mode === 'RNN' ? 'Elman RNN' : mode}: ${why}`);
+    const fail = (why: string): Error => onnxError('unsupported', `This ONNX graph is not a single ${mode === 'RNN' ? 'Elman RNN' : mode}: ${why}`);
     const producer = new Map<string, INodeProto>();
     for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
     const order = this.steps.map((s) => s.node);
@@ -473,7 +474,7 @@ export class OnnxModel {
 export function decodeOnnx(bytes: Uint8Array, options?: OnnxLoadOptions): OnnxModel {
   if (!(bytes instanceof Uint8Array)) throw typeError('bytes', 'a Uint8Array', bytes);
   const limits = onnxLimits(options);
-  if (bytes.length === 0) throw new Error('Not a valid ONNX model: the file is empty');
+  if (bytes.length === 0) throw onnxError('invalid', 'Not a valid ONNX model: the file is empty');
   return OnnxModel.fromProto(decodeModelProto(bytes), limits);
 }
 

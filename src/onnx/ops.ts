@@ -5,6 +5,7 @@
  */
 import { NodeAttributes } from './attributes.js';
 import { Budget, MAX_TENSOR_RANK, dataTypeName, defaultBudget, dtypeOf, type INodeProto, type OnnxDType, type OnnxTensor } from './proto.js';
+import { nodeError, onnxError } from './errors.js';
 
 /** Outputs of a kernel, in the node's output order (undefined for outputs it does not produce). */
 export type KernelOutputs = Array<OnnxTensor | undefined>;
@@ -45,7 +46,7 @@ export function makeTensor(ctx: RunContext, what: string, dtype: OnnxDType, shap
 /** Wraps existing data as a tensor (no allocation: the shape is checked against the per-tensor budget only). */
 export function wrapTensor(ctx: RunContext, what: string, dtype: OnnxDType, shape: readonly number[], data: TypedData): OnnxTensor {
   const n = ctx.budget.shape(what, shape);
-  if (n !== data.length) throw new Error(`Internal error: ${what} has ${data.length} elements for shape ${fmt(shape)}`);
+  if (n !== data.length) throw onnxError('internal', `Internal error: ${what} has ${data.length} elements for shape ${fmt(shape)}`);
   return { dtype, data, shape: [...shape] } as OnnxTensor;
 }
 
@@ -78,14 +79,14 @@ function fmt(shape: readonly number[]): string {
 /** A required input, else an Error naming it. */
 export function required(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what: string): OnnxTensor {
   const t = inputs[i];
-  if (!t) throw new Error(`Missing input ${i} (${what}) of ${info.label}`);
+  if (!t) throw nodeError('missing', `input ${i} (${what})`, info.label);
   return t;
 }
 
 /** A required float32 input. */
 export function floatInput(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | undefined>, i: number, what: string): OnnxTensor & { dtype: 'float32' } {
   const t = required(info, inputs, i, what);
-  if (t.dtype !== 'float32') throw new Error(`Unsupported dtype ${t.dtype} of input ${i} (${what}) of ${info.label}: only float32 is supported`);
+  if (t.dtype !== 'float32') throw nodeError('unsupported', `dtype ${t.dtype} of input ${i} (${what})`, info.label, 'only float32 is supported');
   return t;
 }
 
@@ -94,22 +95,22 @@ export function floatInput(info: NodeInfo, inputs: ReadonlyArray<OnnxTensor | un
  * MAX_TENSOR_RANK of them, so a hostile input cannot make a huge JS array.
  */
 function intValues(info: NodeInfo, t: OnnxTensor, what: string): number[] {
-  if (t.dtype === 'float32') throw new Error(`Invalid input ${what} of ${info.label}: expected int64 (or int32) values but received float32`);
+  if (t.dtype === 'float32') throw nodeError('invalid', `input ${what}`, info.label, 'expected int64 (or int32) values but received float32');
   if (t.data.length > MAX_TENSOR_RANK) {
-    throw new Error(`Invalid input ${what} of ${info.label}: expected at most ${MAX_TENSOR_RANK} values (one per axis) but received ${t.data.length}`);
+    throw nodeError('invalid', `input ${what}`, info.label, `expected at most ${MAX_TENSOR_RANK} values (one per axis) but received ${t.data.length}`);
   }
   return Array.from(t.data);
 }
 
 /** The int32/int64 data of an index input, as is (no copy). */
 function intData(info: NodeInfo, t: OnnxTensor, what: string): Int32Array | Float64Array {
-  if (t.dtype === 'float32') throw new Error(`Invalid input ${what} of ${info.label}: expected int64 (or int32) values but received float32`);
+  if (t.dtype === 'float32') throw nodeError('invalid', `input ${what}`, info.label, 'expected int64 (or int32) values but received float32');
   return t.data;
 }
 
 function normAxis(info: NodeInfo, axis: number, rank: number, what = 'axis'): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new Error(`Invalid ${what} ${axis} for ${info.label}: expected an integer in ${-rank}..${rank - 1} for a rank-${rank} input`);
+    throw onnxError('invalid', `Invalid ${what} ${axis} for ${info.label}: expected an integer in ${-rank}..${rank - 1} for a rank-${rank} input`);
   }
   return axis < 0 ? axis + rank : axis;
 }
@@ -122,7 +123,7 @@ export function broadcastShapes(info: NodeInfo, a: readonly number[], b: readonl
     const da = i - (r - a.length) >= 0 ? a[i - (r - a.length)] : 1;
     const db = i - (r - b.length) >= 0 ? b[i - (r - b.length)] : 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`Shapes ${fmt(a)} and ${fmt(b)} do not broadcast in ${info.label}`);
+      throw onnxError('invalid', `Shapes ${fmt(a)} and ${fmt(b)} do not broadcast in ${info.label}`);
     }
     out[i] = da === 1 ? db : da;
   }
@@ -158,7 +159,7 @@ function forEachIndex(out: readonly number[], strides: number[][], fn: (i: numbe
 function binary(info: NodeInfo, ctx: RunContext, inputs: ReadonlyArray<OnnxTensor | undefined>, op: (x: number, y: number) => number): KernelOutputs {
   const a = required(info, inputs, 0, 'A');
   const b = required(info, inputs, 1, 'B');
-  if (a.dtype !== b.dtype) throw new Error(`Mismatched input dtypes ${a.dtype} and ${b.dtype} of ${info.label}`);
+  if (a.dtype !== b.dtype) throw onnxError('invalid', `Mismatched input dtypes ${a.dtype} and ${b.dtype} of ${info.label}`);
   const shape = broadcastShapes(info, a.shape, b.shape);
   const out = makeTensor(ctx, `the output of ${info.label}`, a.dtype, shape);
   const o = out.data;
@@ -231,13 +232,13 @@ function sliceRange(dim: number, start: number, end: number, step: number): Slic
 }
 
 function matmul(info: NodeInfo, ctx: RunContext, a: OnnxTensor & { dtype: 'float32' }, b: OnnxTensor & { dtype: 'float32' }): OnnxTensor {
-  if (a.shape.length === 0 || b.shape.length === 0) throw new Error(`Invalid scalar input of ${info.label}: MatMul needs rank >= 1`);
+  if (a.shape.length === 0 || b.shape.length === 0) throw nodeError('invalid', 'scalar input', info.label, 'MatMul needs rank >= 1');
   const as = a.shape.length === 1 ? [1, a.shape[0]] : [...a.shape];
   const bs = b.shape.length === 1 ? [b.shape[0], 1] : [...b.shape];
   const M = as[as.length - 2];
   const K = as[as.length - 1];
   const N = bs[bs.length - 1];
-  if (bs[bs.length - 2] !== K) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (inner dimensions ${K} and ${bs[bs.length - 2]})`);
+  if (bs[bs.length - 2] !== K) throw onnxError('invalid', `Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (inner dimensions ${K} and ${bs[bs.length - 2]})`);
   const batch = broadcastShapes(info, as.slice(0, -2), bs.slice(0, -2));
   let shape = [...batch, M, N];
   if (a.shape.length === 1) shape = [...shape.slice(0, -2), N];
@@ -281,7 +282,7 @@ function castTo(info: NodeInfo, ctx: RunContext, t: OnnxTensor, dtype: OnnxDType
 }
 
 function expandTo(info: NodeInfo, ctx: RunContext, t: OnnxTensor, target: readonly number[]): OnnxTensor {
-  if (target.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`Invalid shape ${fmt(target)} for ${info.label}`);
+  if (target.some((d) => !Number.isSafeInteger(d) || d < 0)) throw onnxError('invalid', `Invalid shape ${fmt(target)} for ${info.label}`);
   const shape = broadcastShapes(info, t.shape, target);
   const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, shape);
   const o = out.data;
@@ -293,7 +294,7 @@ function expandTo(info: NodeInfo, ctx: RunContext, t: OnnxTensor, target: readon
 }
 
 function checkIndex(info: NodeInfo, v: number, dim: number): number {
-  if (!Number.isInteger(v) || v < -dim || v >= dim) throw new Error(`Index ${v} out of range for an axis of size ${dim} in ${info.label}`);
+  if (!Number.isInteger(v) || v < -dim || v >= dim) throw onnxError('invalid', `Index ${v} out of range for an axis of size ${dim} in ${info.label}`);
   return v < 0 ? v + dim : v;
 }
 
@@ -324,7 +325,7 @@ export const OPERATORS: Record<string, Compiler> = {
     else if (fs) value = held('float32', [fs.length], Float32Array.from(fs));
     else if (i !== undefined) value = held('int64', [], Float64Array.of(i));
     else if (is) value = held('int64', [is.length], Float64Array.from(is));
-    else throw new Error(`Invalid ${info.label}: it has no value attribute`);
+    else throw onnxError('invalid', `Invalid ${info.label}: it has no value attribute`);
     return { run: () => [value] };
   },
 
@@ -358,15 +359,15 @@ export const OPERATORS: Record<string, Compiler> = {
       run(inputs, ctx) {
         const a = floatInput(info, inputs, 0, 'A');
         const b = floatInput(info, inputs, 1, 'B');
-        if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`Invalid inputs of ${info.label}: A and B must be 2-D, received ${fmt(a.shape)} and ${fmt(b.shape)}`);
+        if (a.shape.length !== 2 || b.shape.length !== 2) throw nodeError('invalid', 'inputs', info.label, `A and B must be 2-D, received ${fmt(a.shape)} and ${fmt(b.shape)}`);
         const [M, K] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
         const [K2, N] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-        if (K !== K2) throw new Error(`Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (transA=${+transA}, transB=${+transB})`);
+        if (K !== K2) throw onnxError('invalid', `Shapes ${fmt(a.shape)} and ${fmt(b.shape)} do not match for ${info.label} (transA=${+transA}, transB=${+transB})`);
         const c = inputs[2];
         if (c) {
-          if (c.dtype !== 'float32') throw new Error(`Unsupported dtype ${c.dtype} of input C of ${info.label}`);
+          if (c.dtype !== 'float32') throw nodeError('unsupported', `dtype ${c.dtype} of input C`, info.label);
           const shape = broadcastShapes(info, c.shape, [M, N]);
-          if (shape.length !== 2 || shape[0] !== M || shape[1] !== N) throw new Error(`Input C ${fmt(c.shape)} of ${info.label} does not broadcast to [${M}, ${N}]`);
+          if (shape.length !== 2 || shape[0] !== M || shape[1] !== N) throw onnxError('invalid', `Input C ${fmt(c.shape)} of ${info.label} does not broadcast to [${M}, ${N}]`);
         }
         // [M, N] is checked against the budgets before the buffer exists.
         const result = makeTensor(ctx, `the output of ${info.label}`, 'float32', [M, N]);
@@ -404,7 +405,7 @@ export const OPERATORS: Record<string, Compiler> = {
         const r = t.shape.length;
         const p = perm ?? Array.from({ length: r }, (_, i) => r - 1 - i);
         if (p.length !== r || [...p].sort((x, y) => x - y).some((v, i) => v !== i)) {
-          throw new Error(`Invalid perm [${p.slice(0, MAX_TENSOR_RANK).join(', ')}] of ${info.label} for a rank-${r} input`);
+          throw onnxError('invalid', `Invalid perm [${p.slice(0, MAX_TENSOR_RANK).join(', ')}] of ${info.label} for a rank-${r} input`);
         }
         return [transposeData(info, ctx, t, p)];
       },
@@ -419,29 +420,29 @@ export const OPERATORS: Record<string, Compiler> = {
       run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const spec = info.opset < 5 ? attrShape ?? [] : intValues(info, required(info, inputs, 1, 'shape'), 'shape');
-        if (spec.length > MAX_TENSOR_RANK) throw new Error(`Invalid shape of ${spec.length} dims for ${info.label}: at most ${MAX_TENSOR_RANK}`);
+        if (spec.length > MAX_TENSOR_RANK) throw onnxError('invalid', `Invalid shape of ${spec.length} dims for ${info.label}: at most ${MAX_TENSOR_RANK}`);
         const n = t.data.length;
         let infer = -1;
         let known = 1;
         const shape = spec.map((d, i) => {
           if (d === -1) {
-            if (infer >= 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}: more than one -1`);
+            if (infer >= 0) throw onnxError('invalid', `Invalid shape [${spec.join(', ')}] for ${info.label}: more than one -1`);
             infer = i;
             return -1;
           }
           if (d === 0 && !allowZero) {
-            if (i >= t.shape.length) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}: 0 at axis ${i} but the input has rank ${t.shape.length}`);
+            if (i >= t.shape.length) throw onnxError('invalid', `Invalid shape [${spec.join(', ')}] for ${info.label}: 0 at axis ${i} but the input has rank ${t.shape.length}`);
             d = t.shape[i];
           }
-          if (!Number.isSafeInteger(d) || d < 0) throw new Error(`Invalid shape [${spec.join(', ')}] for ${info.label}`);
+          if (!Number.isSafeInteger(d) || d < 0) throw onnxError('invalid', `Invalid shape [${spec.join(', ')}] for ${info.label}`);
           known *= d;
           return d;
         });
         if (infer >= 0) {
-          if (known === 0 || n % known !== 0) throw new Error(`Cannot reshape ${fmt(t.shape)} to [${spec.join(', ')}] in ${info.label}`);
+          if (known === 0 || n % known !== 0) throw onnxError('invalid', `Cannot reshape ${fmt(t.shape)} to [${spec.join(', ')}] in ${info.label}`);
           shape[infer] = n / known;
         } else if (known !== n) {
-          throw new Error(`Cannot reshape ${fmt(t.shape)} (${n} elements) to [${spec.join(', ')}] in ${info.label}`);
+          throw onnxError('invalid', `Cannot reshape ${fmt(t.shape)} (${n} elements) to [${spec.join(', ')}] in ${info.label}`);
         }
         return [reshaped(info, ctx, t, shape)];
       },
@@ -456,7 +457,7 @@ export const OPERATORS: Record<string, Compiler> = {
         const given = axesOf(info, attrs, inputs);
         const r = t.shape.length;
         const axes = given ? given.map((a) => normAxis(info, a, r, 'axes entry')) : t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-        for (const a of axes) if (t.shape[a] !== 1) throw new Error(`Cannot squeeze axis ${a} of size ${t.shape[a]} in ${info.label}`);
+        for (const a of axes) if (t.shape[a] !== 1) throw onnxError('invalid', `Cannot squeeze axis ${a} of size ${t.shape[a]} in ${info.label}`);
         return [reshaped(info, ctx, t, t.shape.filter((_, i) => !axes.includes(i)))];
       },
     };
@@ -468,11 +469,11 @@ export const OPERATORS: Record<string, Compiler> = {
       run(inputs, ctx) {
         const t = required(info, inputs, 0, 'data');
         const given = axesOf(info, attrs, inputs);
-        if (!given) throw new Error(`Missing axes of ${info.label}`);
+        if (!given) throw nodeError('missing', 'axes', info.label);
         const r = t.shape.length + given.length;
-        if (r > MAX_TENSOR_RANK) throw new Error(`Invalid axes of ${info.label}: the output would have rank ${r}, more than ${MAX_TENSOR_RANK}`);
+        if (r > MAX_TENSOR_RANK) throw nodeError('invalid', 'axes', info.label, `the output would have rank ${r}, more than ${MAX_TENSOR_RANK}`);
         const axes = given.map((a) => normAxis(info, a, r, 'axes entry'));
-        if (new Set(axes).size !== axes.length) throw new Error(`Repeated axes [${given.join(', ')}] in ${info.label}`);
+        if (new Set(axes).size !== axes.length) throw onnxError('invalid', `Repeated axes [${given.join(', ')}] in ${info.label}`);
         const shape: number[] = [];
         let k = 0;
         for (let i = 0; i < r; i++) shape.push(axes.includes(i) ? 1 : t.shape[k++]);
@@ -484,18 +485,18 @@ export const OPERATORS: Record<string, Compiler> = {
   Concat(info) {
     const attrs = new NodeAttributes(info.node, info.label, ['axis']);
     const axisAttr = attrs.int('axis');
-    if (axisAttr === undefined && info.opset >= 4) throw new Error(`Missing attribute 'axis' of ${info.label}`);
+    if (axisAttr === undefined && info.opset >= 4) throw nodeError('missing', `attribute 'axis'`, info.label);
     return {
       run(inputs, ctx) {
         const parts = inputs.filter((t): t is OnnxTensor => t !== undefined);
-        if (parts.length === 0) throw new Error(`Missing inputs of ${info.label}`);
+        if (parts.length === 0) throw nodeError('missing', 'inputs', info.label);
         const first = parts[0];
         const r = first.shape.length;
         const axis = normAxis(info, axisAttr ?? 1, r);
         for (const p of parts) {
-          if (p.dtype !== first.dtype) throw new Error(`Mismatched input dtypes ${first.dtype} and ${p.dtype} of ${info.label}`);
+          if (p.dtype !== first.dtype) throw onnxError('invalid', `Mismatched input dtypes ${first.dtype} and ${p.dtype} of ${info.label}`);
           if (p.shape.length !== r || p.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
-            throw new Error(`Shapes ${fmt(first.shape)} and ${fmt(p.shape)} cannot be concatenated on axis ${axis} in ${info.label}`);
+            throw onnxError('invalid', `Shapes ${fmt(first.shape)} and ${fmt(p.shape)} cannot be concatenated on axis ${axis} in ${info.label}`);
           }
         }
         const shape = [...first.shape];
@@ -530,7 +531,7 @@ export const OPERATORS: Record<string, Compiler> = {
         let axes: number[] | undefined;
         let steps: number[] | undefined;
         if (info.opset < 10) {
-          if (!aStarts || !aEnds) throw new Error(`Missing attribute 'starts' or 'ends' of ${info.label}`);
+          if (!aStarts || !aEnds) throw nodeError('missing', `attribute 'starts' or 'ends'`, info.label);
           [starts, ends, axes] = [aStarts, aEnds, aAxes];
         } else {
           starts = intValues(info, required(info, inputs, 1, 'starts'), 'starts');
@@ -541,14 +542,14 @@ export const OPERATORS: Record<string, Compiler> = {
         const r = t.shape.length;
         const ax = axes ? axes.map((a) => normAxis(info, a, r, 'axes entry')) : starts.map((_, i) => i);
         if (starts.length !== ends.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {
-          throw new Error(`Invalid ${info.label}: starts, ends, axes and steps must have the same length`);
+          throw onnxError('invalid', `Invalid ${info.label}: starts, ends, axes and steps must have the same length`);
         }
-        if (ax.some((a) => a >= r)) throw new Error(`Invalid ${info.label}: more starts than the input's ${r} axes`);
+        if (ax.some((a) => a >= r)) throw onnxError('invalid', `Invalid ${info.label}: more starts than the input's ${r} axes`);
         // Each axis as (first index, step, count): nothing is listed per index.
         const ranges: SliceRange[] = t.shape.map((d) => ({ start: 0, step: 1, count: d }));
         ax.forEach((a, i) => {
           const step = steps ? steps[i] : 1;
-          if (step === 0 || !Number.isFinite(step)) throw new Error(`Invalid step ${step} in ${info.label}`);
+          if (step === 0 || !Number.isFinite(step)) throw onnxError('invalid', `Invalid step ${step} in ${info.label}`);
           ranges[a] = sliceRange(t.shape[a], starts[i], ends[i], step);
         });
         const shape = ranges.map((p) => p.count);
@@ -576,7 +577,7 @@ export const OPERATORS: Record<string, Compiler> = {
   Cast(info) {
     const attrs = new NodeAttributes(info.node, info.label, ['to', 'saturate']);
     const to = attrs.int('to');
-    if (to === undefined) throw new Error(`Missing attribute 'to' of ${info.label}`);
+    if (to === undefined) throw nodeError('missing', `attribute 'to'`, info.label);
     const dtype = dtypeOf(to);
     if (!dtype) throw attrs.badValue('to', dataTypeName(to), 'FLOAT, INT32 or INT64');
     return { run: (inputs, ctx) => [castTo(info, ctx, required(info, inputs, 0, 'input'), dtype)] };
@@ -602,11 +603,11 @@ export const OPERATORS: Record<string, Compiler> = {
   ConstantOfShape(info) {
     const attrs = new NodeAttributes(info.node, info.label, ['value'], info.budget);
     const value = attrs.tensor('value') ?? ({ dtype: 'float32', data: Float32Array.of(0), shape: [1] } as OnnxTensor);
-    if (value.data.length !== 1) throw new Error(`Invalid attribute 'value' of ${info.label}: expected one element`);
+    if (value.data.length !== 1) throw nodeError('invalid', `attribute 'value'`, info.label, 'expected one element');
     return {
       run(inputs, ctx) {
         const shape = intValues(info, required(info, inputs, 0, 'input'), 'shape');
-        if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`Invalid shape [${shape.join(', ')}] for ${info.label}`);
+        if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw onnxError('invalid', `Invalid shape [${shape.join(', ')}] for ${info.label}`);
         // The requested size is checked against the budgets before the buffer exists.
         const out = makeTensor(ctx, `the output of ${info.label}`, value.dtype, shape);
         if (value.data[0] !== 0) out.data.fill(value.data[0]);
@@ -667,7 +668,7 @@ export const OPERATORS: Record<string, Compiler> = {
         const indices = intData(info, ind, 'indices');
         const r = t.shape.length;
         const axis = normAxis(info, axisAttr, r);
-        if (ind.shape.length !== r) throw new Error(`Indices ${fmt(ind.shape)} of ${info.label} must have the rank of the data ${fmt(t.shape)}`);
+        if (ind.shape.length !== r) throw onnxError('invalid', `Indices ${fmt(ind.shape)} of ${info.label} must have the rank of the data ${fmt(t.shape)}`);
         const out = makeTensor(ctx, `the output of ${info.label}`, t.dtype, ind.shape);
         const src = stridesOf(t.shape);
         const idx = new Array<number>(r).fill(0);
@@ -675,7 +676,7 @@ export const OPERATORS: Record<string, Compiler> = {
           let off = 0;
           for (let k = 0; k < r; k++) {
             const v = k === axis ? checkIndex(info, indices[i], t.shape[k]) : idx[k];
-            if (k !== axis && v >= t.shape[k]) throw new Error(`Indices ${fmt(ind.shape)} exceed the data ${fmt(t.shape)} in ${info.label}`);
+            if (k !== axis && v >= t.shape[k]) throw onnxError('invalid', `Indices ${fmt(ind.shape)} exceed the data ${fmt(t.shape)} in ${info.label}`);
             off += v * src[k];
           }
           out.data[i] = t.data[off];

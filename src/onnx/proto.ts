@@ -16,6 +16,7 @@ import {
   type ITensorProto,
   type IValueInfoProto,
 } from './proto_schema.js';
+import { onnxError } from './errors.js';
 
 export type { IAttributeProto, IGraphProto, IModelProto, INodeProto, ITensorProto, IValueInfoProto };
 
@@ -201,7 +202,7 @@ export function decodeModelProto(bytes: Uint8Array): ModelProto {
   try {
     return decodeModel(bytes);
   } catch (e) {
-    throw new Error(`Not a valid ONNX model: the bytes are not a readable ModelProto protobuf (${(e as Error).message})`);
+    throw onnxError('invalid', `Not a valid ONNX model: the bytes are not a readable ModelProto protobuf (${(e as Error).message})`);
   }
 }
 
@@ -217,7 +218,7 @@ export function decodeTensorProto(bytes: Uint8Array, options?: OnnxLoadOptions):
   try {
     t = decodeTensor(bytes);
   } catch (e) {
-    throw new Error(`Not a valid ONNX TensorProto: ${(e as Error).message}`);
+    throw onnxError('invalid', `Not a valid ONNX TensorProto: ${(e as Error).message}`);
   }
   return tensorFromProto(t, t.name || 'tensor', budget);
 }
@@ -246,9 +247,9 @@ function rawBytes(raw: Uint8Array, n: number, size: number, what: string): Array
  */
 export function tensorFromProto(t: ITensorProto, what: string, budget: Budget = defaultBudget()): OnnxTensor {
   if (t.dataLocation === 1 || (t.externalData && t.externalData.length > 0)) {
-    throw new Error(`Unsupported tensor storage for ${what}: external data (data_location=EXTERNAL) is not supported; embed the tensor in the model`);
+    throw onnxError('unsupported', `Unsupported tensor storage for ${what}: external data (data_location=EXTERNAL) is not supported; embed the tensor in the model`);
   }
-  if (t.segment) throw new Error(`Unsupported tensor storage for ${what}: segmented tensors are not supported`);
+  if (t.segment) throw onnxError('unsupported', `Unsupported tensor storage for ${what}: segmented tensors are not supported`);
   const dims = t.dims ?? [];
   if (dims.length > MAX_TENSOR_RANK) throw rangeError(`${what}.dims`, `a rank of at most ${MAX_TENSOR_RANK}`, `${dims.length} dims`);
   const shape = Array.from(dims, (d) => toNumber(d));
@@ -256,7 +257,7 @@ export function tensorFromProto(t: ITensorProto, what: string, budget: Budget = 
   const code = t.dataType ?? 0;
   const dtype = dtypeOf(code);
   if (dtype === null) {
-    throw new Error(`Unsupported data type ${dataTypeName(code)} of tensor ${what}: only FLOAT, INT32 and INT64 tensors are supported`);
+    throw onnxError('unsupported', `Unsupported data type ${dataTypeName(code)} of tensor ${what}: only FLOAT, INT32 and INT64 tensors are supported`);
   }
   const n = budget.shape(`${what}.dims`, shape);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;

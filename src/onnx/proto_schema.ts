@@ -35,6 +35,7 @@
  * requires).
  */
 import protobuf from 'protobufjs/minimal.js';
+import { onnxError } from './errors.js';
 
 /** A key/value pair (`StringStringEntryProto`). */
 export interface IStringStringEntryProto {
@@ -233,7 +234,7 @@ class Cursor {
   }
 
   fail(what: string): Error {
-    return new Error(`${what} at byte ${this.pos}`);
+    return onnxError('invalid', `${what} at byte ${this.pos}`);
   }
 
   /** A varint's low 32 bits, unsigned. */
@@ -398,7 +399,7 @@ function countVarints(c: Cursor, start: number, end: number): number {
   let n = 0;
   const buf = c.buf;
   for (let i = start; i < end; i++) if (buf[i] < 0x80) n++;
-  if (end > start && buf[end - 1] >= 0x80) throw new Error(`truncated packed varint at byte ${end}`);
+  if (end > start && buf[end - 1] >= 0x80) throw onnxError('invalid', `truncated packed varint at byte ${end}`);
   return n;
 }
 
@@ -438,7 +439,7 @@ function readFloats(c: Cursor, wire: number, acc: Numbers<Float32Array>): void {
   }
   expectWire(c, wire, 2, 'a repeated float field');
   const [s, e] = c.delimited();
-  if ((e - s) % 4 !== 0) throw new Error(`packed floats of ${e - s} bytes (not a multiple of 4) at byte ${s}`);
+  if ((e - s) % 4 !== 0) throw onnxError('invalid', `packed floats of ${e - s} bytes (not a multiple of 4) at byte ${s}`);
   const out = new Float32Array(new ArrayBuffer(e - s));
   new Uint8Array(out.buffer).set(c.buf.subarray(s, e));
   if (!LITTLE_ENDIAN) {

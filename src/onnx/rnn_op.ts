@@ -10,6 +10,7 @@ import { NodeAttributes } from './attributes.js';
 import { floatInput, wrapTensor, type Kernel, type KernelOutputs, type NodeInfo, type RunContext } from './ops.js';
 import type { OnnxTensor } from './proto.js';
 import { ACTIVATION_PARAMS, ONNX_ACTIVATIONS, rnnGenericDirection, type GenericRnnArgs, type OnnxActivation, type OnnxActivationName } from './rnn_generic.js';
+import { nodeError, onnxError } from './errors.js';
 
 /** The RNN node's attributes, resolved. */
 export interface RnnAttributes {
@@ -51,7 +52,7 @@ export function resolveActivations(names: readonly OnnxActivationName[], alphas:
 
 /** Reads and checks an RNN node's attributes (at load time). */
 export function rnnAttributes(info: NodeInfo): RnnAttributes {
-  if (info.opset < 7) throw new Error(`Unsupported ${info.label}: RNN before opset 7 (RNN-1) is not supported; the model's opset is ${info.opset}`);
+  if (info.opset < 7) throw onnxError('unsupported', `Unsupported ${info.label}: RNN before opset 7 (RNN-1) is not supported; the model's opset is ${info.opset}`);
   const attrs = new NodeAttributes(info.node, info.label, info.opset >= 14 ? RNN_ATTRIBUTES : RNN_ATTRIBUTES.filter((n) => n !== 'layout'));
   const direction = attrs.string('direction', 'forward');
   if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional') {
@@ -157,7 +158,7 @@ export function compileRnn(info: NodeInfo): Kernel {
       const seq = inputs[4];
       const init = inputs[5] ? floatInput(info, inputs, 5, 'initial_h') : undefined;
       const bad = (what: string, expected: string, got: readonly number[]) =>
-        new Error(`Invalid input ${what} of ${info.label}: expected shape ${expected} but received ${shapeStr(got)}`);
+        nodeError('invalid', `input ${what}`, info.label, `expected shape ${expected} but received ${shapeStr(got)}`);
 
       if (X.shape.length !== 3) throw bad('X', attrs.layout === 0 ? '[seq_length, batch_size, input_size]' : '[batch_size, seq_length, input_size]', X.shape);
       const [T, B] = attrs.layout === 0 ? [X.shape[0], X.shape[1]] : [X.shape[1], X.shape[0]];
@@ -169,12 +170,12 @@ export function compileRnn(info: NodeInfo): Kernel {
       if (Bias && (Bias.shape.length !== 2 || Bias.shape[0] !== D || Bias.shape[1] !== 2 * H)) throw bad('B', shapeStr([D, 2 * H]), Bias.shape);
       let lengths: Int32Array | null = null;
       if (seq) {
-        if (seq.dtype !== 'int32') throw new Error(`Unsupported dtype ${seq.dtype} of input sequence_lens of ${info.label}: expected int32`);
+        if (seq.dtype !== 'int32') throw nodeError('unsupported', `dtype ${seq.dtype} of input sequence_lens`, info.label, 'expected int32');
         if (seq.shape.length !== 1 || seq.shape[0] !== B) throw bad('sequence_lens', shapeStr([B]), seq.shape);
         lengths = seq.data;
         for (let b = 0; b < B; b++) {
           if (lengths[b] < 0 || lengths[b] > T) {
-            throw new Error(`Invalid value ${lengths[b]} at index ${b} of input sequence_lens of ${info.label}: expected 0..${T} (seq_length)`);
+            throw nodeError('invalid', `value ${lengths[b]} at index ${b} of input sequence_lens`, info.label, `expected 0..${T} (seq_length)`);
           }
         }
       }
