@@ -50,9 +50,9 @@ export interface AddingDemoOptions {
   hidden: number;
   /** Sequences per batch. */
   batch: number;
-  /** Adam's learning rate. */
+  /** Adam's learning rate (of the IRNN and the tanh RNN; of the LSTM too without lstmLr). */
   lr: number;
-  /** Adam's learning rate for the LSTM (default: lr). */
+  /** Adam's learning rate for the LSTM (default: lr; the command line's default is 1e-3). */
   lstmLr?: number;
   /** clipGradNorm's maxNorm (0: no clipping). */
   clip: number;
@@ -316,5 +316,5 @@ function round(v: number): number {
 }
 
 function fmt(v: number): string {
-  return v.toFixed(4);
+  return v >= 0.001 || v === 0 || !Number.isFinite(v) ? v.toFixed(4) : v.toExponential(1);
 }
