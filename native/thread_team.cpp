@@ -97,6 +97,13 @@ inline uint64_t tag(uint32_t job, uint32_t phase) {
 inline uint32_t job_of(uint64_t t) { return static_cast<uint32_t>(t >> 32); }
 inline uint32_t phase_of(uint64_t t) { return static_cast<uint32_t>(t); }
 
+// The phase a finished job's cur_ shows. A finished job must never show
+// "phase == phases": its slots are left claimable at exactly that tag, and a
+// helper that read cur_ just before the next job was set up could compare that
+// phase with the NEXT job's phases_, claim a slot and run a task of a job that
+// is over (seen as a hang after ~6,700 jobs: remaining_ off by one).
+constexpr uint32_t kDone = UINT32_MAX;
+
 class Team {
  public:
   // Helpers are started on first use and never stopped: the process owns
@@ -136,7 +143,7 @@ class Team {
     if (idle_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(posted_);
 
     work(job, /*home=*/0, /*caller=*/true);
-    assert(phase_of(cur_.load()) == static_cast<uint32_t>(phases));
+    assert(phase_of(cur_.load()) == kDone);
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
     return true;
@@ -214,6 +221,7 @@ class Team {
       const uint64_t cur = cur_.load(std::memory_order_acquire);
       if (job_of(cur) != job) return;
       const uint32_t phase = phase_of(cur);
+      if (phase == kDone) return;
       const int tasks = tasks_.load(std::memory_order_relaxed);
       if (phase >= static_cast<uint32_t>(phases_.load(std::memory_order_relaxed))) return;
       if (!caller && retire_.load(std::memory_order_relaxed)) return;
@@ -261,7 +269,9 @@ class Team {
   void finish(uint32_t job, uint32_t phase) {
     if (remaining_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     remaining_.store(tasks_.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    cur_.store(tag(job, phase + 1), std::memory_order_seq_cst);
+    // The job is live here (this task of it has not finished), so phases_ is its own.
+    const bool last = phase + 1 >= static_cast<uint32_t>(phases_.load(std::memory_order_relaxed));
+    cur_.store(tag(job, last ? kDone : phase + 1), std::memory_order_seq_cst);
     advanced_.fetch_add(1, std::memory_order_seq_cst);
     if (phase_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(advanced_);
   }

@@ -1,0 +1,28 @@
+// Back-to-back tiny jobs on the thread team: a helper still leaving a finished
+// job while the caller sets up the next one must never run a task of either
+// by mistake (before the fix a finished job showed phase == phases, which a
+// late helper could compare with the next job's phase count: after ~6,700
+// jobs the team hung with a task count off by one). Each product is checked.
+import { afterAll, describe, expect, it } from 'vitest';
+import { blasInfo, getNumThreads, setNumThreads } from '../src/index.js';
+import { native } from '../src/native/binding.js';
+
+describe('thread team under back-to-back jobs', () => {
+  const threads = getNumThreads();
+  afterAll(() => void setNumThreads(threads));
+  it.skipIf(blasInfo().availableCpus < 2)('30,000 split GEMMs in a row, each exact', () => {
+    setNumThreads(2);
+    const M = 64, N = 128, K = 64; // M*N*K = 2^19: just large enough to be split over the team
+    const A = Float32Array.from({ length: M * K }, (_, i) => ((i * 7) % 13) - 6);
+    const B = Float32Array.from({ length: K * N }, (_, i) => ((i * 5) % 11) - 5);
+    const want = new Float32Array(M * N);
+    native.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, want, N);
+    const C = new Float32Array(M * N);
+    let bad = 0;
+    for (let r = 0; r < 30000; r++) {
+      native.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, C, N);
+      if (r % 97 === 0) for (let i = 0; i < C.length; i++) if (C[i] !== want[i]) bad++;
+    }
+    expect(bad).toBe(0);
+  }, 120_000);
+});
