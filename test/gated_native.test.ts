@@ -9,6 +9,7 @@ import { rnnConfig, rnnParameterShapes, type RnnConfig } from '../src/nn/rnn_con
 import { rnnBackward, rnnForward } from '../src/nn/rnn_functional.js';
 import { referenceGatedBackward, referenceGatedForward, type GatedMode } from '../src/reference/gated_reference.js';
 import type { Tensor } from '../src/tensor.js';
+import { KERNELS, supported } from './helpers/step_kernels.js';
 import { makeRng, type Rng } from './helpers/random.js';
 import { maxRelError } from './helpers/torch_fixtures.js';
 
@@ -137,17 +138,6 @@ const TEAM_CASES: Case[] = [
   { mode: 'GRU', T: 6, B: 1, inputSize: 50, hiddenSize: 300, numLayers: 1, bias: true, bidirectional: false, batchFirst: false, lengths: false, state: true },
 ];
 
-const KERNELS = ['avx512', 'avx2', 'blas'] as const;
-function supported(kernel: (typeof KERNELS)[number]): boolean {
-  try {
-    native.setStepKernel(kernel);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    native.setStepKernel('auto');
-  }
-}
 
 describe('native LSTM/GRU on the thread team, every step kernel', () => {
   const threads = getNumThreads();

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RNN, getNumThreads, setNumThreads, type Tensor } from '../src/index.js';
 import { native } from '../src/native/binding.js';
 import { referenceRnnBackward, referenceRnnForward, type ReferenceRnnConfig } from '../src/reference/rnn_reference.js';
+import { KERNELS, supported } from './helpers/step_kernels.js';
 import { makeRng, type Rng } from './helpers/random.js';
 import { maxRelError } from './helpers/torch_fixtures.js';
 
@@ -24,18 +25,6 @@ const CASES: Case[] = [
   { T: 12, B: 11, inputSize: 64, hiddenSize: 190, numLayers: 2, nonlinearity: 'tanh', bias: true, bidirectional: true, batchFirst: false, lengths: true, h0: true },
 ];
 
-// Every kernel this CPU runs is tested (avx512 and avx2 on an AVX-512 machine).
-const KERNELS = ['avx512', 'avx2', 'blas'] as const;
-function supported(kernel: (typeof KERNELS)[number]): boolean {
-  try {
-    native.setStepKernel(kernel);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    native.setStepKernel('auto');
-  }
-}
 
 const f32 = (n: number, rng: Rng, scale = 1) => Float32Array.from({ length: n }, () => rng.normal() * scale);
 
