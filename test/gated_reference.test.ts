@@ -1,5 +1,10 @@
 // The float64 LSTM/GRU reference (src/reference/gated_reference.ts) against PyTorch 1.13
-// float64 results (test/fixtures/torch-gated) and against central finite differences.
+// float64 results (test/fixtures/torch-gated), the reset-before GRU (resetAfter: false) against
+// onnx 1.12's numpy GRU_Helper (test/fixtures/onnx-gru-reset-before), and both against central
+// finite differences.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   gatedParameterShapes,
@@ -9,7 +14,7 @@ import {
 } from '../src/reference/gated_reference.js';
 import { f64, loadGatedFixtures } from './helpers/gated_fixtures.js';
 import { makeRng } from './helpers/random.js';
-import { maxRelError } from './helpers/torch_fixtures.js';
+import { maxRelError, type FixtureTensor } from './helpers/torch_fixtures.js';
 
 const fixtures = loadGatedFixtures();
 
@@ -39,6 +44,36 @@ describe('gated reference vs PyTorch 1.13 (float64)', () => {
   }
 });
 
+describe('reset-before GRU reference vs onnx 1.12 GRU_Helper (linear_before_reset=0)', () => {
+  interface ResetBeforeFixture {
+    name: string;
+    config: ReferenceGatedConfig & { seqLen: number; batch: number; seqLengths: number[] | null };
+    inputs: { x: FixtureTensor; h0: FixtureTensor | null };
+    weights: Record<string, FixtureTensor>;
+    outputs: { y: FixtureTensor; hN: FixtureTensor };
+  }
+  const dir = fileURLToPath(new URL('./fixtures/onnx-gru-reset-before/', import.meta.url));
+  const cases = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ResetBeforeFixture);
+  it('has the six cases, all resetAfter: false', () => {
+    expect(cases.map((c) => c.config.resetAfter)).toEqual([false, false, false, false, false, false]);
+  });
+  for (const fx of cases) {
+    it(fx.name, () => {
+      const c = fx.config;
+      const weights = Object.fromEntries(Object.entries(fx.weights).map(([k, t]) => [k, Float64Array.from(t.data)]));
+      const x = Float64Array.from(fx.inputs.x.data);
+      const inputs = { h0: f64(fx.inputs.h0), seqLengths: c.seqLengths };
+      const { y, hN } = referenceGatedForward(c, weights, x, c.seqLen, c.batch, inputs);
+      expect(maxRelError(y, fx.outputs.y.data)).toBeLessThan(1e-12);
+      expect(maxRelError(hN, fx.outputs.hN.data)).toBeLessThan(1e-12);
+      // And the flag matters: PyTorch's cell on the same weights gives something else.
+      const after = referenceGatedForward({ ...c, resetAfter: true }, weights, x, c.seqLen, c.batch, inputs);
+      expect(maxRelError(after.hN, fx.outputs.hN.data)).toBeGreaterThan(1e-4);
+    });
+  }
+});
+
 describe('gated reference: finite differences', () => {
   const rng = makeRng(77);
   const configs: Array<ReferenceGatedConfig & { T: number; B: number; lengths?: number[]; state: boolean }> = [
@@ -48,9 +83,16 @@ describe('gated reference: finite differences', () => {
     { mode: 'GRU', inputSize: 2, hiddenSize: 3, numLayers: 2, bias: false, bidirectional: true, batchFirst: false, T: 5, B: 3, lengths: [2, 5, 4], state: false },
     { mode: 'GRU', inputSize: 1, hiddenSize: 1, numLayers: 3, bias: true, bidirectional: false, batchFirst: true, T: 3, B: 1, state: true },
     { mode: 'LSTM', inputSize: 1, hiddenSize: 1, numLayers: 1, bias: false, bidirectional: true, batchFirst: false, T: 1, B: 1, state: false },
+    // The reset-before GRU (Keras reset_after=False, ONNX linear_before_reset=0).
+    { mode: 'GRU', resetAfter: false, inputSize: 3, hiddenSize: 4, numLayers: 1, bias: true, bidirectional: false, batchFirst: false, T: 4, B: 2, state: true },
+    { mode: 'GRU', resetAfter: false, inputSize: 2, hiddenSize: 3, numLayers: 2, bias: true, bidirectional: true, batchFirst: true, T: 5, B: 3, lengths: [5, 1, 3], state: true },
+    { mode: 'GRU', resetAfter: false, inputSize: 2, hiddenSize: 3, numLayers: 2, bias: false, bidirectional: true, batchFirst: false, T: 5, B: 3, lengths: [2, 5, 4], state: false },
+    { mode: 'GRU', resetAfter: false, inputSize: 1, hiddenSize: 1, numLayers: 3, bias: true, bidirectional: false, batchFirst: true, T: 3, B: 1, state: true },
+    { mode: 'GRU', resetAfter: false, inputSize: 2, hiddenSize: 2, numLayers: 1, bias: true, bidirectional: true, batchFirst: false, T: 1, B: 2, state: true },
+    { mode: 'GRU', resetAfter: false, inputSize: 3, hiddenSize: 5, numLayers: 1, bias: false, bidirectional: false, batchFirst: true, T: 6, B: 4, lengths: [3, 6, 1, 4], state: true },
   ];
   for (const c of configs) {
-    it(`${c.mode} L=${c.numLayers} D=${c.bidirectional ? 2 : 1} bias=${c.bias} batchFirst=${c.batchFirst} lengths=${c.lengths ?? 'all'}`, () => {
+    it(`${c.mode}${c.resetAfter === false ? ' resetAfter=false' : ''} L=${c.numLayers} D=${c.bidirectional ? 2 : 1} bias=${c.bias} batchFirst=${c.batchFirst} lengths=${c.lengths ?? 'all'}`, () => {
       const D = c.bidirectional ? 2 : 1;
       const n = c.numLayers * D * c.B * c.hiddenSize;
       const r = (k: number) => Float64Array.from({ length: k }, () => rng.normal() * 0.6);

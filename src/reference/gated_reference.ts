@@ -2,8 +2,11 @@
  * Plain float64 LSTM and GRU layers (forward and backpropagation through time) with exactly
  * the semantics of PyTorch's `torch.nn.LSTM` and `torch.nn.GRU`: gate order i, f, g, o (LSTM)
  * and r, z, n (GRU, with `b_hn` inside `r * (W_hn h + b_hn)`), packed-sequence lengths,
- * bidirectional and stacked layers. Like the Elman reference it exists only to check the
- * native code against: every loop is written out, nothing is fused, speed is no goal.
+ * bidirectional and stacked layers. With `resetAfter: false` the GRU is instead Keras'
+ * `reset_after=False` / ONNX's `linear_before_reset=0` cell, the reset gate applied before the
+ * recurrent product: `n = tanh(W_in x + b_in + W_hn (r ⊙ h') + b_hn)` (same names, shapes and
+ * gate order). Like the Elman reference it exists only to check the native code against: every
+ * loop is written out, nothing is fused, speed is no goal.
  *
  * Layouts (row-major): x `[T, B, I]` (`[B, T, I]` when batchFirst); y `[T, B, D*H]`
  * (`[B, T, D*H]`); h0/hN and c0/cN `[L*D, B, H]`, row `layer*D + dir`; weights under
@@ -33,6 +36,12 @@ export interface ReferenceGatedConfig {
   bidirectional: boolean;
   /** Whether x and y are `[B, T, ...]` instead of `[T, B, ...]`. */
   batchFirst: boolean;
+  /**
+   * GRU only: whether the reset gate multiplies the recurrent product (`r ⊙ (W_hn h' + b_hn)`,
+   * PyTorch's cell; the default, true) or the state before it (`W_hn (r ⊙ h') + b_hn`, Keras'
+   * `reset_after=False`, ONNX's `linear_before_reset=0`).
+   */
+  resetAfter?: boolean;
 }
 
 /** Gate blocks of a cell: 4 for LSTM, 3 for GRU. */
@@ -76,7 +85,7 @@ export interface ReferenceGatedInputs {
 interface DirectionCache {
   /** Gate activations after their nonlinearity, `[T, B, G*H]`. */
   gates: Float64Array;
-  /** GRU: `W_hn h(t-1) + b_hn`, `[T, B, H]`. */
+  /** GRU: `W_hn h(t-1) + b_hn` (reset-before: `W_hn (r ⊙ h(t-1)) + b_hn`), `[T, B, H]`. */
   hn: Float64Array;
   /** State before the step, `[T, B, H]`. */
   hPrev: Float64Array;
@@ -136,7 +145,12 @@ function checkConfig(cfg: ReferenceGatedConfig): void {
   checkInt('inputSize', cfg.inputSize, 1);
   checkInt('hiddenSize', cfg.hiddenSize, 1);
   checkInt('numLayers', cfg.numLayers, 1);
+  if (cfg.resetAfter !== undefined && typeof cfg.resetAfter !== 'boolean') throw typeError('resetAfter', 'a boolean', cfg.resetAfter);
+  if (cfg.resetAfter === false && cfg.mode !== 'GRU') throw rangeError('resetAfter', 'resetAfter only for a GRU', `mode '${cfg.mode}'`);
 }
+
+/** Whether the GRU applies its reset gate before the recurrent product (`resetAfter: false`). */
+const resetBefore = (cfg: ReferenceGatedConfig): boolean => cfg.mode === 'GRU' && cfg.resetAfter === false;
 
 function checkArray(name: string, value: unknown, length: number): Float64Array {
   if (!(value instanceof Float64Array)) throw typeError(name, 'a Float64Array', value);
@@ -167,6 +181,7 @@ export function referenceGatedForward(
   const D = directions(cfg);
   const G = gateCount(cfg.mode);
   const lstm = cfg.mode === 'LSTM';
+  const before = resetBefore(cfg);
   const shapes = gatedParameterShapes(cfg);
   for (const [k, s] of Object.entries(shapes)) checkArray(k, weights[k], s.reduce((a, b) => a * b, 1));
   checkArray('x', x, T * B * cfg.inputSize);
@@ -212,12 +227,14 @@ export function referenceGatedForward(
           // Pre-activations of the input and recurrent halves, kept apart (GRU needs them so).
           const ai = new Float64Array(G * H);
           const ah = new Float64Array(G * H);
+          // Reset-before GRU: the n block's recurrent half is computed below, from r ⊙ h'.
           for (let j = 0; j < G * H; j++) {
             let si = bih ? bih[j] : 0;
             for (let i = 0; i < I; i++) si += wih[j * I + i] * xt[i];
+            ai[j] = si;
+            if (before && j >= 2 * H) continue;
             let sh = bhh ? bhh[j] : 0;
             for (let i = 0; i < H; i++) sh += whh[j * H + i] * h[i];
-            ai[j] = si;
             ah[j] = sh;
           }
           const g = cache.gates.subarray((t * B + b) * G * H, (t * B + b + 1) * G * H);
@@ -230,6 +247,22 @@ export function referenceGatedForward(
               g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og;
               c[j] = fg * c[j] + ig * gg;
               h[j] = og * Math.tanh(c[j]);
+            }
+          } else if (before) {
+            const rh = new Float64Array(H);
+            for (let j = 0; j < H; j++) rh[j] = sigmoid(ai[j] + ah[j]) * h[j];
+            for (let j = 0; j < H; j++) {
+              let sh = bhh ? bhh[2 * H + j] : 0;
+              for (let i = 0; i < H; i++) sh += whh[(2 * H + j) * H + i] * rh[i];
+              ah[2 * H + j] = sh;
+            }
+            for (let j = 0; j < H; j++) {
+              const r = sigmoid(ai[j] + ah[j]);
+              const z = sigmoid(ai[H + j] + ah[H + j]);
+              const n = Math.tanh(ai[2 * H + j] + ah[2 * H + j]);
+              g[j] = r; g[H + j] = z; g[2 * H + j] = n;
+              cache.hn[at + j] = ah[2 * H + j];
+              h[j] = (1 - z) * n + z * h[j];
             }
           } else {
             for (let j = 0; j < H; j++) {
@@ -262,6 +295,7 @@ export function referenceGatedBackward(cache: ReferenceGatedCache, grads: Refere
   const D = directions(cfg);
   const G = gateCount(cfg.mode);
   const lstm = cfg.mode === 'LSTM';
+  const before = resetBefore(cfg);
   const n = L * D * B * H;
   let dOut = grads.gy ? checkArray('gy', grads.gy, T * B * D * H) : new Float64Array(T * B * D * H);
   if (cfg.batchFirst && grads.gy) dOut = swap(dOut, B, T, D * H);
@@ -299,6 +333,8 @@ export function referenceGatedBackward(cache: ReferenceGatedCache, grads: Refere
           const dai = new Float64Array(G * H); // d pre-activation of the input half
           const dah = new Float64Array(G * H); // d pre-activation of the recurrent half
           const dhPrev = new Float64Array(H);
+          // Reset-before GRU: the n block's recurrent rows act on r ⊙ h', not h'.
+          const rh = before ? new Float64Array(H) : null;
           if (lstm) {
             for (let j = 0; j < H; j++) {
               const [ig, fg, gg, og] = [g[j], g[H + j], g[2 * H + j], g[3 * H + j]];
@@ -311,6 +347,23 @@ export function referenceGatedBackward(cache: ReferenceGatedCache, grads: Refere
               dcell[j] = dct * fg;
             }
             dah.set(dai);
+          } else if (rh) {
+            const drh = new Float64Array(H); // d (r ⊙ h')
+            for (let j = 0; j < H; j++) {
+              const [z, nn] = [g[H + j], g[2 * H + j]];
+              const dan = dh[j] * (1 - z) * (1 - nn * nn);
+              dai[H + j] = dah[H + j] = dh[j] * (dc.hPrev[at + j] - nn) * z * (1 - z);
+              dai[2 * H + j] = dah[2 * H + j] = dan;
+              dhPrev[j] = dh[j] * z;
+            }
+            for (let j = 0; j < H; j++) for (let i = 0; i < H; i++) drh[i] += whh[(2 * H + j) * H + i] * dah[2 * H + j];
+            for (let i = 0; i < H; i++) {
+              const r = g[i];
+              const hp = dc.hPrev[at + i];
+              rh[i] = r * hp;
+              dai[i] = dah[i] = drh[i] * hp * r * (1 - r);
+              dhPrev[i] += drh[i] * r;
+            }
           } else {
             for (let j = 0; j < H; j++) {
               const [r, z, nn] = [g[j], g[H + j], g[2 * H + j]];
@@ -329,9 +382,14 @@ export function referenceGatedBackward(cache: ReferenceGatedCache, grads: Refere
               dwih[j * I + i] += dai[j] * xt[i];
               dx[(t * B + b) * I + i] += wih[j * I + i] * dai[j];
             }
-            for (let i = 0; i < H; i++) {
-              dwhh[j * H + i] += dah[j] * dc.hPrev[at + i];
-              dhPrev[i] += whh[j * H + i] * dah[j];
+            if (rh && j >= 2 * H) {
+              // Its path into h' went through drh above.
+              for (let i = 0; i < H; i++) dwhh[j * H + i] += dah[j] * rh[i];
+            } else {
+              for (let i = 0; i < H; i++) {
+                dwhh[j * H + i] += dah[j] * dc.hPrev[at + i];
+                dhPrev[i] += whh[j * H + i] * dah[j];
+              }
             }
             if (dbih && dbhh) {
               dbih[j] += dai[j];
