@@ -27,6 +27,8 @@ export interface RecurrentConfigLike {
   readonly dropout: number;
   /** The Elman cell's activation (absent or 'tanh' for the gated cells: not printed). */
   readonly nonlinearity?: string;
+  /** GRU: where the reset gate acts (printed only when false: not PyTorch's cell). */
+  readonly resetAfter?: boolean;
 }
 
 /**
@@ -42,7 +44,8 @@ export function recurrentSpec(type: string, config: object, keys: readonly strin
 
 /**
  * PyTorch's `RNNBase.extra_repr`: `32, 256, num_layers=2, batch_first=True`, only what
- * differs from the defaults (plus `nonlinearity='relu'`, which torch leaves out).
+ * differs from the defaults (plus `nonlinearity='relu'`, which torch leaves out, and a GRU's
+ * `reset_after=False`, Keras' name for the cell PyTorch does not have).
  */
 export function recurrentExtraRepr(c: RecurrentConfigLike): string {
   let s = `${c.inputSize}, ${c.hiddenSize}`;
@@ -52,6 +55,7 @@ export function recurrentExtraRepr(c: RecurrentConfigLike): string {
   if (c.batchFirst) s += `, batch_first=${pyRepr(true)}`;
   if (c.dropout !== 0) s += `, dropout=${c.dropout}`;
   if (c.bidirectional) s += `, bidirectional=${pyRepr(true)}`;
+  if (c.resetAfter === false) s += `, reset_after=${pyRepr(false)}`;
   return s;
 }
 

@@ -65,6 +65,14 @@ const SPEC_KEYS: Record<RnnMode, readonly string[]> = {
 };
 
 /**
+ * A reset-before GRU's spec also records `resetAfter: false`. PyTorch's cell (true) leaves it
+ * out: its files stay as they were (and as older rnnblas versions read them), a file without
+ * the key loads as resetAfter true, and an older version refuses a reset-before file (unknown
+ * option) rather than computing PyTorch's cell from its weights.
+ */
+const RESET_BEFORE_SPEC_KEYS: readonly string[] = [...SPEC_KEYS.GRU, 'resetAfter'];
+
+/**
  * The shared implementation of {@link RNN}, {@link LSTM} and {@link GRU}, with
  * PyTorch's semantics, state-dict names (`weight_ih_l0`, `bias_hh_l1_reverse`, ...,
  * gate blocks stacked in PyTorch's order) and initialisation (every parameter from
@@ -219,7 +227,8 @@ export abstract class RNNBase<
 
   /** The architecture: `{ type: mode, config }` (what model files store). */
   toSpec(): ModuleSpec {
-    return recurrentSpec(this.config.mode, this.config, SPEC_KEYS[this.config.mode]);
+    const keys = this.config.resetAfter === false ? RESET_BEFORE_SPEC_KEYS : SPEC_KEYS[this.config.mode];
+    return recurrentSpec(this.config.mode, this.config, keys);
   }
 
   /** `[T, B, inputSize]` -> `[T, B, D*hiddenSize]` (batch-first alike). */
@@ -229,7 +238,7 @@ export abstract class RNNBase<
 
   /** `32, 256, num_layers=2, batch_first=True`, as PyTorch (plus a non-default nonlinearity). */
   extraRepr(): string {
-    return recurrentExtraRepr(this.config);  // the gated cells' nonlinearity is 'tanh': not shown
+    return recurrentExtraRepr(this.config);  // the gated cells' nonlinearity is 'tanh': not shown; reset_after=False is
   }
 
   /** The symbolic input shape `summary()` starts from. */

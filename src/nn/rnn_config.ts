@@ -2,7 +2,7 @@
  * Recurrent-layer hyper-parameters, their defaults and validation
  * (torch.nn.RNN's, LSTM's and GRU's: one configuration, a `mode` apart).
  */
-import { rangeError } from '../errors.js';
+import { describe, rangeError } from '../errors.js';
 import { checkBool, checkInt, checkNumber, checkOneOf, checkOptions } from '../validate.js';
 
 /** Options accepted by `new RNN(...)` and the functional form. */
@@ -60,9 +60,22 @@ export interface RnnInitOptions {
 
 /**
  * Options accepted by `new LSTM(...)` and `new GRU(...)`: those of {@link RnnOptions} but the
- * nonlinearity (the gated cells' activations are fixed: sigmoid gates, tanh candidate).
+ * nonlinearity (the gated cells' activations are fixed: sigmoid gates, tanh candidate), plus
+ * the GRU's `resetAfter`.
  */
-export type GatedOptions = Omit<RnnOptions, 'nonlinearity'>;
+export interface GatedOptions extends Omit<RnnOptions, 'nonlinearity'> {
+  /**
+   * GRU only (an LSTM given it is a RangeError): where the reset gate acts. `true` (the
+   * default) is PyTorch's `torch.nn.GRU`, `n = tanh(W_in x + b_in + r ⊙ (W_hn h' + b_hn))`
+   * (Keras `reset_after=True`, ONNX `linear_before_reset=1`). `false` applies it to the state
+   * before the recurrent product, `n = tanh(W_in x + b_in + W_hn (r ⊙ h') + b_hn)`: Keras'
+   * `reset_after=False` (the only GRU TensorFlow.js builds) and ONNX's default
+   * `linear_before_reset=0`. That cell is not PyTorch's: its parameters have the same names,
+   * shapes and gate order (r, z, n), so its state dict loads into `torch.nn.GRU`, which then
+   * computes something else.
+   */
+  resetAfter?: boolean;
+}
 
 /** The cell of a recurrent layer, as PyTorch's `RNNBase.mode` names it (RNN for both Elman activations). */
 export type RnnMode = 'RNN' | 'LSTM' | 'GRU';
@@ -92,10 +105,16 @@ export interface RnnConfig {
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
   readonly dropout: number;
+  /**
+   * GRU: where the reset gate acts (see {@link GatedOptions.resetAfter}); always present for
+   * a GRU (default true: PyTorch's cell), absent for RNN and LSTM.
+   */
+  readonly resetAfter?: boolean;
 }
 
 // `mode` is accepted so a configuration can be spread into options (it must match).
-const KNOWN = ['mode', 'inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed', 'init'] as const;
+// `resetAfter` is known to every mode so an RNN or LSTM given it hears why it is refused.
+const KNOWN = ['mode', 'inputSize', 'hiddenSize', 'numLayers', 'nonlinearity', 'bias', 'batchFirst', 'bidirectional', 'dropout', 'seed', 'init', 'resetAfter'] as const;
 
 /** Most parameters one RNN may have (one Float32Array arena of at most 2^31-1 floats). */
 export const MAX_PARAMETERS = 2 ** 31 - 1;
@@ -110,7 +129,7 @@ const GATED_KNOWN = KNOWN.filter((k) => k !== 'nonlinearity');
 /**
  * Validates options and fills in PyTorch's defaults (a config it made before is returned as is).
  *
- * @param options - {@link RnnOptions} (mode 'RNN') or {@link GatedOptions} (LSTM, GRU).
+ * @param options - {@link RnnOptions} (mode 'RNN') or {@link GatedOptions} (LSTM, GRU; `resetAfter` only for GRU).
  * @param mode - The cell the options are for (default 'RNN').
  */
 export function rnnConfig(options: unknown, mode: RnnMode = 'RNN'): RnnConfig {
@@ -120,9 +139,12 @@ export function rnnConfig(options: unknown, mode: RnnMode = 'RNN'): RnnConfig {
     return given;
   }
   if (options === undefined) throw new TypeError('Expected an options object with inputSize and hiddenSize for options but received undefined');
-  const o = checkOptions<RnnOptions & { mode?: unknown }>('options', options, mode === 'RNN' ? KNOWN : GATED_KNOWN);
+  const o = checkOptions<RnnOptions & { mode?: unknown; resetAfter?: unknown }>('options', options, mode === 'RNN' ? KNOWN : GATED_KNOWN);
   if (o.mode !== undefined && o.mode !== mode) throw rangeError('options.mode', `'${mode}' (or no mode)`, o.mode);
-  const cfg: RnnConfig = {
+  if (o.resetAfter !== undefined && mode !== 'GRU') {
+    throw rangeError('options.resetAfter', 'no resetAfter (it is a GRU option)', `resetAfter ${describe(o.resetAfter)} for ${mode === 'RNN' ? 'an RNN' : 'an LSTM'}`);
+  }
+  const cfg: { -readonly [K in keyof RnnConfig]: RnnConfig[K] } = {
     mode,
     inputSize: checkInt('inputSize', o.inputSize, 1, MAX_WIDTH),
     hiddenSize: checkInt('hiddenSize', o.hiddenSize, 1, MAX_WIDTH),
@@ -133,6 +155,7 @@ export function rnnConfig(options: unknown, mode: RnnMode = 'RNN'): RnnConfig {
     bidirectional: checkBool('bidirectional', o.bidirectional ?? false),
     dropout: checkNumber('dropout', o.dropout ?? 0, 0, 1),
   };
+  if (mode === 'GRU') cfg.resetAfter = checkBool('resetAfter', o.resetAfter ?? true);
   if (cfg.dropout >= 1) throw rangeError('dropout', 'a probability in [0, 1)', cfg.dropout);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 53);
   rnnInitRecipe(o.init, cfg.bias);

@@ -271,7 +271,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const c0 = opts.c0 ? copyInto(alloc, opts.c0.data) : null;
   const lengths = checkLengths(opts.seqLengths, T, B);
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
-  const cell = nativeCell(cfg.mode);
+  const cell = nativeCell(cfg);
   const gated = cfg.mode !== 'RNN', lstm = cfg.mode === 'LSTM';
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
@@ -346,8 +346,10 @@ function copyInto(alloc: Alloc, src: Float32Array): Float32Array {
   return out;
 }
 
-function nativeCell(mode: RnnMode): NativeCell {
-  return mode === 'LSTM' ? NativeCell.Lstm : mode === 'GRU' ? NativeCell.Gru : NativeCell.Elman;
+/** The kernels' cell code: the GRU with resetAfter false is its own cell (the reset gate before the recurrent product). */
+function nativeCell(cfg: RnnConfig): NativeCell {
+  if (cfg.mode === 'GRU') return cfg.resetAfter === false ? NativeCell.GruResetBefore : NativeCell.Gru;
+  return cfg.mode === 'LSTM' ? NativeCell.Lstm : NativeCell.Elman;
 }
 
 /** ‖trace(t)‖ over [B, H] for every t, in float64. */
@@ -387,7 +389,7 @@ function* backwardPlan(
   const gh0 = alloc(L * D * B * H);
   const lstm = cfg.mode === 'LSTM';
   const gc0 = lstm ? alloc(L * D * B * H) : null;
-  const cell = nativeCell(cfg.mode);
+  const cell = nativeCell(cfg);
   const workSize = native.backwardWorkspaceSize(T, B, 1, H, cell);
   const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
   const inputGrad = opts.inputGrad !== false;
