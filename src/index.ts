@@ -54,7 +54,7 @@ export {
   encodeSafetensors, decodeSafetensors, decodeSafetensorsHeader, saveSafetensors, loadSafetensors, writeFileAtomic, FormatError, DEFAULT_MAX_TENSORS,
   type DecodeSafetensorsOptions, type SafetensorsHeader, type SafetensorsTensorInfo,
 } from './io/safetensors.js';
-export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList } from './interop/keras.js';
+export { toKerasWeights, fromKerasWeights, toKerasWeightList, fromKerasWeightList, loadKerasWeights } from './interop/keras.js';
 export * from './onnx/index.js';
 export * from './data/index.js';
 export * from './train/index.js';

@@ -12,9 +12,11 @@
  * the final state, PyTorch's hN), no bias, and initial/final states (h, c) for the LSTM.
  *
  * GRU: TensorFlow.js 4.22 only builds `reset_after=False` GRUs (`resetAfter: true` throws in
- * its constructor), a different cell from PyTorch's; the converter refuses it, and a test shows
- * the tfjs GRU really differs. The exact `reset_after=True` path is checked against Keras' own
- * GRUCell formula (keras/src/layers/rnn/gru.py) written with tfjs ops.
+ * its constructor), a different cell from PyTorch's: it converts with `cfg.resetAfter: false`
+ * to rnnblas' `GRU({ resetAfter: false })` (a smoke test here; the full set against real tfjs
+ * models is test/keras_gru_tfjs.test.ts), and a test shows the tfjs GRU really differs from
+ * PyTorch's cell. The exact `reset_after=True` path is checked against Keras' own GRUCell
+ * formula (keras/src/layers/rnn/gru.py) written with tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -292,11 +294,22 @@ describe('GRU', () => {
     expect(Array.from(layer.forward.recurrentKernel.data)).toEqual([5, 4, 6]);
     expect(layer.forward.bias!.shape).toEqual([2, 3]);
     expect(Array.from(layer.forward.bias!.data)).toEqual([8, 7, 9, 11, 10, 12]);
+    // reset_after=False: the same kernels, one bias, the sum (z, r, h); back into bias_ih, bias_hh zero
+    const cfg = { cell: 'gru' as const, resetAfter: false, numLayers: 1, bidirectional: false, bias: true };
+    const [before] = toKerasWeights(sd, cfg);
+    expect(Array.from(before.forward.kernel.data)).toEqual([2, 1, 3]);
+    expect(Array.from(before.forward.recurrentKernel.data)).toEqual([5, 4, 6]);
+    expect(before.forward.bias!.shape).toEqual([3]);
+    expect(Array.from(before.forward.bias!.data)).toEqual([19, 17, 21]);
+    const back = fromKerasWeights([before], cfg);
+    expect(Array.from(back.bias_ih_l0.data)).toEqual([17, 19, 21]);
+    expect(Array.from(back.bias_hh_l0.data)).toEqual([0, 0, 0]);
+    expect(Array.from(back.weight_ih_l0.data)).toEqual([1, 2, 3]);
   });
 
   it("a real tfjs GRU (reset_after=False) with the converted weights does not compute PyTorch's GRU", () => {
-    // Why the converter refuses reset_after=False: put the reset_after=True weights into a tfjs GRU
-    // with the biases folded (the best one could do) and the outputs differ at the 1e-2 level.
+    // Why cfg.resetAfter matters: put the reset_after=True weights into a tfjs GRU with the
+    // biases folded (the best one could do) and the outputs differ at the 1e-2 level.
     const c: Case = { mode: 'GRU', numLayers: 1, bidirectional: false, bias: true, returnSequences: true };
     const sd = randomStateDict(c, 29);
     const [layer] = toKerasWeights(sd, kerasConfig(c));
@@ -308,20 +321,35 @@ describe('GRU', () => {
     model.dispose();
   });
 
-  it('refuses a real tfjs GRU (reset_after=False) with an error that says why', () => {
-    const model = tf.sequential({ layers: [tf.layers.gru({ units: H, returnSequences: true, inputShape: [T, I] })] });
+  it('converts a real tfjs GRU (reset_after=False) with cfg.resetAfter false, and says which flag when it is wrong', () => {
+    const c: Case = { mode: 'GRU', numLayers: 1, bidirectional: false, bias: true, returnSequences: true };
+    const model = tf.sequential({
+      layers: [
+        tf.layers.gru({
+          units: H,
+          recurrentActivation: 'sigmoid',
+          returnSequences: true,
+          inputShape: [T, I],
+          biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 6 }),
+        }),
+      ],
+    });
     const list = fromTf(model.getWeights());
     expect(list.map((t) => t.shape)).toEqual([[I, 3 * H], [H, 3 * H], [3 * H]]);
     const base = { cell: 'gru' as const, numLayers: 1, bidirectional: false, bias: true };
-    expect(() => fromKerasWeightList(list, { ...base, resetAfter: false })).toThrow(RangeError);
-    expect(() => fromKerasWeightList(list, { ...base, resetAfter: false })).toThrow(/reset_after=False.*reset gate before the recurrent product/);
+    const sd = fromKerasWeightList(list, { ...base, resetAfter: false });
+    expect(Array.from(sd.bias_hh_l0.data)).toEqual(new Array(3 * H).fill(0)); // the one bias went to bias_ih
+    const x = randomInput(33);
+    const { y } = referenceGatedForward({ ...refConfig(c), resetAfter: false }, f64(sd), Float64Array.from(x), T, B);
+    expect(maxAbsDiff(y, predict(model, x))).toBeLessThan(TOL);
     // claiming reset_after=True does not slip it through: the [3H] bias gives it away
     expect(() => fromKerasWeightList(list, { ...base, resetAfter: true })).toThrow(
-      /Expected shape \[2, 15\] \(a reset_after=True GRU's input and recurrent biases\) for list\[2\] \(layer 0 bias\)\.shape but received \[15\], the bias of a reset_after=False GRU/,
+      /Expected shape \[2, 15\] \(a reset_after=True GRU's input and recurrent biases; cfg\.resetAfter is true\) for list\[2\] \(layer 0 bias\)\.shape but received \[15\], the bias of a reset_after=False GRU \(every TensorFlow\.js 4\.x GRU: pass cfg\.resetAfter: false\)/,
     );
-    // nor is PyTorch -> reset_after=False allowed
-    const sd = randomStateDict({ mode: 'GRU', numLayers: 1, bidirectional: false, bias: true, returnSequences: true }, 31);
-    expect(() => toKerasWeights(sd, { ...base, resetAfter: false })).toThrow(/cannot be converted to or from PyTorch's GRU/);
+    // PyTorch-named -> reset_after=False: one bias, the sum
+    const back = toKerasWeights(sd, { ...base, resetAfter: false });
+    expect(back[0].forward.bias?.shape).toEqual([3 * H]);
+    expect(Array.from(back[0].forward.bias!.data)).toEqual(Array.from(list[2].data));
     model.dispose();
   });
 
