@@ -12,13 +12,14 @@
  *
  * Configurations: hidden sizes odd and not multiples of 32 (5, 7, 33), 1 and 2 stacked layers,
  * `Bidirectional` (concat), `useBias` false, `returnSequences` true and false (the last
- * layer's final state, PyTorch's hN), batch 1 and 3, one and several steps, an initial state.
+ * layer's final state, PyTorch's hN), batch 1 and 3, one and several steps, an initial state;
+ * and a whole tfjs model (Bidirectional GRU -> Dense) against a `Sequential`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type KerasConversionConfig, fromKerasWeightList, fromKerasWeights, loadKerasWeights, toKerasWeightList, toKerasWeights } from '../src/interop/keras.js';
 import { gatedParameterShapes, referenceGatedForward, type ReferenceGatedConfig } from '../src/reference/gated_reference.js';
-import { GRU, LSTM } from '../src/index.js';
+import { GRU, LastStep, Linear, LSTM, Sequential } from '../src/index.js';
 import { type Tensor, tensor } from '../src/tensor.js';
 
 beforeAll(async () => {
@@ -324,6 +325,26 @@ describe('which Keras GRU a module converts as', () => {
     const x = randomInput(c, 961);
     expect(relDiff(moduleOutput(c, gru, x), predict(c, model, x))).toBeLessThan(TOL);
     expect(fromKerasWeights(layers, kerasConfig(c))).toEqual(gru.stateDict());
+    model.dispose();
+  });
+});
+
+describe('a whole model', () => {
+  it('tfjs Bidirectional(GRU) -> Dense equals Sequential [GRU(resetAfter false), LastStep, Linear] with the converted weights', () => {
+    const c: Case = { T: 6, B: 3, I: 4, H: 7, numLayers: 1, bidirectional: true, bias: true, returnSequences: false };
+    const model = tfjsGruModel(c, 990);
+    model.add(tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 991 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 992 }) }));
+    const list = fromTf(model.getWeights()); // 6 GRU tensors, then Dense kernel [14, 4] and bias [4]
+    const gru = new GRU(moduleOptions(c, 6));
+    const linear = new Linear({ inFeatures: 2 * c.H, outFeatures: 4, seed: 7 });
+    const seq = new Sequential([gru, new LastStep({ directions: 2, batchFirst: true }), linear]);
+    loadKerasWeights(gru, list.slice(0, 6));
+    const [kernel, bias] = list.slice(6);
+    const weight = new Float32Array(4 * 2 * c.H);
+    for (let o = 0; o < 4; o++) for (let i = 0; i < 2 * c.H; i++) weight[o * 2 * c.H + i] = kernel.data[i * 4 + o];
+    linear.loadStateDict({ weight: tensor(weight, [4, 2 * c.H]), bias });
+    const x = randomInput(c, 993);
+    expect(relDiff(seq.forward(tensor(x, [c.B, c.T, c.I])).data, predict(c, model, x))).toBeLessThan(TOL);
     model.dispose();
   });
 });
