@@ -1,6 +1,6 @@
 /**
  * LSTM and GRU modules through ONNX: export (standard LSTM/GRU nodes, gate blocks permuted, GRU
- * with linear_before_reset=1) checked in onnxruntime-node and rnnblas' interpreter against the
+ * with linear_before_reset=1, or 0 for GRU({ resetAfter: false })) checked in onnxruntime-node and rnnblas' interpreter against the
  * module's own outputs; toLSTM()/toGRU() back to trainable modules; the graphs that do not
  * convert, each refused naming the node and the attribute; PyTorch-exported LSTM/GRU files.
  */
@@ -30,6 +30,8 @@ interface Case {
   bi: boolean;
   bias: boolean;
   batchFirst: boolean;
+  /** GRU: false for the reset-before cell (exported as linear_before_reset=0). */
+  resetAfter?: boolean;
 }
 
 function cases(): Case[] {
@@ -40,13 +42,15 @@ function cases(): Case[] {
     out.push({ mode, L: 1, bi: false, bias: true, batchFirst: true });
     out.push({ mode, L: 2, bi: true, bias: false, batchFirst: true });
   }
+  for (const L of [1, 2]) for (const bi of [false, true]) out.push({ mode: 'GRU', L, bi, bias: true, batchFirst: false, resetAfter: false });
+  out.push({ mode: 'GRU', L: 2, bi: true, bias: false, batchFirst: true, resetAfter: false });
   return out;
 }
 
-const name = (c: Case) => `${c.mode} L=${c.L} ${c.bi ? 'bi' : 'uni'}${c.bias ? '' : ' no bias'}${c.batchFirst ? ' batchFirst' : ''}`;
+const name = (c: Case) => `${c.mode}${c.resetAfter === false ? ' resetAfter=false' : ''} L=${c.L} ${c.bi ? 'bi' : 'uni'}${c.bias ? '' : ' no bias'}${c.batchFirst ? ' batchFirst' : ''}`;
 const build = (c: Case, seed: number) => {
   const o = { inputSize: 3, hiddenSize: 5, numLayers: c.L, bidirectional: c.bi, bias: c.bias, batchFirst: c.batchFirst, seed };
-  return c.mode === 'LSTM' ? new LSTM(o) : new GRU(o);
+  return c.mode === 'LSTM' ? new LSTM(o) : new GRU({ ...o, resetAfter: c.resetAfter ?? true });
 };
 
 /** The module and its exported file (onnxruntime and rnnblas' interpreter) on the same inputs. */
@@ -104,11 +108,16 @@ describe('LSTM/GRU export runs in onnxruntime with the module\'s outputs', () =>
     const g = gru.graph!.node!.find((n) => n.opType === 'GRU')!;
     expect(g.attribute!.find((a) => a.name === 'linear_before_reset')!.i).toBe(1);
     expect(gru.graph!.output!.map((o) => o.name)).toEqual(['Y', 'Y_h']);
+    // The reset-before GRU: linear_before_reset=0, written out (it is also ONNX's default).
+    const rb = decodeModelProto(encodeOnnx(new GRU({ inputSize: 2, hiddenSize: 3, resetAfter: false, seed: 1 })));
+    const n = rb.graph!.node!.find((x) => x.opType === 'GRU')!;
+    expect(n.attribute!.map((a) => a.name)).toEqual(['hidden_size', 'direction', 'linear_before_reset']);
+    expect(Number(n.attribute!.find((a) => a.name === 'linear_before_reset')!.i)).toBe(0);
   });
 
   it('every export opset (11, 14, 22), T=1 and long T', async () => {
-    for (const mode of ['LSTM', 'GRU'] as const) {
-      const m = build({ mode, L: 2, bi: true, bias: true, batchFirst: false }, 3).eval();
+    for (const [mode, resetAfter] of [['LSTM', undefined], ['GRU', true], ['GRU', false]] as const) {
+      const m = build({ mode, L: 2, bi: true, bias: true, batchFirst: false, resetAfter }, 3).eval();
       for (const opsetVersion of [11, 14, 22]) await compare(m, 7, { states: true, lens: true, opsetVersion });
       await compare(m, 8, { states: true, lens: false, T: 1 });
       await compare(m, 9, { states: false, lens: true, T: 40, B: 2 });
@@ -175,6 +184,7 @@ describe('toLSTM / toGRU', () => {
       const back = c.mode === 'LSTM' ? model.toLSTM() : model.toGRU();
       expect(back).toBeInstanceOf(c.mode === 'LSTM' ? LSTM : GRU);
       expect(back.config).toMatchObject({ mode: c.mode, inputSize: 3, hiddenSize: 5, numLayers: c.L, bidirectional: c.bi, bias: c.bias, batchFirst: c.batchFirst });
+      expect(back.config.resetAfter, name(c)).toBe(c.mode === 'GRU' ? c.resetAfter ?? true : undefined);
       const a = m.stateDict();
       const b = back.stateDict();
       expect(Object.keys(b), name(c)).toEqual(Object.keys(a));
@@ -185,7 +195,7 @@ describe('toLSTM / toGRU', () => {
   it('converts hand-built ONNX nodes (ONNX gate order) into modules with the node\'s outputs, layout 1 as batchFirst', async () => {
     const T = 5, B = 3, I = 3, H = 4;
     const lens = [5, 2, 4];
-    for (const op of ['LSTM', 'GRU'] as const) {
+    for (const [op, lbr] of [['LSTM', null], ['GRU', 1], ['GRU', 0], ['GRU', 'default']] as const) {
       for (const layout of [0, 1] as const) {
         for (const direction of ['forward', 'bidirectional'] as const) {
           const D = direction === 'bidirectional' ? 2 : 1;
@@ -193,12 +203,14 @@ describe('toLSTM / toGRU', () => {
           const weights = randomGatedWeights(rng, op, D, H, I);
           if (op === 'LSTM') weights.P = new Float32Array(D * 3 * H); // all-zero peepholes convert
           const attrs = [attribute('hidden_size', H), attribute('direction', direction)];
-          if (op === 'GRU') attrs.push(attribute('linear_before_reset', 1));
+          // linear_before_reset 0, given or by default, is GRU({ resetAfter: false }).
+          if (typeof lbr === 'number') attrs.push(attribute('linear_before_reset', lbr));
           if (layout === 1) attrs.push(attribute('layout', 1));
           const bytes = gatedNodeModel({ op, D, H, I, weights, attrs, layout, seqLens: true, initialH: true, initialC: op === 'LSTM' });
           const model = decodeOnnx(bytes);
           const m = op === 'LSTM' ? model.toLSTM() : model.toGRU();
           expect(m.config.batchFirst).toBe(layout === 1);
+          expect(m.config.resetAfter).toBe(op === 'LSTM' ? undefined : lbr === 1);
           const feeds = gatedFeeds(rng, { T, B, I, H, D, lens, h0: true, c0: op === 'LSTM', layout });
           // [P,Q,H] -> [Q,P,H]: ONNX layout 1 has states [B,D,H]; module states are [L*D,B,H] whatever batchFirst is.
           const swap = (t: FeedTensor, P: number, Q: number): Float32Array => {
@@ -217,7 +229,7 @@ describe('toLSTM / toGRU', () => {
             const dst = layout === 0 ? ((t * D + d) * B + b) * H : ((b * T + t) * D + d) * H;
             y.set(r.y.data.subarray(src, src + H), dst);
           }
-          const tag = `${op} layout ${layout} ${direction}`;
+          const tag = `${op} linear_before_reset=${lbr} layout ${layout} ${direction}`;
           expect(maxAbsDiff(own.Y.data, y), `Y ${tag}`).toBeLessThan(TOL);
           const hN = layout === 1 ? swap({ data: r.hN.data, shape: [D, B, H] }, D, B) : r.hN.data;
           expect(maxAbsDiff(own.Y_h.data, hN), `Y_h ${tag}`).toBeLessThan(TOL);
@@ -226,7 +238,7 @@ describe('toLSTM / toGRU', () => {
     }
   });
 
-  it('refuses nodes that are not PyTorch\'s cell, naming the node and the attribute', () => {
+  it('refuses nodes that are not one of rnnblas\' cells, naming the node and the attribute', () => {
     const rng = makeRng(3);
     const H = 3, I = 2;
     const lw = randomGatedWeights(rng, 'LSTM', 1, H, I);
@@ -234,8 +246,10 @@ describe('toLSTM / toGRU', () => {
     const lstm = (attrs: ReturnType<typeof attribute>[], P: Float32Array | null = null) => decodeOnnx(gatedNodeModel({ op: 'LSTM', D: 1, H, I, weights: { ...lw, P }, attrs }));
     const gru = (attrs: ReturnType<typeof attribute>[]) => decodeOnnx(gatedNodeModel({ op: 'GRU', D: 1, H, I, weights: gw, attrs }));
     expect(() => gru([])).not.toThrow();
-    expect(() => gru([]).toGRU()).toThrow(/not a single GRU: GRU node 'gru' is not PyTorch's GRU cell: linear_before_reset=0 \(PyTorch's GRU is linear_before_reset=1\)/);
-    expect(() => gru([attribute('linear_before_reset', 1), attribute('clip', 2, 'float')]).toGRU()).toThrow(/GRU node 'gru' is not PyTorch's GRU cell: clip=2/);
+    // linear_before_reset=0 (the default) is GRU({ resetAfter: false }); clip is nobody's GRU.
+    expect(gru([]).toGRU().config.resetAfter).toBe(false);
+    expect(() => gru([attribute('linear_before_reset', 1), attribute('clip', 2, 'float')]).toGRU()).toThrow(/GRU node 'gru' is not one of rnnblas' GRU cells: clip=2/);
+    expect(() => gru([attribute('clip', 2, 'float')]).toGRU()).toThrow(/GRU node 'gru' is not one of rnnblas' GRU cells: clip=2/);
     expect(() => gru([attribute('linear_before_reset', 1), attribute('activations', ['HardSigmoid', 'Tanh'])]).toGRU()).toThrow(/activations=\[HardSigmoid, Tanh\]/);
     expect(() => gru([attribute('linear_before_reset', 1), attribute('direction', 'reverse')]).toGRU()).toThrow(/GRU node 'gru' runs in reverse only/);
     expect(() => lstm([attribute('input_forget', 1)]).toLSTM()).toThrow(/LSTM node 'lstm' is not PyTorch's LSTM cell: input_forget=1/);

@@ -6,7 +6,7 @@
  * with `W [D,G*H,I]`, `R [D,G*H,H]` and `B [D,2GH] = [b_ih | b_hh]` as
  * initializers, the gate blocks permuted from PyTorch's order to ONNX's (LSTM
  * i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h, written with `linear_before_reset=1`,
- * which is PyTorch's cell); stacked layers
+ * which is PyTorch's cell, or `linear_before_reset=0` for `GRU({ resetAfter: false })`); stacked layers
  * are joined by Transpose/Reshape (ONNX's `Y [T,D,B,H]` to the next layer's
  * `[T,B,D*H]`), and a batch-first model gets Transposes so the graph takes and
  * returns the batch-first layout. The graph is the model in evaluation mode
@@ -235,7 +235,7 @@ function emitRnn(g: GraphBuilder, rnn: RNNBase, x: string, prefix: string, seqLe
   const onnxBlocks = (t: Float32Array, cols: number): Float32Array => (cfg.mode === 'RNN' ? t : permuteGateBlocks(t, TORCH_BLOCK_OF_ONNX[cfg.mode], H, cols));
   const attrs: IAttributeProto[] = [attr('hidden_size', H), attr('direction', D === 2 ? 'bidirectional' : 'forward')];
   if (cfg.mode === 'RNN') attrs.push(attr('activations', Array.from({ length: D }, () => (cfg.nonlinearity === 'tanh' ? 'Tanh' : 'Relu'))));
-  if (cfg.mode === 'GRU') attrs.push(attr('linear_before_reset', 1));
+  if (cfg.mode === 'GRU') attrs.push(attr('linear_before_reset', cfg.resetAfter === false ? 0 : 1));
   let input = cfg.batchFirst ? g.transpose(x, [1, 0, 2]) : x;
   const finals: string[] = [];
   const cells: string[] = [];

@@ -1,10 +1,10 @@
 /**
- * Native dispatch of one direction of an ONNX LSTM or GRU node whose cell is PyTorch's
- * (default activations, no clip, no input_forget, all-zero or no peepholes; GRU with
- * linear_before_reset=1: the caller checks the attributes): the gate blocks are permuted to
- * PyTorch's order and the direction runs through the functional API on the native core (the
- * reverse direction on copies reversed within each sequence's length). Anything else returns
- * null and runs in TypeScript.
+ * Native dispatch of one direction of an ONNX LSTM or GRU node whose cell rnnblas has natively
+ * (default activations, no clip, no input_forget, all-zero or no peepholes: the caller checks
+ * the attributes; a GRU with linear_before_reset=1 runs PyTorch's cell, with 0 the reset-before
+ * cell of `GRU({ resetAfter: false })`): the gate blocks are permuted to PyTorch's order and the
+ * direction runs through the functional API on the native core (the reverse direction on copies
+ * reversed within each sequence's length). Anything else returns null and runs in TypeScript.
  */
 import { rnnConfig } from '../nn/rnn_config.js';
 import { rnnForwardAsync } from '../nn/rnn_functional.js';
@@ -82,6 +82,11 @@ function torchWeights(op: GatedOp, a: GatedDirectionArgs, suffix: string, into: 
   }
 }
 
+/** A GRU's cell as a module option: linear_before_reset=1 is PyTorch's (resetAfter true), 0 the reset-before cell. */
+function cellOption(op: GatedOp, a: GatedDirectionArgs): { resetAfter?: boolean } {
+  return op === 'GRU' ? { resetAfter: a.linearBeforeReset } : {};
+}
+
 function stackStates(a: Float32Array | null, b: Float32Array | null, n: number): Float32Array | null {
   if (!a && !b) return null;
   const out = new Float32Array(2 * n);
@@ -92,7 +97,7 @@ function stackStates(a: Float32Array | null, b: Float32Array | null, n: number):
 
 async function runBidirectional(op: GatedOp, fwd: GatedDirectionArgs, rev: GatedDirectionArgs): Promise<NativeBidirectionalResult> {
   const { T, B, I, H } = fwd;
-  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: fwd.wb !== null, bidirectional: true }, op);
+  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: fwd.wb !== null, bidirectional: true, ...cellOption(op, fwd) }, op);
   const weights: Record<string, Tensor> = {};
   torchWeights(op, fwd, 'l0', weights);
   torchWeights(op, rev, 'l0_reverse', weights);
@@ -108,7 +113,7 @@ async function runBidirectional(op: GatedOp, fwd: GatedDirectionArgs, rev: Gated
 
 async function run(op: GatedOp, a: GatedDirectionArgs): Promise<GatedDirectionResult> {
   const { T, B, I, H } = a;
-  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: a.wb !== null }, op);
+  const cfg = rnnConfig({ inputSize: I, hiddenSize: H, bias: a.wb !== null, ...cellOption(op, a) }, op);
   const weights: Record<string, Tensor> = {};
   torchWeights(op, a, 'l0', weights);
   const x = a.reverse ? reverseWithinLengths(a.x, T, B, I, a.lengths) : a.x;

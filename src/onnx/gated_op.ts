@@ -2,7 +2,8 @@
  * The ONNX `LSTM` and `GRU` operators (LSTM-7/GRU-7 and the -14/-22 versions, which add
  * `layout`; the interpreter reads opsets 7 to 23): attributes, input checks, and
  * dispatch of each direction to the TypeScript implementation in `gated_generic.ts` (every
- * attribute) or, where the cell is PyTorch's, to the native core (`gated_native.ts`).
+ * attribute) or, where the cell is one rnnblas has natively (PyTorch's; for GRU also
+ * `linear_before_reset=0`, `GRU({ resetAfter: false })`), to the native core (`gated_native.ts`).
  */
 import { NodeAttributes } from './attributes.js';
 import { gruGenericDirection, lstmGenericDirection, type GatedDirectionArgs, type GatedDirectionResult } from './gated_generic.js';
@@ -74,15 +75,19 @@ export function gatedAttributes(info: NodeInfo, op: GatedOp): GatedAttributes {
   return { op, hiddenSize, direction, activations, clip, layout, inputForget, linearBeforeReset };
 }
 
-/** Whether every direction of the node is PyTorch's cell (so it can run natively and convert to a module). */
-export function pytorchCellReason(a: GatedAttributes): string | null {
+/**
+ * Why the node's cell is not one of rnnblas' native cells, or null when it is (then it runs
+ * natively and converts to a module): the default activations, no clip, no input_forget. Both
+ * GRU cells qualify: `linear_before_reset=1` is PyTorch's (`GRU()`), 0 is Keras'
+ * reset_after=False (`GRU({ resetAfter: false })`).
+ */
+export function nativeCellReason(a: GatedAttributes): string | null {
   const std = a.op === 'LSTM' ? ['Sigmoid', 'Tanh', 'Tanh'] : ['Sigmoid', 'Tanh'];
   for (const acts of a.activations) {
     if (acts.some((x, i) => x.name !== std[i])) return `activations=[${a.activations.flat().map((x) => x.name).join(', ')}] (PyTorch's cell uses ${std.join(', ')})`;
   }
   if (a.clip !== null) return `clip=${a.clip}`;
   if (a.op === 'LSTM' && a.inputForget) return 'input_forget=1';
-  if (a.op === 'GRU' && !a.linearBeforeReset) return "linear_before_reset=0 (PyTorch's GRU is linear_before_reset=1)";
   return null;
 }
 
@@ -93,7 +98,7 @@ export function compileGated(info: NodeInfo, op: GatedOp): Kernel {
   const G = onnxGateCount(op);
   const lstm = op === 'LSTM';
   const wanted = (k: number): boolean => Boolean((info.node.output ?? [])[k]);
-  const standardCell = pytorchCellReason(attrs) === null;
+  const standardCell = nativeCellReason(attrs) === null;
   return {
     async run(inputs: ReadonlyArray<OnnxTensor | undefined>, ctx: RunContext): Promise<KernelOutputs> {
       const X = floatInput(info, inputs, 0, 'X');

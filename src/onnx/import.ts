@@ -29,7 +29,7 @@ import {
   type OnnxTensor,
 } from './proto.js';
 import { ONNX_BLOCK_OF_TORCH, permuteGateBlocks } from './gated_native.js';
-import { compileGated, gatedAttributes, pytorchCellReason } from './gated_op.js';
+import { compileGated, gatedAttributes, nativeCellReason } from './gated_op.js';
 import { compileRnn, rnnAttributes } from './rnn_op.js';
 import { onnxError } from './errors.js';
 
@@ -326,13 +326,14 @@ export class OnnxModel {
   }
 
   /**
-   * The graph as a trainable `GRU`, when it is one stacked GRU of PyTorch's cell: GRU nodes
-   * chained as for {@link OnnxModel.toRNN}, direction forward or bidirectional, the default
-   * activations (Sigmoid, Tanh), no clip, and `linear_before_reset=1` (PyTorch's cell; the ONNX
-   * default 0 applies the reset gate before the recurrent product, which no PyTorch GRU
-   * computes). The gate blocks are permuted from ONNX's z, r, h to PyTorch's r, z, n.
+   * The graph as a trainable `GRU`, when it is one stacked GRU: GRU nodes chained as for
+   * {@link OnnxModel.toRNN}, direction forward or bidirectional, the default activations
+   * (Sigmoid, Tanh), no clip, and one `linear_before_reset` for every layer: 1 gives PyTorch's
+   * cell (`GRU()`), 0 (the ONNX default: the reset gate before the recurrent product, Keras'
+   * reset_after=False) gives `GRU({ resetAfter: false })`, which no PyTorch GRU computes. The
+   * gate blocks are permuted from ONNX's z, r, h to PyTorch's r, z, n.
    *
-   * @throws Error naming the node and the attribute that PyTorch's GRU has no equivalent for.
+   * @throws Error naming the node and the attribute that rnnblas' GRU has no equivalent for.
    */
   toGRU(): GRU {
     return this.toRecurrent('GRU') as GRU;
@@ -376,6 +377,7 @@ export class OnnxModel {
     let hasBias = false;
     let act = 'tanh' as 'tanh' | 'relu';
     let layout = 0 as 0 | 1;
+    let resetAfter = true;
     const stateDict: Record<string, Tensor> = {};
     rnns.forEach((node, k) => {
       const label = nodeLabel(node, nodes.indexOf(node));
@@ -384,6 +386,7 @@ export class OnnxModel {
       let layerAct: 'tanh' | 'relu' = 'tanh';
       let layerLayout: 0 | 1;
       let declaredH: number | undefined;
+      let layerResetAfter = true;
       if (mode === 'RNN') {
         const a = rnnAttributes(info);
         if (a.direction === 'reverse') throw fail(`${label} runs in reverse only`);
@@ -395,9 +398,10 @@ export class OnnxModel {
       } else {
         const a = gatedAttributes(info, mode);
         if (a.direction === 'reverse') throw fail(`${label} runs in reverse only (direction=reverse)`);
-        const reason = pytorchCellReason(a);
-        if (reason !== null) throw fail(`${label} is not PyTorch's ${mode} cell: ${reason}`);
+        const reason = nativeCellReason(a);
+        if (reason !== null) throw fail(`${label} is not ${mode === 'GRU' ? "one of rnnblas' GRU cells" : "PyTorch's LSTM cell"}: ${reason}`);
         [direction, layerLayout, declaredH] = [a.direction, a.layout, a.hiddenSize];
+        layerResetAfter = mode !== 'GRU' || a.linearBeforeReset;
       }
       const inputs = node.input ?? [];
       const W = init(inputs[1], `W of ${label}`);
@@ -417,11 +421,12 @@ export class OnnxModel {
         (!Bt || (Bt.shape.length === 2 && Bt.shape[0] === d && Bt.shape[1] === 2 * G * h));
       if (!shapeOk) throw fail(`the shapes of W [${W.shape.join(', ')}], R [${R.shape.join(', ')}]${Bt ? ` and B [${Bt.shape.join(', ')}]` : ''} of ${label} do not fit ${d} direction(s) of ${G} gate block(s)${declaredH !== undefined ? ` of hidden_size ${declaredH}` : ''}`);
       if (k === 0) {
-        [H, D, I, hasBias, act, layout] = [h, d, I_k, Bt !== undefined, layerAct, layerLayout];
+        [H, D, I, hasBias, act, layout, resetAfter] = [h, d, I_k, Bt !== undefined, layerAct, layerLayout, layerResetAfter];
       } else {
         if (h !== H || d !== D || (Bt !== undefined) !== hasBias || layerAct !== act || layerLayout !== layout) {
           throw fail(`${label} differs from the first layer in hidden size, direction, bias, activation or layout`);
         }
+        if (layerResetAfter !== resetAfter) throw fail(`${label} has linear_before_reset=${layerResetAfter ? 1 : 0} but the first layer ${resetAfter ? 1 : 0}`);
         if (I_k !== D * H) throw fail(`${label} takes ${I_k} features, not the ${D * H} the layer below makes`);
         if (!ancestors(node).has(rnns[k - 1])) throw fail(`${label} does not read the output of the layer before it`);
       }
@@ -451,7 +456,7 @@ export class OnnxModel {
       bidirectional: D === 2,
       batchFirst: layout === 1 || transposedInput,
     };
-    const module = mode === 'RNN' ? new RNN({ ...options, nonlinearity: act }) : mode === 'LSTM' ? new LSTM(options) : new GRU(options);
+    const module = mode === 'RNN' ? new RNN({ ...options, nonlinearity: act }) : mode === 'LSTM' ? new LSTM(options) : new GRU({ ...options, resetAfter });
     module.loadStateDict(stateDict);
     return module;
   }
