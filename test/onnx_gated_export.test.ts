@@ -16,7 +16,7 @@ import { LSTM } from '../src/nn/lstm.js';
 import { MergeDirections } from '../src/nn/merge.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { decodeOnnx, encodeOnnx, loadOnnx } from '../src/onnx/index.js';
-import { decodeModelProto } from '../src/onnx/proto.js';
+import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
 import type { Tensor } from '../src/tensor.js';
 import { attribute, maxAbsDiff, ortRun, randn, type FeedTensor } from './helpers/onnx.js';
 import { makeRng } from './helpers/random.js';
@@ -257,6 +257,11 @@ describe('toLSTM / toGRU', () => {
     expect(() => lstm([attribute('activations', ['Sigmoid', 'Tanh', 'Relu'])]).toLSTM()).toThrow(/activations=\[Sigmoid, Tanh, Relu\]/);
     expect(() => lstm([], Float32Array.of(0, 0, 0, 0.5, 0, 0, 0, 0, 0)).toLSTM()).toThrow(/LSTM node 'lstm' has peepholes \(input P is not all zero\)/);
     expect(() => lstm([], new Float32Array(9)).toLSTM()).not.toThrow();
+    // A stack whose layers disagree on linear_before_reset is neither GRU.
+    const stack = decodeModelProto(encodeOnnx(new GRU({ inputSize: 2, hiddenSize: 3, numLayers: 2, resetAfter: false, seed: 1 })));
+    const second = stack.graph!.node!.filter((n) => n.opType === 'GRU')[1];
+    second.attribute!.find((x) => x.name === 'linear_before_reset')!.i = 1;
+    expect(() => decodeOnnx(encodeModelProto(stack)).toGRU()).toThrow(/not a single GRU: GRU node '.*' has linear_before_reset=1 but the first layer 0/);
     // The other kind of graph.
     expect(() => gru([]).toLSTM()).toThrow(/not a single LSTM: it has no LSTM node \(it has GRU nodes: use toGRU\(\)\)/);
     expect(() => lstm([]).toRNN()).toThrow(/not a single Elman RNN: it has no RNN node \(it has LSTM nodes: use toLSTM\(\)\)/);
