@@ -83,12 +83,12 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 }
 
 // The argument objects of a layer call: one per direction, 1 or 2.
-std::vector<napi_value> direction_objects(Napi::Env env, const Napi::CallbackInfo& info,
-                                          const char* what) {
-  if (info.Length() != 1 || !info[0].IsArray()) {
-    throw_type(env, std::string(what) + " expects an array of one or two direction objects");
+std::vector<napi_value> direction_objects(Napi::Env env, Napi::Value value,
+                                          const std::string& what) {
+  if (!value.IsArray()) {
+    throw_type(env, what + " expects an array of one or two direction objects");
   }
-  const auto list = info[0].As<Napi::Array>();
+  const auto list = value.As<Napi::Array>();
   const uint32_t n = list.Length();
   if (n != 1 && n != 2) throw_range(env, std::string(what) + " takes 1 or 2 directions, got " + std::to_string(n));
   std::vector<napi_value> out;
@@ -482,34 +482,117 @@ struct BackwardCall {
   static void run(const ExecContext& ctx, const Args* dirs, int count) { rnn_backward_layer(ctx, dirs, count); }
 };
 
+// One layer call's direction objects with every property read (phase 1: JS
+// getters run only here, before any conversion of any call of a batch).
 template <typename Call>
-Napi::Value layer_call(const Napi::CallbackInfo& info, Mode mode) {
-  using Field = typename Call::Field;
-  Napi::Env env = info.Env();
-  const auto objects = direction_objects(env, info, Call::kName);
+struct LayerValues {
   std::vector<std::string> names;  // "forwardLayer[0]", for messages
-  for (size_t d = 0; d < objects.size(); ++d) names.push_back(std::string(Call::kName) + "[" + std::to_string(d) + "]");
-  // Phase 1 for every direction before any conversion: getters run only here.
   std::vector<std::array<napi_value, std::tuple_size_v<std::decay_t<decltype(Call::specs())>>>> values;
-  for (size_t d = 0; d < objects.size(); ++d) values.push_back(read_properties(env, objects[d], Call::specs(), names[d]));
+};
+
+template <typename Call>
+LayerValues<Call> read_layer(Napi::Env env, Napi::Value list, const std::string& what) {
+  const auto objects = direction_objects(env, list, what);
+  LayerValues<Call> v;
+  for (size_t d = 0; d < objects.size(); ++d) v.names.push_back(what + "[" + std::to_string(d) + "]");
+  for (size_t d = 0; d < objects.size(); ++d) v.values.push_back(read_properties(env, objects[d], Call::specs(), v.names[d]));
+  return v;
+}
+
+// Phase 2: converted and checked (each direction, and the pair).
+template <typename Call>
+std::vector<typename Call::FieldsT> convert_layer(Napi::Env env, const LayerValues<Call>& v) {
   std::vector<typename Call::FieldsT> dirs;
-  for (size_t d = 0; d < values.size(); ++d) {
-    dirs.push_back(convert_fields<Field>(env, values[d], Call::specs(), names[d]));
-    Call::check(env, dirs.back(), names[d]);
+  for (size_t d = 0; d < v.values.size(); ++d) {
+    dirs.push_back(convert_fields<typename Call::Field>(env, v.values[d], Call::specs(), v.names[d]));
+    Call::check(env, dirs.back(), v.names[d]);
   }
   if (dirs.size() == 2) Call::check_pair(env, dirs[0], dirs[1]);
+  return dirs;
+}
 
-  auto kept = std::make_unique<Kept>();
-  if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
+// Phase 3 (after the memory is held): the kernels' arguments, with private
+// copies of the lengths.
+template <typename Call>
+struct LayerArgs {
   std::vector<std::shared_ptr<std::vector<int32_t>>> lengths;
   std::vector<typename Call::Args> args;
+  void run(const ExecContext& ctx) const { Call::run(ctx, args.data(), static_cast<int>(args.size())); }
+};
+
+template <typename Call>
+LayerArgs<Call> layer_args(Napi::Env env, const std::vector<typename Call::FieldsT>& dirs, const LayerValues<Call>& v) {
+  using Field = typename Call::Field;
+  LayerArgs<Call> a;
   for (size_t d = 0; d < dirs.size(); ++d) {
-    lengths.push_back(copy_lengths(env, dirs[d][Field::lengths], dirs[d].dim(Field::T), names[d]));
-    args.push_back(Call::args(env, dirs[d], lengths.back() ? lengths.back()->data() : nullptr));
+    a.lengths.push_back(copy_lengths(env, dirs[d][Field::lengths], dirs[d].dim(Field::T), v.names[d]));
+    a.args.push_back(Call::args(env, dirs[d], a.lengths.back() ? a.lengths.back()->data() : nullptr));
   }
+  return a;
+}
+
+template <typename Call>
+Napi::Value layer_call(const Napi::CallbackInfo& info, Mode mode) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1) throw_type(env, std::string(Call::kName) + " expects an array of one or two direction objects");
+  const auto values = read_layer<Call>(env, info[0], Call::kName);
+  auto dirs = convert_layer<Call>(env, values);
+  auto kept = std::make_unique<Kept>();
+  if (mode == Mode::Async) kept->keep(env, arrays_of(dirs));
+  auto call = layer_args<Call>(env, dirs, values);
   const ExecContext ctx = env_state(env).ctx;
-  return dispatch(env, mode, std::move(kept), [ctx, args, lengths] {
-    Call::run(ctx, args.data(), static_cast<int>(args.size()));
+  return dispatch(env, mode, std::move(kept), [ctx, call] { call.run(ctx); });
+}
+
+// layersAsync([{ backward, dirs: [dir, dir?] }, ...]): forwardLayer /
+// backwardLayer calls run in order as ONE job on the libuv pool, so that a
+// model pass costs one hand-off between threads instead of one per layer
+// (each is a thread wake-up, milliseconds on a busy machine). Every call is
+// read and checked as a single one would be, all before any runs; the memory
+// of all of them is held together (a foreign buffer one call writes and a
+// later one reads is the same copy).
+Napi::Value layers_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) throw_type(env, "layersAsync expects an array of layer calls");
+  const auto list = info[0].As<Napi::Array>();
+  const uint32_t n = list.Length();
+  if (n == 0 || n > 4096) throw_range(env, "layersAsync takes 1..4096 layer calls, got " + std::to_string(n));
+  // Phase 1 for every call before any conversion.
+  std::vector<bool> backward;
+  std::vector<LayerValues<ForwardCall>> fwd_values;
+  std::vector<LayerValues<BackwardCall>> bwd_values;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Napi::Value item = list.Get(i);
+    const std::string what = "layersAsync[" + std::to_string(i) + "]";
+    if (!item.IsObject()) throw_type(env, what + " must be an object { backward, dirs }");
+    const auto obj = item.As<Napi::Object>();
+    const Napi::Value flag = obj.Get("backward");
+    if (!flag.IsBoolean()) throw_type(env, what + ".backward must be a boolean");
+    const Napi::Value dirs = obj.Get("dirs");
+    backward.push_back(flag.As<Napi::Boolean>().Value());
+    if (backward.back()) bwd_values.push_back(read_layer<BackwardCall>(env, dirs, what + ".dirs"));
+    else fwd_values.push_back(read_layer<ForwardCall>(env, dirs, what + ".dirs"));
+  }
+  std::vector<std::vector<FwdFields>> fwd_dirs;
+  std::vector<std::vector<BwdFields>> bwd_dirs;
+  std::vector<Array*> arrays;
+  for (const auto& v : fwd_values) fwd_dirs.push_back(convert_layer<ForwardCall>(env, v));
+  for (const auto& v : bwd_values) bwd_dirs.push_back(convert_layer<BackwardCall>(env, v));
+  for (auto& d : fwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
+  for (auto& d : bwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
+  auto kept = std::make_unique<Kept>();
+  kept->keep(env, arrays);
+  std::vector<LayerArgs<ForwardCall>> fwd;
+  std::vector<LayerArgs<BackwardCall>> bwd;
+  for (size_t i = 0; i < fwd_dirs.size(); ++i) fwd.push_back(layer_args<ForwardCall>(env, fwd_dirs[i], fwd_values[i]));
+  for (size_t i = 0; i < bwd_dirs.size(); ++i) bwd.push_back(layer_args<BackwardCall>(env, bwd_dirs[i], bwd_values[i]));
+  const ExecContext ctx = env_state(env).ctx;
+  return dispatch(env, Mode::Async, std::move(kept), [ctx, backward, fwd, bwd] {
+    size_t f = 0, b = 0;
+    for (const bool is_backward : backward) {
+      if (is_backward) bwd[b++].run(ctx);
+      else fwd[f++].run(ctx);
+    }
   });
 }
 
@@ -838,6 +921,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<with_mode<layer_call<ForwardCall>, Mode::Async>>(env, exports, "forwardLayerAsync");
   export_fn<with_mode<layer_call<BackwardCall>, Mode::Sync>>(env, exports, "backwardLayer");
   export_fn<with_mode<layer_call<BackwardCall>, Mode::Async>>(env, exports, "backwardLayerAsync");
+  export_fn<layers_async>(env, exports, "layersAsync");
   export_fn<with_mode<sgemm, Mode::Sync>>(env, exports, "sgemm");
   export_fn<with_mode<sgemm, Mode::Async>>(env, exports, "sgemmAsync");
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");

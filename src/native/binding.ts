@@ -140,6 +140,12 @@ export interface AddonExports {
   backwardLayer(dirs: BackwardDirection[]): void;
   /** As backwardLayer, on the libuv pool (memory held as for forwardLayerAsync). */
   backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
+  /**
+   * Layer calls run in order as one job on the libuv pool (one thread hand-off for all), each
+   * checked as forwardLayer/backwardLayer check theirs before any runs; memory held as for
+   * forwardLayerAsync, once for all of them.
+   */
+  layersAsync(calls: Array<{ backward: false; dirs: ForwardDirection[] } | { backward: true; dirs: BackwardDirection[] }>): Promise<void>;
   sgemm(call: SgemmCall): void;
   sgemmAsync(call: SgemmCall): Promise<void>;
   softmaxCrossEntropy(call: {

@@ -193,8 +193,12 @@ function taker(ws: RnnWorkspace | undefined, alloc: Alloc): Take {
   return ws ? (key, size, zero) => ws.take(key, size, zero) : (_key, size) => alloc(size);
 }
 
-/** One native call: a whole layer, its one or two directions. */
-type LayerCall = { kind: 'forward'; dirs: ForwardDirection[] } | { kind: 'backward'; dirs: BackwardDirection[] };
+/**
+ * One native call: a whole layer, its one or two directions. `sync`: the plan reads the call's
+ * results before its next call (dropout masks, traces, a batch-first copy), so the async driver
+ * must run it before resuming the plan; other calls are sent on together.
+ */
+type LayerCall = { kind: 'forward'; dirs: ForwardDirection[]; sync: boolean } | { kind: 'backward'; dirs: BackwardDirection[]; sync: boolean };
 /** A plan: the layers' native calls, run one after the other. */
 type Plan<R> = Generator<LayerCall, R, void>;
 
@@ -208,13 +212,32 @@ function runSync<R>(plan: Plan<R>): R {
   }
 }
 
+// Consecutive calls the plan does not read in between go to the pool as one job
+// (native.layersAsync): every job is two thread wake-ups (the worker's, then the main
+// thread's), each up to a scheduler slice on a busy machine, so a stack's pass costs one
+// hand-off instead of one per layer. (Between two calls of a run the plan only allocates and
+// zeroes buffers no pending call touches.)
 async function runAsync<R>(plan: Plan<R>): Promise<R> {
+  let pending: LayerCall[] = [];
+  const flush = async (): Promise<void> => {
+    const calls = pending;
+    pending = [];
+    if (calls.length === 1) {
+      const call = calls[0];
+      if (call.kind === 'forward') await native.forwardLayerAsync(call.dirs);
+      else await native.backwardLayerAsync(call.dirs);
+    } else if (calls.length > 1) {
+      await native.layersAsync(calls.map((c) => (c.kind === 'forward' ? { backward: false, dirs: c.dirs } : { backward: true, dirs: c.dirs })));
+    }
+  };
   for (;;) {
     const step = plan.next();
-    if (step.done) return step.value;
-    const call = step.value;
-    if (call.kind === 'forward') await native.forwardLayerAsync(call.dirs);
-    else await native.backwardLayerAsync(call.dirs);
+    if (step.done) {
+      await flush();
+      return step.value;
+    }
+    pending.push(step.value);
+    if (step.value.sync) await flush();
   }
 }
 
@@ -316,7 +339,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
       });
     }
     inputs.push(input);
-    yield { kind: 'forward', dirs };
+    // Read next: a dropout mask's input, or (last layer) the batch-first copy of y.
+    yield { kind: 'forward', dirs, sync: (dropping && k < L - 1) || (k === L - 1 && cfg.batchFirst) };
     outputs.push(out);
     let mask: Float32Array | null = null;
     if (dropping && k < L - 1) {
@@ -401,9 +425,10 @@ function* backwardPlan(
   let dx: Float32Array | null = null;
   for (let k = L - 1; k >= 0; k--) {
     const I = layerInputSize(cfg, k);
-    // dx accumulates over directions, so a reused buffer is zeroed first;
+    // dx accumulates over directions, so a reused buffer is zeroed first (one per layer: the
+    // async driver may zero layer k's while the calls of layers above it are still pending);
     // layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k % 2}`, T * B * I, true) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I, true) : alloc(T * B * I);
+    dx = k > 0 ? take(`dx${k}`, T * B * I, true) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I, true) : alloc(T * B * I);
     const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -433,7 +458,8 @@ function* backwardPlan(
         T, B, I, H, ld: D * H, cell, act, reverse: d === 1,
       });
     }
-    yield { kind: 'backward', dirs };
+    // Read next: traces, a dropout mask applied to dx, or (layer 0) the batch-first copy of gx.
+    yield { kind: 'backward', dirs, sync: traces !== null || (k > 0 && tape.masks[k - 1] !== null) || (k === 0 && cfg.batchFirst && dx !== null) };
     if (traces) for (let d = 0; d < D; d++) norms[k * D + d] = stepNorms(traces[d], T, B * H);
     if (k > 0) {
       const mask = tape.masks[k - 1];
