@@ -146,16 +146,23 @@ void require_disjoint(Napi::Env env, const std::string& what, const Array& out,
 // ---------------------------------------------------------------------------
 // forwardLayer([dir, dir?]) and forwardLayerAsync
 
-// The cell of a call: 0 Elman, 1 LSTM, 2 GRU.
+// The cell of a call: 0 Elman, 1 LSTM, 2 GRU, 3 GRU with the reset gate
+// before the product.
 CellKind cell_kind(Napi::Env env, double code, const std::string& what) {
   if (code == 0) return CellKind::Elman;
   if (code == 1) return CellKind::Lstm;
   if (code == 2) return CellKind::Gru;
-  throw_range(env, what + ".cell: expected 0 (Elman), 1 (LSTM) or 2 (GRU)");
+  if (code == 3) return CellKind::GruResetBefore;
+  throw_range(env, what + ".cell: expected 0 (Elman), 1 (LSTM), 2 (GRU) or 3 (GRU, reset before the product)");
 }
 
 const char* cell_name(CellKind c) {
-  return c == CellKind::Lstm ? "LSTM" : c == CellKind::Gru ? "GRU" : "the Elman cell";
+  switch (c) {
+    case CellKind::Lstm: return "LSTM";
+    case CellKind::Gru: return "GRU";
+    case CellKind::GruResetBefore: return "GRU (reset before the product)";
+    default: return "the Elman cell";
+  }
 }
 
 // A field only some cells take: present exactly when `wanted`.

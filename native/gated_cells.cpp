@@ -113,6 +113,59 @@ void gru_backward_chunk(float* __restrict d_r, float* __restrict d_z, float* __r
   }
 }
 
+// ---------------------------------------------------------------------------
+// GRU, reset before the product
+
+RNNBLAS_CLONES
+void gru_rb_gates_chunk(float* __restrict ar, float* __restrict az, float* __restrict u,
+                        const float* bi_r, const float* bi_z, const float* bh_r,
+                        const float* bh_z, const float* __restrict h_prev, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float rg = sigmoid_approx(ar[j] + bi_r[j] + bh_r[j]);
+    ar[j] = rg;
+    az[j] = sigmoid_approx(az[j] + bi_z[j] + bh_z[j]);
+    u[j] = rg * h_prev[j];
+  }
+}
+
+RNNBLAS_CLONES
+void gru_rb_output_chunk(float* __restrict an, const float* __restrict gz, const float* bi_n,
+                         const float* bh_n, const float* __restrict h_prev,
+                         float* __restrict h, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float ng = tanh_approx(an[j] + bi_n[j] + bh_n[j]);
+    const float zg = gz[j];
+    an[j] = ng;
+    h[j] = (1.0f - zg) * ng + zg * h_prev[j];
+  }
+}
+
+RNNBLAS_CLONES
+// dh may be carry (each unit's dh is read before carry is written).
+void gru_rb_backward_out_chunk(float* __restrict d_z, float* __restrict d_n,
+                               const float* __restrict gz, const float* __restrict gn,
+                               const float* __restrict h_prev, const float* __restrict dy,
+                               const float* dh, float* carry, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float zg = gz[j], ng = gn[j];
+    const float d = dy[j] + dh[j];
+    d_n[j] = d * (1.0f - zg) * (1.0f - ng * ng);
+    d_z[j] = d * (h_prev[j] - ng) * zg * (1.0f - zg);
+    carry[j] = d * zg;
+  }
+}
+
+RNNBLAS_CLONES
+void gru_rb_backward_gates_chunk(float* __restrict d_r, const float* __restrict gr,
+                                 const float* __restrict h_prev, const float* __restrict du,
+                                 float* __restrict carry, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float rg = gr[j];
+    d_r[j] = du[j] * h_prev[j] * rg * (1.0f - rg);
+    carry[j] += du[j] * rg;
+  }
+}
+
 }  // namespace
 
 void lstm_forward_row(const LstmForwardRow& r) {
@@ -171,6 +224,53 @@ void gru_backward_row(const GruBackwardRow& r) {
       for (int64_t k = 0; k < 3; ++k) add_rows(r.bias_hh_sum + k * H + j0, d + k * H, n);
       add_rows(r.bias_in_sum + j0, r.dn_pre + j0, n);
     }
+  }
+}
+
+void gru_rb_gates_row(const GruRbGatesRow& r) {
+  const int64_t H = r.H;
+  const bool b = r.b_ih != nullptr;
+  for (int64_t j0 = 0; j0 < r.n; j0 += kChunk) {
+    const int64_t n = std::min(kChunk, r.n - j0);
+    float* a = r.gates + j0;
+    gru_rb_gates_chunk(a, a + H, a + 3 * H, b ? r.b_ih + j0 : kZeros, b ? r.b_ih + H + j0 : kZeros,
+                       b ? r.b_hh + j0 : kZeros, b ? r.b_hh + H + j0 : kZeros,
+                       or_zeros(r.h_prev, j0), n);
+  }
+}
+
+void gru_rb_output_row(const GruRbOutputRow& r) {
+  const int64_t H = r.H;
+  const bool b = r.b_ih != nullptr;
+  for (int64_t j0 = 0; j0 < r.n; j0 += kChunk) {
+    const int64_t n = std::min(kChunk, r.n - j0);
+    float* a = r.gates + j0;
+    gru_rb_output_chunk(a + 2 * H, a + H, b ? r.b_ih + 2 * H + j0 : kZeros,
+                        b ? r.b_hh + 2 * H + j0 : kZeros, or_zeros(r.h_prev, j0), r.h + j0, n);
+    if (r.state != nullptr) std::copy(r.h + j0, r.h + j0 + n, r.state + j0);
+  }
+}
+
+void gru_rb_backward_out_row(const GruRbBackwardOutRow& r) {
+  const int64_t H = r.H;
+  for (int64_t j0 = 0; j0 < r.n; j0 += kChunk) {
+    const int64_t n = std::min(kChunk, r.n - j0);
+    float* d = r.dA + j0;
+    const float* g = r.gates + j0;
+    gru_rb_backward_out_chunk(d + H, d + 2 * H, g + H, g + 2 * H, or_zeros(r.h_prev, j0),
+                              or_zeros(r.dy, j0), or_zeros(r.dh, j0), r.carry + j0, n);
+    if (r.bias_sum != nullptr) {
+      for (int64_t k = 1; k < 3; ++k) add_rows(r.bias_sum + k * H + j0, d + k * H, n);
+    }
+  }
+}
+
+void gru_rb_backward_gates_row(const GruRbBackwardGatesRow& r) {
+  for (int64_t j0 = 0; j0 < r.n; j0 += kChunk) {
+    const int64_t n = std::min(kChunk, r.n - j0);
+    gru_rb_backward_gates_chunk(r.dA + j0, r.gates + j0, or_zeros(r.h_prev, j0), r.du + j0,
+                                r.carry + j0, n);
+    if (r.bias_sum != nullptr) add_rows(r.bias_sum + j0, r.dA + j0, n);
   }
 }
 

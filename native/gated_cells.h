@@ -8,6 +8,10 @@
 //   GRU (gates r, z, n; the n block of the recurrent product kept apart):
 //     r = σ(x_r + h_r)  z = σ(x_z + h_z)  hn = W_hn h' + b_hn
 //     n = tanh(x_n + r hn)    h = (1 - z) n + z h'
+//   GRU with the reset gate before the product (Keras reset_after=False, ONNX
+//   linear_before_reset=0): two halves per step, the product u W_hn^T between
+//     r = σ(a_r)  z = σ(a_z)  u = r h'
+//     n = tanh(x_n + u W_hn^T + b_in + b_hn)   h = (1 - z) n + z h'
 //
 // where a = x W_ih^T + b_ih + h' W_hh^T + b_hh, x_* / h_* are the input and
 // recurrent products with their biases, and ' is the previous step.
@@ -77,5 +81,53 @@ struct GruBackwardRow {
   int64_t n, H;
 };
 void gru_backward_row(const GruBackwardRow& r);
+
+// GRU, reset before the product: the first half of a step.
+struct GruRbGatesRow {
+  float* gates;         // in: a_r, a_z without biases; out: r, z, and u in block 3
+  const float* b_ih;    // [3H] blocks, or null
+  const float* b_hh;
+  const float* h_prev;
+  int64_t n, H;
+};
+void gru_rb_gates_row(const GruRbGatesRow& r);
+
+// The second half, after the product added u W_hn^T onto block 2 (x_n).
+struct GruRbOutputRow {
+  float* gates;         // block 2 in: x_n + u W_hn^T without biases; out: n
+  const float* b_ih;
+  const float* b_hh;
+  const float* h_prev;
+  float* h;             // out (the y row)
+  float* state;         // out too, or null
+  int64_t n, H;
+};
+void gru_rb_output_row(const GruRbOutputRow& r);
+
+// BPTT, first half of a step: the z and n blocks of dA = dL/da (a the gate
+// pre-activations, products and biases included) and carry = z dh.
+struct GruRbBackwardOutRow {
+  float* dA;            // out: blocks z, n (block r: the second half)
+  float* bias_sum;      // += blocks z, n, or null
+  const float* gates;   // r, z, n, u
+  const float* h_prev;
+  const float* dy;
+  const float* dh;      // may alias carry
+  float* carry;         // out: z dh
+  int64_t n, H;
+};
+void gru_rb_backward_out_row(const GruRbBackwardOutRow& r);
+
+// The second half, after du = dA_n W_hn: block r of dA, carry += du r.
+struct GruRbBackwardGatesRow {
+  float* dA;            // out: block r
+  float* bias_sum;      // += block r, or null
+  const float* gates;
+  const float* h_prev;
+  const float* du;
+  float* carry;
+  int64_t n, H;
+};
+void gru_rb_backward_gates_row(const GruRbBackwardGatesRow& r);
 
 }  // namespace rnnblas

@@ -285,6 +285,76 @@ struct GruBackward {
   }
 };
 
+// GRU with the reset gate before the product: the first product (W_hr, W_hz)
+// adds onto the input projection's r, z blocks; the first half turns them into
+// r, z and writes u = r h' into block 3 of the store; the second product
+// u W_hn^T adds onto block 2 (x_n), which the second half turns into n and h.
+struct GruResetBeforeForward {
+  GatedRows rows;
+  float* gates;  // [T*B, 4H]: x_r, x_z, x_n in; r, z, n, u out
+  float* y;
+  const float* b_ih;
+  const float* b_hh;
+
+  float* row_of(int64_t t, int64_t b) const { return gates + rows.row(t, b) * kStore * rows.H; }
+  float* first_out(int64_t t) const { return row_of(t, 0); }
+  const float* second_in(int64_t t) const { return row_of(t, 0) + 3 * rows.H; }
+  float* second_out(int64_t t) const { return row_of(t, 0) + 2 * rows.H; }
+  int64_t ld() const { return kStore * rows.H; }
+  void forward_first(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* h_prev) const {
+    gru_rb_gates_row({row_of(t, b) + u0, b_ih ? b_ih + u0 : nullptr, b_hh ? b_hh + u0 : nullptr,
+                      h_prev, u1 - u0, rows.H});
+  }
+  void forward_second(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* h_prev,
+                      float* state) const {
+    gru_rb_output_row({row_of(t, b) + u0, b_ih ? b_ih + u0 : nullptr, b_hh ? b_hh + u0 : nullptr,
+                       h_prev, y + rows.row(t, b) * rows.ld + u0, state, u1 - u0, rows.H});
+  }
+  void forward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    std::memset(row_of(t, b) + 3 * rows.H + u0, 0, sizeof(float) * (u1 - u0));  // u := 0
+  }
+};
+
+// dA (all three blocks, biases included) is the gradient of the input
+// projection and of both products' outputs: dW_hn takes it with u, the rest
+// with h'. du = dA_n W_hn sits between the halves.
+struct GruResetBeforeBackward {
+  GatedRows rows;
+  float* dA;        // [T*B, 3H]
+  float* du;        // [B, H]
+  float* carry;     // [B, H]
+  float* bias_sum;  // [3H] or null
+  const float* gates;
+  const float* y;
+  const float* h0;
+
+  int64_t ld_in() const { return 3 * rows.H; }
+  const float* first_in(int64_t t) const { return dA + t * rows.B * 3 * rows.H; }
+  const float* second_in(int64_t t) const { return first_in(t) + 2 * rows.H; }
+  const float* h_prev(int64_t t, int64_t b, int64_t u0) const {
+    return rows.previous(h0, y, rows.ld, t, b, u0);
+  }
+  void backward_second(int64_t t, int64_t b, int64_t u0, int64_t u1, const float* dy,
+                       const float* dh) const {
+    const int64_t H = rows.H, r = rows.row(t, b);
+    gru_rb_backward_out_row({dA + r * 3 * H + u0, bias_sum ? bias_sum + u0 : nullptr,
+                             gates + r * kStore * H + u0, h_prev(t, b, u0), dy, dh,
+                             carry + b * H + u0, u1 - u0, H});
+  }
+  void backward_first(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    const int64_t H = rows.H, r = rows.row(t, b);
+    gru_rb_backward_gates_row({dA + r * 3 * H + u0, bias_sum ? bias_sum + u0 : nullptr,
+                               gates + r * kStore * H + u0, h_prev(t, b, u0), du + b * H + u0,
+                               carry + b * H + u0, u1 - u0, H});
+  }
+  void backward_skip(int64_t t, int64_t b, int64_t u0, int64_t u1) const {
+    const int64_t H = rows.H, n = u1 - u0;
+    float* row = dA + rows.row(t, b) * 3 * H + u0;
+    for (int64_t g = 0; g < 3; ++g) std::memset(row + g * H, 0, sizeof(float) * n);
+    std::memset(carry + b * H + u0, 0, sizeof(float) * n);
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Scratch and workspace layouts
 
@@ -298,6 +368,7 @@ struct BackwardWork {
   float* bias = nullptr;      // [G*H]
   float* bias_n = nullptr;    // GRU [H]
   float* dc = nullptr;        // LSTM [B, H]
+  float* du = nullptr;        // reset-before GRU [B, H]
 };
 
 int64_t backward_work(const RnnShape& s, CellKind cell, float* base, BackwardWork* out) {
@@ -315,14 +386,33 @@ int64_t backward_work(const RnnShape& s, CellKind cell, float* base, BackwardWor
   take(&w.bias, GH);
   if (cell == CellKind::Gru) take(&w.bias_n, s.H);
   if (cell == CellKind::Lstm) take(&w.dc, s.B * s.H);
+  if (cell == CellKind::GruResetBefore) take(&w.du, s.B * s.H);
   if (out != nullptr) *out = w;
   return at;
 }
 
+// The reset-before GRU runs two products per step: W_hr, W_hz (2 gate
+// blocks) and W_hn (1).
+constexpr int64_t kFirstGates = 2;
+
 int64_t product_scratch(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
                         CellKind cell) {
+  if (cell == CellKind::GruResetBefore) {
+    return lines(StepProduct::scratch_floats(ctx, pass, s, kFirstGates)) +
+           lines(StepProduct::scratch_floats(ctx, pass, s, 1));
+  }
   return lines(StepProduct::scratch_floats(ctx, pass, s, gate_count(cell)));
 }
+
+// The reset-before GRU's two step products, on one scratch region.
+struct SplitProducts {
+  StepProduct first, second;
+  SplitProducts(const ExecContext& ctx, const float* w_hh, StepProduct::Pass pass,
+                const RnnShape& s, float* scratch)
+      : first(ctx, w_hh, pass, s, kFirstGates, scratch),
+        second(ctx, w_hh + kFirstGates * s.H * s.H, pass, s, 1,
+               scratch + lines(StepProduct::scratch_floats(ctx, pass, s, kFirstGates))) {}
+};
 
 // Scratch one forward direction needs: the step product's, the running state
 // with lengths, the GRU's recurrent product.
@@ -345,12 +435,22 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   assert((a.b_ih == nullptr) == (a.b_hh == nullptr));
   const int64_t G = gate_count(a.cell);
-  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, G, scratch);
   float* rest = scratch + product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
   float* state = a.lengths ? rest : nullptr;
   if (a.lengths) rest += lines(B * H);
   const LoopShape ls{a.shape, a.lengths, a.reverse};
   const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
+  if (a.cell == CellKind::GruResetBefore) {
+    assert(a.gates);
+    const SplitProducts products(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, scratch);
+    team_sgemm(ctx, false, true, T * B, 3 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
+               kStore * H);
+    const GruResetBeforeForward cell{rows, a.gates, a.y, a.b_ih, a.b_hh};
+    forward_time_loop_two_products(ls, cell, products.first, products.second, a.y, a.ld, a.h0,
+                                   a.hN, state);
+    return;
+  }
+  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, G, scratch);
 
   switch (a.cell) {
     case CellKind::Elman: {
@@ -376,6 +476,7 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
       forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
       return;
     }
+    case CellKind::GruResetBefore: break;  // above
   }
 }
 
@@ -408,36 +509,47 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
     if (w.bias_n) std::memset(w.bias_n, 0, sizeof(float) * H);
   }
 
-  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, G, scratch);
   const LoopShape ls{a.shape, a.lengths, a.reverse};
   const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
   float* bias_sum = bias ? w.bias : nullptr;
-  switch (a.cell) {
-    case CellKind::Elman: {
-      const ElmanBackward cell{w.dA, a.y, a.ld, B, H, bias_sum, a.act};
-      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
-      break;
-    }
-    case CellKind::Lstm: {
-      const LstmBackward cell{rows, w.dA, w.dc, a.dc0, bias_sum, a.gates, a.cells, a.c0, a.dcN};
-      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
-      break;
-    }
-    case CellKind::Gru: {
-      const GruBackward cell{rows, w.dA, w.dN, w.carry, bias_sum, w.bias_n, a.gates, a.y, a.h0};
-      backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
-      break;
+  const bool reset_before = a.cell == CellKind::GruResetBefore;
+  if (reset_before) {
+    const SplitProducts products(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, scratch);
+    const GruResetBeforeBackward cell{rows, w.dA, w.du, w.carry, bias_sum, a.gates, a.y, a.h0};
+    backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
+                                    a.dhN, a.dh0, w.carry, a.trace);
+  } else {
+    const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, G, scratch);
+    switch (a.cell) {
+      case CellKind::Elman: {
+        const ElmanBackward cell{w.dA, a.y, a.ld, B, H, bias_sum, a.act};
+        backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+        break;
+      }
+      case CellKind::Lstm: {
+        const LstmBackward cell{rows, w.dA, w.dc, a.dc0, bias_sum, a.gates, a.cells, a.c0, a.dcN};
+        backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+        break;
+      }
+      case CellKind::Gru: {
+        const GruBackward cell{rows, w.dA, w.dN, w.carry, bias_sum, w.bias_n, a.gates, a.y, a.h0};
+        backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
+        break;
+      }
+      case CellKind::GruResetBefore: break;  // above
     }
   }
 
   // Whole-sequence gradient GEMMs.
-  // dW_hh += sum_t dA(t)^T h(t-1). h(t-1) is y one step earlier in processing
-  // order (zero padding past a length contributes nothing), or h0 at each
-  // row's first step.
+  // dW_hh += sum_t dA(t)^T h(t-1) over the gate blocks whose product reads
+  // h(t-1) (all but the reset-before GRU's n block, which reads u). h(t-1) is
+  // y one step earlier in processing order (zero padding past a length
+  // contributes nothing), or h0 at each row's first step.
+  const int64_t GH_h = reset_before ? kFirstGates * H : GH;
   if (T > 1) {
     const float* dA_rows = a.reverse ? w.dA : w.dA + B * GH;
     const float* h_rows = a.reverse ? a.y + B * a.ld : a.y;
-    team_sgemm(ctx, true, false, GH, H, (T - 1) * B, 1.0f, dA_rows, GH, h_rows, a.ld, 1.0f,
+    team_sgemm(ctx, true, false, GH_h, H, (T - 1) * B, 1.0f, dA_rows, GH, h_rows, a.ld, 1.0f,
                a.dw_hh, H);
   }
   if (a.h0 != nullptr) {
@@ -449,7 +561,12 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
       }
       dA_first = w.gathered;
     }
-    team_sgemm(ctx, true, false, GH, H, B, 1.0f, dA_first, GH, a.h0, H, 1.0f, a.dw_hh, H);
+    team_sgemm(ctx, true, false, GH_h, H, B, 1.0f, dA_first, GH, a.h0, H, 1.0f, a.dw_hh, H);
+  }
+  if (reset_before) {
+    // dW_hn += sum_t dA_n(t)^T u(t); u is zero past a length.
+    team_sgemm(ctx, true, false, H, H, T * B, 1.0f, w.dA + 2 * H, GH, a.gates + 3 * H,
+               kStore * H, 1.0f, a.dw_hh + 2 * H * H, H);
   }
 
   // dW_ih += dA_in^T x over all T*B rows; db_hh += column sums of dA, db_ih of

@@ -9,7 +9,7 @@
 //
 // for the Elman cell; the gated cells (gated_cells.h) have G gate blocks of H
 // rows in W_ih [G*H, I], W_hh [G*H, H] and the biases [G*H], in PyTorch's
-// orders (LSTM i, f, g, o; GRU r, z, n).
+// orders (LSTM i, f, g, o; GRU r, z, n; the same for both GRU cells).
 //
 // The kernels are policy-free: callers (binding/) have validated every size
 // and pointer; here we only assert invariants.
@@ -28,11 +28,19 @@ struct RnnShape {
   int64_t T = 0, B = 0, I = 0, H = 0;
 };
 
-enum class CellKind : int32_t { Elman = 0, Lstm = 1, Gru = 2 };
+// Gru is PyTorch's cell (the reset gate scales W_hn h' + b_hn: Keras
+// reset_after=True, ONNX linear_before_reset=1); GruResetBefore applies it to
+// h' before the product (Keras reset_after=False, ONNX's default).
+enum class CellKind : int32_t { Elman = 0, Lstm = 1, Gru = 2, GruResetBefore = 3 };
 
 // Gate blocks G of a cell's weights.
 inline int64_t gate_count(CellKind c) {
-  return c == CellKind::Lstm ? 4 : c == CellKind::Gru ? 3 : 1;
+  switch (c) {
+    case CellKind::Lstm: return 4;
+    case CellKind::Gru:
+    case CellKind::GruResetBefore: return 3;
+    default: return 1;
+  }
 }
 
 struct RnnForwardArgs {
@@ -98,8 +106,8 @@ struct RnnBackwardArgs {
 
 // Floats of scratch rnn_backward needs: dA [T,B,G*H], carried dh [B,H],
 // gathered dA rows [B,G*H], bias-gradient sums [G*H]; GRU also the input
-// product's n-block gradient [T,B,H] and its bias sum [H], LSTM the carried
-// dc [B,H].
+// product's n-block gradient [T,B,H] and its bias sum [H], the reset-before
+// GRU the second product's gradient du [B,H], LSTM the carried dc [B,H].
 int64_t backward_workspace_size(const RnnShape& s, CellKind cell);
 
 bool step_kernel_supported(StepKernel k);

@@ -28,6 +28,7 @@
 //       the carry (the cell wrote a direct dh(t-1) term there: GRU) instead
 //       of overwriting it.
 #pragma once
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -207,6 +208,161 @@ void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct
         }
       }
       cell.backward_row(t, b, u0, u1, dy_row, dh_row, entering);
+    }
+  });
+}
+
+// The loops for a cell whose step needs two dependent products (the GRU with
+// the reset gate before the product: u = r h' must be whole before u W_hn^T):
+// two team phases per step, each a product over the task's units and then the
+// cell's epilogue for them. The cell provides (see GruResetBeforeForward /
+// GruResetBeforeBackward in rnn_layer.cpp):
+//   Forward: first_out(t), second_in(t), second_out(t), ld(): the first
+//     product h(t-1) W_1^T adds onto first_out, the second u(t) W_2^T onto
+//     second_out; forward_first(t, b, u0, u1, h_prev) (writes u),
+//     forward_second(t, b, u0, u1, h_prev, state) (writes h), and
+//     forward_skip(t, b, u0, u1) for a row past its length (u := 0).
+//   Backward: first_in(t) (the gradient rows of the first product), second_in(t)
+//     and ld_in(); du (the [B, H] second product's output);
+//     backward_second(t, b, u0, u1, dy, dh) (from dh(t): the blocks that do
+//     not need du, and carry = the direct dh(t-1) term), backward_first(t, b,
+//     u0, u1) (with du: the rest, carry += ...), backward_skip(t, b, u0, u1).
+template <class Cell>
+void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
+                                    const StepProduct& first, const StepProduct& second,
+                                    float* y, int64_t ld, const float* h0, float* hN,
+                                    float* state) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  assert(first.tasks() == second.tasks());
+  assert(2 * T <= INT32_MAX);
+  const int64_t ldp = cell.ld();
+  run_phases(first.tasks(), static_cast<int>(2 * T), [&](int phase, int task) {
+    const int64_t s = phase / 2;
+    const bool opening = phase % 2 == 0;
+    const int64_t t = ls.reverse ? T - 1 - s : s;
+    const auto [u0, u1] = first.units(task);
+    const int64_t n = u1 - u0;
+    if (phase == 0) {
+      first.prepare(task);
+      second.prepare(task);
+    }
+    float* y_t = y + t * B * ld;
+    // The state before step t, and where the state after it goes (as in
+    // forward_time_loop: y itself without lengths, else state <-> hN).
+    const float* in;
+    int64_t ld_in;
+    float* out = nullptr;
+    if (ls.lengths == nullptr) {
+      in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
+      ld_in = s > 0 ? ld : H;
+    } else {
+      float* even = T % 2 == 0 ? hN : state;
+      float* odd = T % 2 == 0 ? state : hN;
+      in = s == 0 ? h0 : (s % 2 == 0 ? even : odd);
+      ld_in = H;
+      out = s % 2 == 0 ? odd : even;
+    }
+    if (opening) {
+      first(task, in, ld_in, true, cell.first_out(t), ldp);
+      for (int64_t b = 0; b < B && n > 0; ++b) {
+        if (row_active(ls.lengths, b, t)) {
+          cell.forward_first(t, b, u0, u1, in ? in + b * ld_in + u0 : nullptr);
+        } else {
+          cell.forward_skip(t, b, u0, u1);
+        }
+      }
+      return;
+    }
+    second(task, cell.second_in(t), ldp, true, cell.second_out(t), ldp);
+    for (int64_t b = 0; b < B && n > 0; ++b) {
+      const float* h_prev = in ? in + b * ld_in + u0 : nullptr;
+      if (ls.lengths == nullptr) {
+        cell.forward_second(t, b, u0, u1, h_prev, nullptr);
+        continue;
+      }
+      float* out_row = out + b * H + u0;
+      if (row_active(ls.lengths, b, t)) {
+        cell.forward_second(t, b, u0, u1, h_prev, out_row);
+      } else {
+        std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);  // packed-sequence padding
+        if (h_prev != nullptr) {
+          std::memcpy(out_row, h_prev, sizeof(float) * n);
+        } else {
+          std::memset(out_row, 0, sizeof(float) * n);
+        }
+      }
+    }
+    if (ls.lengths == nullptr && s == T - 1) {
+      for (int64_t b = 0; b < B; ++b) {
+        std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
+      }
+    }
+  });
+}
+
+// BPTT for those cells: phase 2s runs the first product of step s-1 (onto the
+// carry) and then step s's backward_second; phase 2s+1 the second product of
+// step s (into du) and its backward_first; a last phase the first product of
+// the last step when dh0 is wanted. trace as in backward_time_loop.
+template <class Cell>
+void backward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
+                                     const StepProduct& first, const StepProduct& second,
+                                     const float* dy, int64_t ld, const float* dhN,
+                                     float* dh0, float* carry, float* trace) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  assert(first.tasks() == second.tasks());
+  assert(2 * T + 1 <= INT32_MAX);
+  const auto step_t = [&](int64_t s) { return ls.reverse ? s : T - 1 - s; };
+  const int phases = static_cast<int>(2 * T + (dh0 != nullptr ? 1 : 0));
+  const int64_t ldi = cell.ld_in();
+  run_phases(first.tasks(), phases, [&](int phase, int task) {
+    const int64_t s = phase / 2;
+    const auto [u0, u1] = first.units(task);
+    const int64_t n = u1 - u0;
+    if (phase == 0) {
+      first.prepare(task);
+      second.prepare(task);
+    }
+    if (phase % 2 == 1) {
+      const int64_t t = step_t(s);
+      second(task, cell.second_in(t), ldi, false, cell.du, H);
+      for (int64_t b = 0; b < B && n > 0; ++b) {
+        if (row_active(ls.lengths, b, t)) cell.backward_first(t, b, u0, u1);
+      }
+      return;
+    }
+    if (s > 0) {
+      const int64_t prev = step_t(s - 1);
+      first(task, cell.first_in(prev), ldi, true, carry, H);
+      if (dh0 != nullptr) {
+        for (int64_t b = 0; b < B && n > 0; ++b) {
+          if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
+            std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * n);
+          }
+        }
+      }
+    }
+    if (s == T) return;
+    const int64_t t = step_t(s);
+    for (int64_t b = 0; b < B && n > 0; ++b) {
+      if (!row_active(ls.lengths, b, t)) {
+        cell.backward_skip(t, b, u0, u1);
+        if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
+        continue;
+      }
+      const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
+      const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
+      const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
+      const float* dh_row = dh ? dh + b * H + u0 : nullptr;
+      if (trace) {
+        float* out = trace + (t * B + b) * H + u0;
+        for (int64_t j = 0; j < n; ++j) {
+          out[j] = (dy_row ? dy_row[j] : 0.0f) + (dh_row ? dh_row[j] : 0.0f);
+        }
+      }
+      cell.backward_second(t, b, u0, u1, dy_row, dh_row);
     }
   });
 }

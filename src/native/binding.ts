@@ -11,7 +11,7 @@ export const NativeActivation = { Tanh: 0, Relu: 1 } as const;
 export type NativeActivation = (typeof NativeActivation)[keyof typeof NativeActivation];
 
 /** Cell code understood by the kernels (binding/addon.cpp cell_kind). */
-export const NativeCell = { Elman: 0, Lstm: 1, Gru: 2 } as const;
+export const NativeCell = { Elman: 0, Lstm: 1, Gru: 2, GruResetBefore: 3 } as const;
 /** Cell code type. */
 export type NativeCell = (typeof NativeCell)[keyof typeof NativeCell];
 
