@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Adam, buildModel, decodeModel, encodeModel, Embedding, fit, getNumThreads, GRU, LastStep, Linear, loadModel, LSTM, modelSpec, RNN, Rng,
-  rnnConfig, Sequential, setNumThreads, tensor, type SequenceDataset, type Tensor,
+  rnnConfig, RnnStream, Sequential, setNumThreads, tensor, type SequenceDataset, type Tensor,
 } from '../src/index.js';
 import { moduleFromSpec, specParameterShapes } from '../src/io/registry.js';
 import { native } from '../src/native/binding.js';
@@ -309,6 +309,32 @@ describe('GRU({ resetAfter: false }) in the library', () => {
     const back = (await loadModel(join(dir, 'head.safetensors'), { expect: Sequential })).model;
     expect((back.layers[0] as GRU).config.resetAfter).toBe(false);
     expect(back.forward(x).data).toEqual(head.forward(x).data);
+  });
+
+  it('async forward/backward give the same bits as sync; streaming step by step equals the whole sequence', async () => {
+    setNumThreads(1);
+    const make = () => new GRU({ inputSize: 3, hiddenSize: 9, numLayers: 2, bidirectional: true, resetAfter: false, seed: 11 });
+    const x = tensor(Float32Array.from({ length: 7 * 4 * 3 }, (_, i) => Math.sin(0.7 * i)), [7, 4, 3]);
+    const opts = { seqLengths: [7, 3, 1, 5] };
+    const a = make();
+    const b = make();
+    const ya = a.forward(x, opts);
+    const yb = await b.forwardAsync(x, opts);
+    expect(yb.y.data).toEqual(ya.y.data);
+    expect(yb.hN.data).toEqual(ya.hN.data);
+    const ga = a.backward({ gy: ya.y, ghN: ya.hN });
+    const gb = await b.backwardAsync({ gy: yb.y, ghN: yb.hN });
+    expect(gb.gx!.data).toEqual(ga.gx!.data);
+    expect(gb.gh0.data).toEqual(ga.gh0.data);
+    expect(b.gradStateDict()).toEqual(a.gradStateDict());
+
+    const uni = new GRU({ inputSize: 2, hiddenSize: 5, numLayers: 2, resetAfter: false, seed: 9 });
+    const xs = Float32Array.from({ length: 6 * 2 }, (_, i) => Math.sin(i));
+    const full = uni.forward(tensor(xs, [6, 1, 2])).y.data.slice();
+    const stream = new RnnStream(uni);
+    const got: number[] = [];
+    for (let i = 0; i < 6; i++) got.push(...stream.step(tensor(xs.subarray(2 * i, 2 * i + 2), [1, 1, 2])).data);
+    expect(maxRelError(Float32Array.from(got), full)).toBeLessThan(1e-5);
   });
 
   it('fit trains it (loss falls over a few epochs), with truncated BPTT carrying the state', async () => {
