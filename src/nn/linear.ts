@@ -4,7 +4,7 @@
  * GEMMs run natively.
  */
 import { rangeError } from '../errors.js';
-import { native } from '../native/binding.js';
+import { native, nativeFloats } from '../native/binding.js';
 import { Rng } from '../random.js';
 import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
@@ -159,11 +159,13 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
   private onesCache = new Float32Array(0);
   private readonly reuse = new Map<'y' | 'dx', Float32Array>();
 
-  // A buffer of n floats kept for the next call (contents overwritten by the caller).
+  // A buffer of n floats kept for the next call (contents overwritten by the caller). Native-owned:
+  // the async RNN call that consumes it (dx is the gradient of the RNN below) uses it in place
+  // instead of copying it into native memory first (E1: 2 MB per step).
   private reused(key: 'y' | 'dx', n: number): Float32Array {
     let b = this.reuse.get(key);
     if (!b || b.length < n) {
-      b = new Float32Array(n);
+      b = nativeFloats(n);
       this.reuse.set(key, b);
     }
     return b.subarray(0, n);

@@ -65,6 +65,15 @@ function checkMask(name: string, mask: unknown, length: number, what: string): U
  * `ignoreIndex`) or for a non-integer target; TypeError / RangeError for other bad arguments.
  */
 export function crossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<number>, options: CrossEntropyOptions = {}): LossResult {
+  return crossEntropyInto(logits, targets, options, null);
+}
+
+/**
+ * @internal crossEntropy writing the gradient into `out` when it has exactly N*C floats (a
+ * buffer the caller reuses across steps: the training loop's, consumed by backward before the
+ * next step), else into a new array.
+ */
+export function crossEntropyInto(logits: Tensor, targets: Int32Array | ArrayLike<number>, options: CrossEntropyOptions, out: Float32Array | null): LossResult {
   const x = checkTensor('logits', logits, [-1, -1]);
   const [N, C] = x.shape;
   const o = checkOptions<CrossEntropyOptions>('options', options, ['ignoreIndex', 'reduction', 'mask']);
@@ -90,7 +99,8 @@ export function crossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<num
   }
 
   // The softmax and its gradient run natively (vectorised exp, float64 sums).
-  const grad = new Float32Array(N * C);
+  // Every row of grad is written (skipped rows get zeros), so a reused buffer needs no clearing.
+  const grad = out !== null && out.length === N * C ? out : new Float32Array(N * C);
   const scale = reduction === 'mean' ? 1 / count : 1;
   // Targets were validated above: each counted one is in 0..C-1; the rest
   // become one int32 "ignore" code (the ignoreIndex itself when it fits).

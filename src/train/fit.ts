@@ -105,7 +105,7 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
   const plateau = scheduler instanceof ReduceLROnPlateau ? scheduler : null;
   const setup: StepSetup = {
     model, net, loss: plan.loss, target: info.target, optimizer, clipNorm: plan.clipNorm, clipValue: plan.clipValue, checkFinite: plan.checkFinite,
-    stepScheduler: scheduler && plan.schedulerStep === 'step' ? scheduler : null, metrics: plan.metrics,
+    stepScheduler: scheduler && plan.schedulerStep === 'step' ? scheduler : null, metrics: plan.metrics, scratch: { grad: null },
   };
   const fingerprint = { size: info.size, batchSize, tbptt, shuffle: plan.shuffle };
   let resume: FitPosition | null = null;

@@ -5,7 +5,7 @@
  */
 import type { TargetKind } from '../data/dataset.js';
 import { rangeError } from '../errors.js';
-import { crossEntropy, mseLoss } from '../nn/losses.js';
+import { crossEntropyInto, mseLoss } from '../nn/losses.js';
 import type { IntTensor, Tensor } from '../tensor.js';
 
 /** The losses `fit` and `evaluate` offer. */
@@ -79,8 +79,10 @@ function checkOutput(out: Tensor, y: Tensor | IntTensor, target: TargetKind): vo
  * @param valid - Valid steps per sequence (0..T), or null for all.
  * @param wantGrad - Whether the gradient is needed (false in evaluation).
  * @param wantCorrect - Whether to count correct arg-maxes (a pass over the logits; 0 when false).
+ * @param scratch - Cross-entropy: where the gradient goes when the shape repeats (`scratch.grad`,
+ * replaced when it does not fit); the caller must be done with the previous step's gradient.
  */
-export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, target: TargetKind, valid: Int32Array | null, wantGrad = true, wantCorrect = true): BatchLoss | null {
+export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, target: TargetKind, valid: Int32Array | null, wantGrad = true, wantCorrect = true, scratch?: { grad: Float32Array | null }): BatchLoss | null {
   checkOutput(out, y, target);
   const step = perStep(target);
   const T = step ? out.shape[0] : 1;
@@ -97,7 +99,8 @@ export function batchLoss(loss: LossName, out: Tensor, y: Tensor | IntTensor, ta
     let count = 0;
     for (let r = 0; r < rows; r++) if ((!mask || mask[r]) && ids[r] !== IGNORE) count++;
     if (count === 0) return null;
-    const r = crossEntropy({ data: out.data, shape: [rows, C] }, ids, mask ? { mask } : {});
+    const r = crossEntropyInto({ data: out.data, shape: [rows, C] }, ids, mask ? { mask } : {}, scratch?.grad ?? null);
+    if (scratch) scratch.grad = r.grad.data;
     let correct = 0;
     const d = out.data;
     for (let i = 0; i < rows && wantCorrect; i++) {

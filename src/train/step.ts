@@ -48,6 +48,8 @@ export interface StepSetup {
   /** Stepped after every update (schedulerStep 'step'). */
   readonly stepScheduler: LRScheduler | null;
   readonly metrics: readonly MetricName[];
+  /** The loss gradient's buffer, reused from step to step (backward consumes it within the step). */
+  readonly scratch?: { grad: Float32Array | null };
 }
 
 /** @internal The outcome of one update. */
@@ -77,7 +79,7 @@ export async function trainStep(
 ): Promise<StepOutcome | null> {
   s.model.zeroGrad();
   const out = await s.net.forward(x, { seqLengths: rnnLengths ?? undefined, h0 });
-  const r = batchLoss(s.loss, out, y, s.target, valid, true, s.metrics.includes('accuracy'));
+  const r = batchLoss(s.loss, out, y, s.target, valid, true, s.metrics.includes('accuracy'), s.scratch);
   if (r === null) return null;
   if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
   const metrics = s.metrics.length > 0 ? batchMetricSums(s.metrics, out, y, s.target, valid, r) : {};
