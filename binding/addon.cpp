@@ -235,8 +235,13 @@ void check_forward(Napi::Env env, const FwdFields& f, const std::string& what) {
     throw_type(env, what + ": bIh and bHh must both be given or both be null");
   }
   const bool gated = cell != CellKind::Elman, lstm = cell == CellKind::Lstm;
-  require_presence(env, f[Fwd::gates], what, gated, cell);
-  require_presence(env, f[Fwd::cells], what, lstm, cell);
+  // A gated cell without a gate store runs for inference: no BPTT can follow.
+  if (!gated) require_presence(env, f[Fwd::gates], what, false, cell);
+  const bool stored = f[Fwd::gates].present;
+  if (lstm && f[Fwd::cells].present != stored) {
+    throw_type(env, what + ".cells must be given exactly when gates is (the LSTM's BPTT store)");
+  }
+  if (!lstm) require_presence(env, f[Fwd::cells], what, false, cell);
   require_presence(env, f[Fwd::cN], what, lstm, cell);
   if (f[Fwd::c0].present && !lstm) require_presence(env, f[Fwd::c0], what, false, cell);
   require_length(env, f[Fwd::x], what, mul(env, TB, s.I), "T*B*I");

@@ -7,6 +7,7 @@
 #include "time_loop.h"
 
 #include <algorithm>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -416,11 +417,65 @@ struct SplitProducts {
 
 // Scratch one forward direction needs: the step product's, the running state
 // with lengths, the GRU's recurrent product.
+// A forward pass given no gate store (inference: no BPTT follows) keeps
+// none: it runs the sequence in chunks of steps whose input projection fits
+// in L2 with room to spare, each chunk a sub-sequence starting from the state
+// the one before left (W_hh packed once). Memory O(B*H) instead of
+// O(T*B*4H) per direction.
+constexpr int64_t kChunkStoreBytes = int64_t{1} << 20;
+
+bool keeps_no_store(const RnnForwardArgs& a) {
+  return a.cell != CellKind::Elman && a.gates == nullptr;
+}
+
+int64_t chunk_steps(const RnnShape& s) {
+  const int64_t per_step = s.B * kStore * s.H * static_cast<int64_t>(sizeof(float));
+  return std::clamp<int64_t>(kChunkStoreBytes / per_step, 1, s.T);
+}
+
+// Scratch one forward direction needs, carved in this order: the step
+// products', the running state with lengths, the GRU's recurrent product;
+// without a store also the chunk's gate (and LSTM cell) store, two h (and
+// two c) states to alternate between chunks, and the chunk's lengths.
+struct ForwardScratch {
+  float* state = nullptr;
+  float* hprod = nullptr;
+  float* store = nullptr;
+  float* cells = nullptr;
+  float* h[2] = {nullptr, nullptr};
+  float* c[2] = {nullptr, nullptr};
+  float* lengths = nullptr;  // B int32 values (one float slot each)
+};
+
+int64_t forward_scratch_layout(const ExecContext& ctx, const RnnForwardArgs& a, float* base,
+                               ForwardScratch* out) {
+  const auto [T, B, I, H] = a.shape;
+  (void)T;
+  (void)I;
+  int64_t at = product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
+  ForwardScratch f;
+  const auto take = [&](float** p, int64_t n) {
+    if (out != nullptr) *p = base + at;
+    at += lines(n);
+  };
+  if (a.lengths != nullptr) take(&f.state, B * H);
+  if (a.cell == CellKind::Gru) take(&f.hprod, 3 * B * H);
+  if (keeps_no_store(a)) {
+    const int64_t steps = chunk_steps(a.shape);
+    take(&f.store, steps * B * kStore * H);
+    for (float*& h : f.h) take(&h, B * H);
+    if (a.cell == CellKind::Lstm) {
+      take(&f.cells, steps * B * H);
+      for (float*& c : f.c) take(&c, B * H);
+    }
+    if (a.lengths != nullptr) take(&f.lengths, B);
+  }
+  if (out != nullptr) *out = f;
+  return at;
+}
+
 int64_t forward_scratch(const ExecContext& ctx, const RnnForwardArgs& a) {
-  int64_t n = product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
-  if (a.lengths != nullptr) n += lines(a.shape.B * a.shape.H);
-  if (a.cell == CellKind::Gru) n += lines(3 * a.shape.B * a.shape.H);
-  return n;
+  return forward_scratch_layout(ctx, a, nullptr, nullptr);
 }
 
 int64_t backward_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
@@ -430,53 +485,125 @@ int64_t backward_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
 // ---------------------------------------------------------------------------
 // One direction
 
+// A (sub-)sequence with its gate store: the input products of all its steps
+// as one GEMM, then the time loop. `pack`: the step products still need their
+// panels packed (the first sequence of a call).
+void forward_sequence(const ExecContext& ctx, const RnnForwardArgs& a, const StepProduct* one,
+                      const SplitProducts* split, const ForwardScratch& f, bool pack) {
+  const auto [T, B, I, H] = a.shape;
+  const LoopShape ls{a.shape, a.lengths, a.reverse};
+  const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
+  if (a.cell == CellKind::Elman) {
+    // y[T*B, H] = x[T*B, I] W_ih^T: the projection goes straight into y.
+    team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.y, a.ld);
+    const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
+    forward_time_loop(ls, cell, *one, a.y, a.ld, a.h0, a.hN, f.state, pack);
+    return;
+  }
+  assert(a.gates);
+  team_sgemm(ctx, false, true, T * B, gate_count(a.cell) * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
+             a.gates, kStore * H);
+  switch (a.cell) {
+    case CellKind::Lstm: {
+      assert(a.cells && a.cN);
+      const LstmForward cell{rows, a.gates, a.cells, a.y, a.cN, a.c0, a.b_ih, a.b_hh};
+      forward_time_loop(ls, cell, *one, a.y, a.ld, a.h0, a.hN, f.state, pack);
+      return;
+    }
+    case CellKind::Gru: {
+      const GruForward cell{rows, a.gates, f.hprod, a.y, a.b_ih, a.b_hh};
+      forward_time_loop(ls, cell, *one, a.y, a.ld, a.h0, a.hN, f.state, pack);
+      return;
+    }
+    case CellKind::GruResetBefore: {
+      const GruResetBeforeForward cell{rows, a.gates, a.y, a.b_ih, a.b_hh};
+      forward_time_loop_two_products(ls, cell, split->first, split->second, a.y, a.ld, a.h0,
+                                     a.hN, f.state, pack);
+      return;
+    }
+    case CellKind::Elman: break;  // above
+  }
+}
+
+// The chunks of a store-less forward pass, in processing order. Chunk [t0, t1)
+// is the sub-sequence of rows' steps in it: row lengths min(max(L - t0, 0),
+// t1 - t0), the forward direction entering from the state after step t0 - 1,
+// the reverse one from the state after step t1 (h0 where a row has not
+// started). A row with no step in a chunk keeps its state through it.
+void forward_in_chunks(const ExecContext& ctx, const RnnForwardArgs& a, const StepProduct* one,
+                       const SplitProducts* split, const ForwardScratch& f) {
+  const auto [T, B, I, H] = a.shape;
+  const int64_t steps = chunk_steps(a.shape);
+  const int64_t chunks = (T + steps - 1) / steps;
+  const bool lstm = a.cell == CellKind::Lstm;
+  int32_t* lengths = nullptr;
+  if (a.lengths != nullptr) {
+    static_assert(sizeof(int32_t) <= sizeof(float), "one float slot per length");
+    lengths = new (static_cast<void*>(f.lengths)) int32_t[B];
+  }
+  const float* h_in = a.h0;
+  const float* c_in = a.c0;
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t index = a.reverse ? chunks - 1 - k : k;
+    const int64_t t0 = index * steps, t1 = std::min(T, t0 + steps);
+    const bool last = k == chunks - 1;
+    RnnForwardArgs c = a;
+    c.shape.T = t1 - t0;
+    c.x = a.x + t0 * B * I;
+    c.y = a.y + t0 * B * a.ld;
+    c.gates = f.store;
+    c.cells = f.cells;
+    c.h0 = h_in;
+    c.hN = last ? a.hN : f.h[k % 2];
+    c.c0 = c_in;
+    c.cN = lstm ? (last ? a.cN : f.c[k % 2]) : nullptr;
+    if (a.lengths != nullptr) {
+      for (int64_t b = 0; b < B; ++b) {
+        lengths[b] = static_cast<int32_t>(std::clamp<int64_t>(a.lengths[b] - t0, 0, t1 - t0));
+      }
+      c.lengths = lengths;
+    }
+    forward_sequence(ctx, c, one, split, f, k == 0);
+    if (lstm && a.lengths != nullptr) {
+      // The loop writes cN at a row's last step; a row with none here keeps c.
+      for (int64_t b = 0; b < B; ++b) {
+        if (lengths[b] != 0) continue;
+        float* to = c.cN + b * H;
+        if (c_in != nullptr) {
+          std::memcpy(to, c_in + b * H, sizeof(float) * H);
+        } else {
+          std::memset(to, 0, sizeof(float) * H);
+        }
+      }
+    }
+    h_in = c.hN;
+    c_in = c.cN;
+  }
+}
+
 void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
   assert((a.b_ih == nullptr) == (a.b_hh == nullptr));
-  const int64_t G = gate_count(a.cell);
-  float* rest = scratch + product_scratch(ctx, StepProduct::Pass::Forward, a.shape, a.cell);
-  float* state = a.lengths ? rest : nullptr;
-  if (a.lengths) rest += lines(B * H);
-  const LoopShape ls{a.shape, a.lengths, a.reverse};
-  const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
+  (void)T;
+  (void)B;
+  (void)I;
+  (void)H;
+  ForwardScratch f;
+  forward_scratch_layout(ctx, a, scratch, &f);
+  std::optional<StepProduct> one;
+  std::optional<SplitProducts> split;
   if (a.cell == CellKind::GruResetBefore) {
-    assert(a.gates);
-    const SplitProducts products(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, scratch);
-    team_sgemm(ctx, false, true, T * B, 3 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
-               kStore * H);
-    const GruResetBeforeForward cell{rows, a.gates, a.y, a.b_ih, a.b_hh};
-    forward_time_loop_two_products(ls, cell, products.first, products.second, a.y, a.ld, a.h0,
-                                   a.hN, state);
-    return;
+    split.emplace(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, scratch);
+  } else {
+    one.emplace(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, gate_count(a.cell), scratch);
   }
-  const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, G, scratch);
-
-  switch (a.cell) {
-    case CellKind::Elman: {
-      // Input products for every step at once: y[T*B, H] = x[T*B, I] W_ih^T.
-      team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.y, a.ld);
-      const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
-      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
-      return;
-    }
-    case CellKind::Lstm: {
-      assert(a.gates && a.cells && a.cN);
-      team_sgemm(ctx, false, true, T * B, 4 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
-                 kStore * H);
-      const LstmForward cell{rows, a.gates, a.cells, a.y, a.cN, a.c0, a.b_ih, a.b_hh};
-      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
-      return;
-    }
-    case CellKind::Gru: {
-      assert(a.gates);
-      team_sgemm(ctx, false, true, T * B, 3 * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.gates,
-                 kStore * H);
-      const GruForward cell{rows, a.gates, rest, a.y, a.b_ih, a.b_hh};
-      forward_time_loop(ls, cell, product, a.y, a.ld, a.h0, a.hN, state);
-      return;
-    }
-    case CellKind::GruResetBefore: break;  // above
+  const StepProduct* p1 = one ? &*one : nullptr;
+  const SplitProducts* p2 = split ? &*split : nullptr;
+  if (keeps_no_store(a)) {
+    forward_in_chunks(ctx, a, p1, p2, f);
+  } else {
+    forward_sequence(ctx, a, p1, p2, f, true);
   }
 }
 

@@ -103,13 +103,15 @@ struct LoopShape {
   bool reverse = false;
 };
 
-// Forward: y holds h (row stride ld). Without lengths h(t-1) is read straight
+// Forward: y holds h (row stride ld). pack: the product's panels still need
+// packing (false for a later chunk of the same call: packed already). Without lengths h(t-1) is read straight
 // from y; with lengths the running state alternates between `state` ([B,H]
 // scratch) and hN, so one barrier per step suffices and hN ends up holding
 // each row's state after its last step.
 template <class Cell>
 void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
-                       float* y, int64_t ld, const float* h0, float* hN, float* state) {
+                       float* y, int64_t ld, const float* h0, float* hN, float* state,
+                       bool pack = true) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
   const bool acc = cell.product_accumulates();
@@ -119,7 +121,7 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     const int64_t t = ls.reverse ? T - 1 - s : s;
     const auto [u0, u1] = product.units(task);
     const int64_t n = u1 - u0;
-    if (s == 0) product.prepare(task);
+    if (s == 0 && pack) product.prepare(task);
     float* y_t = y + t * B * ld;
     if (ls.lengths == nullptr) {
       const float* in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
@@ -231,7 +233,7 @@ template <class Cell>
 void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
                                     const StepProduct& first, const StepProduct& second,
                                     float* y, int64_t ld, const float* h0, float* hN,
-                                    float* state) {
+                                    float* state, bool pack = true) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
   assert(first.tasks() == second.tasks());
@@ -243,7 +245,7 @@ void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
     const int64_t t = ls.reverse ? T - 1 - s : s;
     const auto [u0, u1] = first.units(task);
     const int64_t n = u1 - u0;
-    if (phase == 0) {
+    if (phase == 0 && pack) {
       first.prepare(task);
       second.prepare(task);
     }

@@ -245,13 +245,20 @@ describe('gated cells: bad input', () => {
     const lstm = rnnConfig({ inputSize: 3, hiddenSize: 4 }, 'LSTM');
     expect(() => rnnForward(lstm, gru.weights, gru.x)).toThrow(/weight_ih_l0/);
   });
-  it('the binding refuses a gated call without its gate store, and c0 for a GRU', () => {
+  it('the binding refuses a gated backward without its gate store, and c0 for a GRU', () => {
     const T = 2, B = 1, I = 1, H = 1;
     const base = {
       x: new Float32Array(T * B * I), h0: null, wIh: new Float32Array(3 * H * I), wHh: new Float32Array(3 * H * H), bIh: null, bHh: null,
       lengths: null, y: new Float32Array(T * B * H), hN: new Float32Array(B * H), T, B, I, H, ld: H, act: 0 as const, reverse: false, cell: 2 as const,
     };
-    expect(() => native.forwardLayer([base])).toThrow(/gates is required for GRU/);
+    // Forward without a store is inference (test/no_grad.test.ts); BPTT needs one.
+    expect(() => native.forwardLayer([base])).not.toThrow();
+    const back = {
+      dx: null, dh0: null, dwIh: new Float32Array(3 * H * I), dwHh: new Float32Array(3 * H * H), dbIh: null, dbHh: null,
+      work: new Float32Array(native.backwardWorkspaceSize(T, B, I, H, 2)), y: base.y, h0: null, dy: null, dhN: null,
+      x: base.x, wIh: base.wIh, wHh: base.wHh, lengths: null, T, B, I, H, ld: H, cell: 2 as const, act: 0 as const, reverse: false,
+    };
+    expect(() => native.backwardLayer([back])).toThrow(/gates is required for GRU/);
     expect(() => native.forwardLayer([{ ...base, gates: new Float32Array(T * B * 4 * H), c0: new Float32Array(B * H) }])).toThrow(/c0 is not taken by GRU/);
     expect(() => native.forwardLayer([{ ...base, gates: new Float32Array(T * B * 4 * H - 1) }])).toThrow(/gates has 7 elements, expected 8/);
     expect(() => native.forwardLayer([{ ...base, wIh: new Float32Array(H * I), gates: new Float32Array(T * B * 4 * H) }])).toThrow(/wIh has 1 elements, expected 3/);

@@ -53,9 +53,9 @@ export interface ForwardDirection {
   /** [T,B,ld]: this direction's H columns (a subarray for the second direction). */
   y: F32;
   hN: F32;
-  /** Gated cells: [T*B, GATED_STORE_BLOCKS*H] kept for BPTT. */
+  /** Gated cells: [T*B, GATED_STORE_BLOCKS*H] kept for BPTT; null: inference (no store kept, no BPTT). */
   gates?: F32OrNull;
-  /** LSTM: [T*B, H] cell states kept for BPTT. */
+  /** LSTM: [T*B, H] cell states kept for BPTT, given exactly when gates is. */
   cells?: F32OrNull;
   /** LSTM: final cell state [B,H]. */
   cN?: F32OrNull;

@@ -41,6 +41,8 @@ export interface LayerContext {
    * same call and is not kept past the next call: the layer may return it in a buffer it reuses.
    */
   readonly internal?: boolean;
+  /** No backward follows this forward: a layer need keep nothing for it. */
+  readonly noGrad?: boolean;
 }
 
 /** A layer usable inside Sequential (the protocol; the public contract of a module is {@link Module}). */

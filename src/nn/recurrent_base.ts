@@ -36,6 +36,12 @@ export interface RnnCallOptions {
   seqLengths?: ArrayLike<number>;
   /** Throw a RangeError naming the tensor and index if x, a state or a weight holds NaN/Infinity (default false: they propagate). */
   checkFinite?: boolean;
+  /**
+   * No backward will follow (PyTorch's `torch.no_grad()`): LSTM and GRU keep no per-step gate
+   * store, so memory is O(B·H) per layer instead of O(T·B·4H), and `backward` after this forward
+   * throws (default false). `predict` and `evaluate` use it.
+   */
+  noGrad?: boolean;
 }
 
 /** Outputs of `RNN.forward` and `GRU.forward`. */
@@ -267,6 +273,7 @@ export abstract class RNNBase<
   private contextOptions(ctx: LayerContext): Options {
     const s = ctx.h0?.get(this);
     const o: RnnCallOptions & { c0?: Tensor } = { seqLengths: ctx.seqLengths ?? undefined };
+    if (ctx.noGrad === true) o.noGrad = true;
     if (s !== undefined) {
       if ('h' in s) {
         o.h0 = s.h;
@@ -279,9 +286,9 @@ export abstract class RNNBase<
   }
 
   private forwardOptions(options: Options | undefined, reuse: boolean): RnnForwardOptions {
-    const keys = this.config.mode === 'LSTM' ? ['h0', 'c0', 'seqLengths', 'checkFinite'] : ['h0', 'seqLengths', 'checkFinite'];
+    const keys = this.config.mode === 'LSTM' ? ['h0', 'c0', 'seqLengths', 'checkFinite', 'noGrad'] : ['h0', 'seqLengths', 'checkFinite', 'noGrad'];
     const o = checkOptions<RnnCallOptions & { c0?: Tensor }>('options', options, keys);
-    return { h0: o.h0, c0: o.c0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, training: this.training, rng: this.rng, workspace: this.workspace, reuseOutput: reuse };
+    return { h0: o.h0, c0: o.c0, seqLengths: o.seqLengths, checkFinite: o.checkFinite, noGrad: o.noGrad, training: this.training, rng: this.rng, workspace: this.workspace, reuseOutput: reuse };
   }
 
   private backwardOptions(options: RecurrentBackwardOptions | undefined, reuse: boolean): RnnBackwardOptions {

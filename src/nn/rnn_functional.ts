@@ -32,6 +32,12 @@ export interface RnnForwardOptions {
   seqLengths?: ArrayLike<number>;
   /** Training mode: applies dropout between layers (default false). */
   training?: boolean;
+  /**
+   * No backward will follow (PyTorch's `torch.no_grad()`): LSTM and GRU layers keep no per-step
+   * gate store, so a forward pass needs O(B·H) memory per layer instead of O(T·B·4H). Backward on
+   * the tape of such a pass throws (default false).
+   */
+  noGrad?: boolean;
   /** Generator for dropout masks (required when training with dropout > 0). */
   rng?: Rng;
   /** Scratch reused across calls (see RnnWorkspace). */
@@ -54,6 +60,8 @@ interface TapeData {
   readonly h0: Float32Array | null;
   readonly c0: Float32Array | null;
   readonly lengths: Int32Array | null;
+  /** The forward pass ran with noGrad: nothing was kept for BPTT. */
+  readonly noGrad: boolean;
   readonly weights: Readonly<Record<string, Float32Array>>;
   /** Input of each layer, time-major. */
   readonly inputs: Float32Array[];
@@ -296,6 +304,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const cell = nativeCell(cfg);
   const gated = cfg.mode !== 'RNN', lstm = cfg.mode === 'LSTM';
+  const noGrad = opts.noGrad === true;
+  const keepStore = gated && !noGrad;
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
@@ -313,8 +323,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
     const out = k === L - 1 && !(opts.reuseOutput && opts.workspace) ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
-    const gates = gated ? take(`gates${k}`, D * store) : null;
-    const cells = lstm ? take(`cells${k}`, D * T * B * H) : null;
+    const gates = keepStore ? take(`gates${k}`, D * store) : null;
+    const cells = lstm && keepStore ? take(`cells${k}`, D * T * B * H) : null;
     if (gates) gateStores.push(gates);
     if (cells) cellStores.push(cells);
     const dirs: ForwardDirection[] = [];
@@ -358,7 +368,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const result: RnnForwardResult = {
     y: { data: y, shape: cfg.batchFirst ? [B, T, D * H] : [T, B, D * H] },
     hN: { data: hN, shape: [L * D, B, H] },
-    tape: new RnnTape({ cfg, T, B, h0, c0, lengths, weights: { ...weights }, inputs, outputs, gates: gateStores, cells: cellStores, masks }),
+    tape: new RnnTape({ cfg, T, B, h0, c0, lengths, noGrad, weights: { ...weights }, inputs, outputs, gates: gateStores, cells: cellStores, masks }),
   };
   if (cN) result.cN = { data: cN, shape: [L * D, B, H] };
   return result;
@@ -491,10 +501,11 @@ function checkForwardInputs(cfg: RnnConfig, x: unknown, opts: RnnForwardOptions 
   const o = opts ?? {};
   if (typeof o !== 'object') throw typeError('options', 'an options object', o);
   for (const key of Object.keys(o)) {
-    if (!['h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace', 'reuseOutput'].includes(key)) {
-      throw rangeError('options', "only 'h0', 'c0', 'seqLengths', 'training', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
+    if (!['h0', 'c0', 'seqLengths', 'training', 'noGrad', 'rng', 'checkFinite', 'workspace', 'reuseOutput'].includes(key)) {
+      throw rangeError('options', "only 'h0', 'c0', 'seqLengths', 'training', 'noGrad', 'rng', 'checkFinite', 'workspace'", `an unknown option '${key}'`);
     }
   }
+  if (o.noGrad !== undefined && typeof o.noGrad !== 'boolean') throw typeError('options.noGrad', 'a boolean', o.noGrad);
   const layout = cfg.batchFirst ? '[B, T, inputSize]' : '[T, B, inputSize]';
   const t = checkTensor('x', x, [-1, -1, cfg.inputSize], `${layout} with inputSize ${cfg.inputSize}`);
   if (t.shape[0] < 1 || t.shape[1] < 1) throw rangeError('x.shape', `${layout} with T >= 1 and B >= 1`, `[${t.shape.join(', ')}]`);
@@ -533,6 +544,9 @@ function checkBorrowed(tape: TapeData): void {
 }
 
 function checkBackwardInputs(tape: TapeData, grads: RnnOutputGrads | undefined): RnnOutputGrads {
+  if (tape.noGrad) {
+    throw new Error('backward: the forward pass ran with noGrad: true and kept nothing for backpropagation; run forward without noGrad to backpropagate');
+  }
   checkBorrowed(tape);
   const g = grads ?? {};
   if (typeof g !== 'object') throw typeError('grads', tape.cfg.mode === 'LSTM' ? 'an object { gy?, ghN?, gcN? }' : 'an object { gy?, ghN? }', g);

@@ -6,7 +6,7 @@
 import { rangeError, typeError } from '../errors.js';
 import { registerModule } from '../io/registry.js';
 import type { IntTensor, Parameter, Tensor } from '../tensor.js';
-import { checkOptions } from '../validate.js';
+import { checkBool, checkOptions } from '../validate.js';
 import type { Layer, LayerContext, RecurrentState } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { containerRepr, ModuleBase } from './module_base.js';
@@ -24,6 +24,11 @@ export interface SequentialForwardOptions {
    * [L*D, B, H], or `{ h, c }` for an LSTM (what {@link Sequential.lastStates} returns).
    */
   h0?: ReadonlyArray<RecurrentState | null | undefined>;
+  /**
+   * No backward will follow (PyTorch's `torch.no_grad()`): recurrent layers keep no per-step
+   * store (LSTM/GRU memory O(B·H) per layer instead of O(T·B·4H)); `backward` then throws.
+   */
+  noGrad?: boolean;
 }
 
 /**
@@ -77,7 +82,8 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   }
 
   private begin(options: SequentialForwardOptions | undefined): { ctxFor: (i: number) => LayerContext; finish: () => void } {
-    const o = checkOptions<SequentialForwardOptions>('options', options, ['seqLengths', 'h0']);
+    const o = checkOptions<SequentialForwardOptions>('options', options, ['seqLengths', 'h0', 'noGrad']);
+    const noGrad = o.noGrad === undefined ? false : checkBool('options.noGrad', o.noGrad);
     const rnns = this.recurrentLayers();
     const h0 = new Map<Layer, RecurrentState>();
     if (o.h0 !== undefined) {
@@ -91,10 +97,10 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     const hN = new Map<Layer, RecurrentState>();
     this.lastCtx = null;
     return {
-      ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN, internal: i < this.steps.length - 1 }),
+      ctxFor: (i) => ({ seqLengths: lengths, inputGrad: i > 0, h0, hN, internal: i < this.steps.length - 1, noGrad }),
       finish: () => {
         this.states = rnns.map((r) => hN.get(r) as RecurrentState);
-        this.lastCtx = { seqLengths: lengths, inputGrad: false };
+        this.lastCtx = { seqLengths: lengths, inputGrad: false, noGrad };
       },
     };
   }
@@ -108,6 +114,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   backward(gy: Tensor): void {
     const ctx = this.lastCtx;
     if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
+    if (ctx.noGrad === true) throw new Error('Sequential.backward: the last forward ran with noGrad: true and kept nothing for backpropagation; run forward without noGrad to backpropagate');
     let g: Tensor | null = gy;
     for (let i = this.steps.length - 1; i >= 0 && g; i--) {
       g = this.steps[i].backwardLayer(g, { seqLengths: ctx.seqLengths, inputGrad: i > 0, internal: true });
@@ -119,6 +126,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   async backwardAsync(gy: Tensor): Promise<void> {
     const ctx = this.lastCtx;
     if (!ctx) throw new Error('Sequential.backward called before forward: call forward first');
+    if (ctx.noGrad === true) throw new Error('Sequential.backward: the last forward ran with noGrad: true and kept nothing for backpropagation; run forward without noGrad to backpropagate');
     this.lastCtx = null;
     let g: Tensor | null = gy;
     for (let i = this.steps.length - 1; i >= 0 && g; i--) {

@@ -85,13 +85,13 @@ export async function evaluateChecked(
     for (const idx of splitBatches(Array.from({ length: info.size }, (_, i) => i), batchSize)) {
       const b = gatherBatch(data, info, idx);
       if (tbptt === null) {
-        add(await net.forward(b.x, { seqLengths: b.seqLengths ?? undefined }), b.y, b.seqLengths);
+        add(await net.forward(b.x, { seqLengths: b.seqLengths ?? undefined, noGrad: true }), b.y, b.seqLengths);
         continue;
       }
       let states: ReturnType<Sequential['lastStates']> | undefined;
       for (const { start, end } of tbpttChunks(b.x.shape[0], tbptt)) {
         const lens = chunkLengths(b.seqLengths, start, end, idx.length);
-        const out = await net.forward(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states });
+        const out = await net.forward(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states, noGrad: true });
         if (carry) states = model.lastStates();
         add(out, sliceTime(b.y, start, end), lens.valid);
       }

@@ -46,7 +46,7 @@ export async function predict(model: Sequential, x: Tensor | IntTensor, options:
     for (const idx of splitBatches(Array.from({ length: N }, (_, i) => i), batchSize)) {
       const batch = gatherBatch(ds, info, idx);
       const lengths = batch.seqLengths;
-      const y = await net.forward(batch.x, { seqLengths: lengths ?? undefined });
+      const y = await net.forward(batch.x, { seqLengths: lengths ?? undefined, noGrad: true });
       const B = idx.length;
       if (y.shape.length === 2) {
         const C = y.shape[1];
