@@ -34,8 +34,9 @@ function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
   const x = tensor(rng.floats(T * B * I), [T, B, I]);
   if (w.work === 'forward') {
     rnn.eval();
+    // Inference, as PyTorch's twin runs under torch.inference_mode(): no BPTT store kept.
     return () => {
-      rnn.forward(x);
+      rnn.forward(x, { noGrad: true });
     };
   }
   const params = rnn.parameters();
