@@ -45,6 +45,17 @@ ExecContext solo(const ExecContext& ctx) {
   return c;
 }
 
+// Below this many multiply-adds per step product, splitting a step between
+// threads costs more in its barrier than it saves (F1, B=32 H=64: 131k per
+// step, faster on one thread; W1, B=32 H=256: 2.1M, faster on two). The
+// whole-sequence GEMMs still split on their own terms (team_gemm.cpp).
+constexpr int64_t kStepSplitMin = int64_t{1} << 19;
+
+ExecContext step_context(const ExecContext& ctx, const RnnShape& s, CellKind cell) {
+  if (s.B * gate_count(cell) * s.H * s.H < kStepSplitMin) return solo(ctx);
+  return ctx;
+}
+
 // The instruction set of the packed kernel for this shape, or none for
 // OpenBLAS (one row is a GEMV: small_gemv's job).
 std::optional<PackedIsa> packed_isa_for(const ExecContext& ctx, const RnnShape& s) {
@@ -594,9 +605,11 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   std::optional<StepProduct> one;
   std::optional<SplitProducts> split;
   if (a.cell == CellKind::GruResetBefore) {
-    split.emplace(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, scratch);
+    split.emplace(step_context(ctx, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
+                  scratch);
   } else {
-    one.emplace(ctx, a.w_hh, StepProduct::Pass::Forward, a.shape, gate_count(a.cell), scratch);
+    one.emplace(step_context(ctx, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
+                gate_count(a.cell), scratch);
   }
   const StepProduct* p1 = one ? &*one : nullptr;
   const SplitProducts* p2 = split ? &*split : nullptr;
@@ -641,12 +654,14 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
   float* bias_sum = bias ? w.bias : nullptr;
   const bool reset_before = a.cell == CellKind::GruResetBefore;
   if (reset_before) {
-    const SplitProducts products(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, scratch);
+    const SplitProducts products(step_context(ctx, a.shape, a.cell), a.w_hh,
+                                 StepProduct::Pass::Backward, a.shape, scratch);
     const GruResetBeforeBackward cell{rows, w.dA, w.du, w.carry, bias_sum, a.gates, a.y, a.h0};
     backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
                                     a.dhN, a.dh0, w.carry, a.trace);
   } else {
-    const StepProduct product(ctx, a.w_hh, StepProduct::Pass::Backward, a.shape, G, scratch);
+    const StepProduct product(step_context(ctx, a.shape, a.cell), a.w_hh,
+                              StepProduct::Pass::Backward, a.shape, G, scratch);
     switch (a.cell) {
       case CellKind::Elman: {
         const ElmanBackward cell{w.dA, a.y, a.ld, B, H, bias_sum, a.act};
