@@ -1,6 +1,9 @@
 #include "packed_gemm.h"
 
+#include <algorithm>
+#include <array>
 #include <cassert>
+#include <utility>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -64,48 +67,128 @@ bool packed_isa_supported(PackedIsa isa) {
 
 namespace {
 
-// MR rows of C by one 32-wide panel, over the whole of K: 2*MR accumulators
-// stay in registers, each step broadcasts MR values of A and loads one panel
-// row. MR = 8 keeps the FMA pipes full (16 independent chains).
-template <int MR>
-RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
-                               const float* panel, float* C, int64_t ldc,
-                               __mmask16 m0, __mmask16 m1, bool accumulate) {
-  __m512 lo[MR], hi[MR];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-    lo[i] = _mm512_setzero_ps();
-    hi[i] = _mm512_setzero_ps();
+// The AVX-512 kernel. A tile is MR rows of C by NP panels (NP*32 columns),
+// over the whole of K: 2*NP*MR accumulators stay in registers; each step
+// loads NP panel rows (2 zmm each) and broadcasts MR values of A.
+//
+// Rows go in near-equal tiles of at most kMaxRows = 12 (24 accumulators +
+// 2 panel rows + 1 broadcast of the 32 zmm): M = 32 is 10+11+11, 64 is
+// 4x11+2x10, 128 is 7x12+4x11. Up to kSmallRows rows, two panels at once
+// (M = 2: 8 chains instead of 4, enough to cover the FMA latency).
+constexpr int kMaxRows = 12;
+constexpr int kSmallRows = 6;
+
+// Prefetch distances (in panel rows of 128 bytes, i.e. steps of k).
+constexpr int64_t kPanelAhead = 16;
+// C's lines are fetched to L2 one every kHeadStep steps at the start of a
+// tile and into L1 one every kTailStep steps at its end. A forward pass adds
+// onto (or writes) the input projection of step t, cold in memory; issued at
+// once, the tile's 24 misses fill the line-fill buffers and stall the loads.
+constexpr int64_t kHeadStep = 2;
+constexpr int64_t kTailStep = 2;
+// When the call's panels exceed kStreamBytes (W3: 2-4 MB, more than L2),
+// they come from L3 every step: each tile also fetches its share of the next
+// panel to L2, one line every kNextStep steps.
+constexpr int64_t kNextStep = 4;
+constexpr int64_t kStreamBytes = int64_t{1} << 20;
+
+template <int MR, int NP>
+RNNBLAS_AVX512 __attribute__((always_inline)) inline void k_step(
+    __m512 (&acc)[NP][2][MR], int64_t k, const float* A, int64_t lda,
+    const float* panel, int64_t panel_stride) {
+  __m512 b[NP][2];
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q) {
+    const float* row = panel + q * panel_stride + k * kPanelWidth;
+    const float* ahead = row + kPanelAhead * kPanelWidth;
+    _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + 16), _MM_HINT_T0);
+    b[q][0] = _mm512_loadu_ps(row);
+    b[q][1] = _mm512_loadu_ps(row + 16);
   }
-  for (int64_t k = 0; k < K; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(panel + (k + 16) * kPanelWidth),
-                 _MM_HINT_T0);
-    const __m512 b0 = _mm512_loadu_ps(panel + k * kPanelWidth);
-    const __m512 b1 = _mm512_loadu_ps(panel + k * kPanelWidth + 16);
-  #pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(A[i * lda + k]);
-      lo[i] = _mm512_fmadd_ps(a, b0, lo[i]);
-      hi[i] = _mm512_fmadd_ps(a, b1, hi[i]);
+    const __m512 a = _mm512_set1_ps(A[i * lda + k]);
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      acc[q][0][i] = _mm512_fmadd_ps(a, b[q][0], acc[q][0][i]);
+      acc[q][1][i] = _mm512_fmadd_ps(a, b[q][1], acc[q][1][i]);
     }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-    float* c = C + i * ldc;
-    if (accumulate) {
-      lo[i] = _mm512_add_ps(lo[i], _mm512_maskz_loadu_ps(m0, c));
-      hi[i] = _mm512_add_ps(hi[i], _mm512_maskz_loadu_ps(m1, c + 16));
-    }
-    _mm512_mask_storeu_ps(c, m0, lo[i]);
-    _mm512_mask_storeu_ps(c + 16, m1, hi[i]);
   }
 }
 
-using Tile = void (*)(int64_t, const float*, int64_t, const float*, float*,
-                      int64_t, __mmask16, __mmask16, bool);
-constexpr Tile kTiles[9] = {nullptr,        micro_tile<1>, micro_tile<2>,
-                            micro_tile<3>,  micro_tile<4>, micro_tile<5>,
-                            micro_tile<6>,  micro_tile<7>, micro_tile<8>};
+// The tile. Every element is one FMA chain over k = 0..K-1 from zero, then
+// added to C when accumulating: the prefetch schedule below never changes
+// the order of the steps. `next`: next_lines cache lines to fetch to L2.
+template <int MR, int NP>
+RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
+                               const float* panel, int64_t panel_stride,
+                               float* const* C, int64_t ldc,
+                               const __mmask16* masks, bool accumulate,
+                               const char* next, int64_t next_lines) {
+  __m512 acc[NP][2][MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      acc[q][0][i] = _mm512_setzero_ps();
+      acc[q][1][i] = _mm512_setzero_ps();
+    }
+  }
+  constexpr int64_t kLines = 2 * MR * NP;  // C lines of the tile
+  const auto c_line = [&](int64_t line) {
+    const int64_t q = line / (2 * MR), r = line % (2 * MR);
+    return reinterpret_cast<const char*>(C[q] + (r >> 1) * ldc + (r & 1) * 16);
+  };
+  int64_t k = 0;
+  if (K >= kLines * (kHeadStep + kTailStep)) {
+    for (int64_t line = 0; line < kLines; ++line, k += kHeadStep) {
+      _mm_prefetch(c_line(line), _MM_HINT_T1);
+#pragma GCC unroll 8
+      for (int kk = 0; kk < kHeadStep; ++kk) k_step<MR, NP>(acc, k + kk, A, lda, panel, panel_stride);
+    }
+    const int64_t tail = K - kLines * kTailStep;
+    for (int64_t j = 0; j < next_lines && k + kNextStep <= tail; ++j, k += kNextStep) {
+      _mm_prefetch(next + j * 64, _MM_HINT_T2);
+#pragma GCC unroll 8
+      for (int kk = 0; kk < kNextStep; ++kk) k_step<MR, NP>(acc, k + kk, A, lda, panel, panel_stride);
+    }
+    for (; k < tail; ++k) k_step<MR, NP>(acc, k, A, lda, panel, panel_stride);
+    for (int64_t line = 0; line < kLines; ++line, k += kTailStep) {
+      _mm_prefetch(c_line(line), _MM_HINT_T0);
+#pragma GCC unroll 8
+      for (int kk = 0; kk < kTailStep; ++kk) k_step<MR, NP>(acc, k + kk, A, lda, panel, panel_stride);
+    }
+  }
+  for (; k < K; ++k) k_step<MR, NP>(acc, k, A, lda, panel, panel_stride);
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q) {
+    const __mmask16 m0 = masks[2 * q], m1 = masks[2 * q + 1];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* c = C[q] + i * ldc;
+      __m512 lo = acc[q][0][i], hi = acc[q][1][i];
+      if (accumulate) {
+        lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, c));
+        hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, c + 16));
+      }
+      _mm512_mask_storeu_ps(c, m0, lo);
+      _mm512_mask_storeu_ps(c + 16, m1, hi);
+    }
+  }
+}
+
+using Tile = void (*)(int64_t, const float*, int64_t, const float*, int64_t,
+                      float* const*, int64_t, const __mmask16*, bool, const char*,
+                      int64_t);
+
+// tiles[r] = the r-row tile (tiles[0] unused).
+template <int NP, int... I>
+constexpr std::array<Tile, sizeof...(I) + 1> make_tiles(std::integer_sequence<int, I...>) {
+  return {nullptr, micro_tile<I + 1, NP>...};
+}
+constexpr auto kTiles = make_tiles<1>(std::make_integer_sequence<int, kMaxRows>{});
+constexpr auto kPairTiles = make_tiles<2>(std::make_integer_sequence<int, kSmallRows>{});
 
 inline __mmask16 lanes(int64_t n) {
   if (n <= 0) return 0;
@@ -200,20 +283,41 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
     gemm_packed_avx2(M, l, A, lda, packed, C, ldc, accumulate, p0, p1);
     return;
   }
+  if (M <= 0) return;
   const int64_t K = l.K;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t width = panel_width(l, p);
-    const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
-    const float* panel = packed + p * K * kPanelWidth;
-    float* c = C + panel_column(l, p);
-    int64_t i = 0;
-    for (; i + 8 <= M; i += 8) {
-      micro_tile<8>(K, A + i * lda, lda, panel, c + i * ldc, ldc, m0, m1,
-                    accumulate);
+  const int64_t stride = K * kPanelWidth;  // floats per panel
+  const int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
+  const int64_t step = M <= kSmallRows ? 2 : 1;  // panels per tile
+  const bool stream = (p1 - p0) * stride * static_cast<int64_t>(sizeof(float)) > kStreamBytes;
+  for (int64_t p = p0; p < p1; p += step) {
+    const int64_t n = std::min(step, p1 - p);
+    __mmask16 masks[4];
+    float* c[2];
+    for (int64_t q = 0; q < n; ++q) {
+      const int64_t width = panel_width(l, p + q);
+      masks[2 * q] = lanes(width);
+      masks[2 * q + 1] = lanes(width - 16);
+      c[q] = C + panel_column(l, p + q);
     }
-    if (i < M) {
-      kTiles[M - i](K, A + i * lda, lda, panel, c + i * ldc, ldc, m0, m1,
-                    accumulate);
+    const float* panel = packed + p * stride;
+    if (n == 2) {
+      kPairTiles[M](K, A, lda, panel, stride, c, ldc, masks, accumulate, nullptr, 0);
+      continue;
+    }
+    // The next panel, shared out between this panel's tiles.
+    const char* next = reinterpret_cast<const char*>(panel + stride);
+    const int64_t next_lines =
+        stream && p + 1 < p1 ? stride * static_cast<int64_t>(sizeof(float)) / 64 : 0;
+    const int64_t per_tile = (next_lines + tiles - 1) / tiles;
+    int64_t i = 0;
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t rows = (M - i) / (tiles - t);
+      float* ct[1] = {c[0] + i * ldc};
+      const int64_t first = std::min(next_lines, t * per_tile);
+      const int64_t count = std::min(next_lines, first + per_tile) - first;
+      kTiles[rows](K, A + i * lda, lda, panel, stride, ct, ldc, masks, accumulate,
+                   next + first * 64, count);
+      i += rows;
     }
   }
 }

@@ -14,8 +14,9 @@ namespace rnnblas {
 
 constexpr int64_t kPanelWidth = 32;  // columns per packed panel (two zmm)
 
-// The microkernel's instruction sets: AVX-512F (an 8x32 register tile) or
-// AVX2 + FMA (6x16 tiles over half panels).
+// The microkernel's instruction sets: AVX-512F (register tiles of up to
+// 12 rows x 32, or up to 6 rows x 2 panels) or AVX2 + FMA (6x16 tiles over
+// half panels).
 enum class PackedIsa : int32_t { Avx2 = 1, Avx512 = 2 };
 
 // The CPU (and OS) run this instruction set.
