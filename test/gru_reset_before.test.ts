@@ -222,6 +222,18 @@ describe('native reset-before GRU (cell 3) vs the float64 reference', () => {
     });
   }
 
+  it('a noGrad forward (no gate store) gives the same bits, on the team too', () => {
+    for (const [i, c] of [CASES[7], CASES[9], { ...base, T: 5, B: 64, inputSize: 16, hiddenSize: 256, bidirectional: true, lengths: null }].entries()) {
+      setNumThreads(2);
+      const r = makeRun(c, 4000 + i);
+      const opts = { h0: r.h0, seqLengths: c.lengths ?? undefined };
+      const kept = rnnForward(r.cfg, r.weights, r.x, opts);
+      const bare = rnnForward(r.cfg, r.weights, r.x, { ...opts, noGrad: true });
+      expect(bare.y.data, label(c, i)).toEqual(kept.y.data);
+      expect(bare.hN.data, label(c, i)).toEqual(kept.hN.data);
+    }
+  });
+
   it('differs from PyTorch\'s cell on the same weights (the flag reaches the kernel)', () => {
     const c = CASES[0];
     const r = makeRun(c, 3000);
