@@ -4,26 +4,27 @@
 // is read from y) into C, in GFLOP/s (2 M K N per step). Compared against
 // cblas_sgemm on the same shape (B unpacked [K, N] row-major, 1 thread) and
 // the FMA peak of one core. Every kernel's result is also checked bit for bit
-// against a scalar FMA dot product in increasing k order.
+// against a scalar FMA dot product in increasing k order (M = 1..26 and
+// around 32, 64, 128; ragged units; one call and a 2-way split).
 //
-// Build and run (no addon build needed):
-//   g++ -O3 -std=c++17 -Wall -Inative bench/step_kernel_bench.cpp native/packed_gemm.cpp -lopenblas -lpthread -o /tmp/step_kernel_bench
+// Build and run (no addon build needed; the flags of the kernels' library):
+//   g++ -O3 -fno-trapping-math -std=c++17 -Wall -Inative bench/step_kernel_bench.cpp native/packed_gemm.cpp -lopenblas -lpthread -o /tmp/step_kernel_bench
 //   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /tmp/step_kernel_bench
 // Options: --reps N (default 40: N repetitions of the T steps, kernels
-// interleaved; each step's time is its min over them), --only L5f,W1b,... (shape names), --no-blas, --avx2 (also
-// time the AVX2 kernel), --threads 2 (also run each shape split over 2
-// threads, unit blocks halved as rnn_layer.cpp's task_share does),
-// --shape M,K,units[,gates[,lda/K[,forward[,accumulate]]]] (instead of the
-// list; repeatable; forward 0: one C buffer for every step),
-// --check (the bit-exactness check only).
+// interleaved; each step's time is its min over them), --only L5f,W1b,...
+// (shape names), --no-blas, --avx2 (also time the AVX2 kernel), --threads 2
+// (also run each shape split over 2 threads, unit blocks halved as
+// rnn_layer.cpp's task_share does), --shape
+// M,K,units[,gates[,lda/K[,forward[,accumulate]]]] (instead of the list;
+// repeatable; forward 0: one C buffer for every step), --check (the
+// bit-exactness check only). ms/step is the avx512 kernel's.
 //
-// Against an older version of the kernel (both in the same process,
-// interleaved), compile that version with its namespace renamed:
-//   mkdir -p /tmp/pg_base && git show HEAD~1:native/packed_gemm.cpp > /tmp/pg_base/packed_gemm.cpp
-//   git show HEAD~1:native/packed_gemm.h > /tmp/pg_base/packed_gemm.h
-//   g++ -O3 -std=c++17 -Drnnblas=rnnblas_base -c /tmp/pg_base/packed_gemm.cpp -o /tmp/pg_base/pg.o
-//   g++ -O3 -std=c++17 -Wall -Inative -DSTEP_BENCH_BASELINE bench/step_kernel_bench.cpp native/packed_gemm.cpp /tmp/pg_base/pg.o -lopenblas -lpthread -o /tmp/step_kernel_bench
-// (the "base" column).
+// Against another version of the kernel (both in one process, interleaved:
+// the "base" column), compile that version with its namespace renamed, e.g.
+// 03ec19a (the 8x32 tile kernel):
+//   mkdir -p /tmp/pg_base && git show 03ec19a:native/packed_gemm.cpp > /tmp/pg_base/packed_gemm.cpp && git show 03ec19a:native/packed_gemm.h > /tmp/pg_base/packed_gemm.h
+//   g++ -O3 -fno-trapping-math -std=c++17 -Drnnblas=rnnblas_base -c /tmp/pg_base/packed_gemm.cpp -o /tmp/pg_base/pg.o
+//   g++ -O3 -fno-trapping-math -std=c++17 -Wall -Inative -DSTEP_BENCH_BASELINE bench/step_kernel_bench.cpp native/packed_gemm.cpp /tmp/pg_base/pg.o -lopenblas -lpthread -o /tmp/step_kernel_bench
 #include <cblas.h>
 #include <immintrin.h>
 
@@ -300,6 +301,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  openblas_set_num_threads(1);  // sgemm on one thread, as rnnblas runs it
+  // Debian's OpenBLAS does not know Sapphire Rapids: without
+  // OPENBLAS_CORETYPE=SkylakeX its sgemm runs a kernel ~4x slower.
+  std::printf("OpenBLAS core %s (%s)\n", openblas_get_corename(), openblas_get_config());
   const bool avx512 = rnnblas::packed_isa_supported(PackedIsa::Avx512);
   std::printf("load average %.2f at start; 1-core FMA peak %.1f GFLOP/s\n", load_average(),
               avx512 ? fma_peak_gflops() : 0.0);
@@ -307,9 +312,15 @@ int main(int argc, char** argv) {
   // Bit-exactness on many shapes (ragged units, every M up to 20, lda > K).
   {
     int bad = 0, checked = 0;
-    for (int64_t M = 1; M <= 20; ++M) {
+    std::vector<int64_t> batches;
+    for (int64_t M = 1; M <= 26; ++M) batches.push_back(M);
+    for (int64_t M : {31, 32, 33, 63, 64, 65, 127, 128, 129}) batches.push_back(M);
+    for (int64_t M : batches) {
+      // The last: panels over 1 MB in one call (the kernel's L3 streaming).
       for (const auto& [K, units, gates] : std::vector<std::array<int64_t, 3>>{
-               {64, 64, 1}, {37, 100, 3}, {256, 256, 4}, {5, 33, 2}, {300, 31, 1}}) {
+               {64, 64, 1}, {37, 100, 3}, {256, 256, 4}, {5, 33, 2}, {300, 31, 1},
+               {1100, 100, 3}}) {
+        if (K == 1100 && M > 33) continue;  // (the reference's time)
         for (bool acc : {false, true}) {
           Shape s{"chk", M, K, units, gates, 2, acc, true, ""};
           Problem p(s, 1);
@@ -324,17 +335,19 @@ int main(int argc, char** argv) {
             float* pp = panels.data() + 3;  // deliberately not 64-byte aligned
             const int64_t nb = rnnblas::panel_count(l);
             rnnblas::pack_panels(p.w.data(), false, l, pp, 0, nb);
-            // In two calls (a 2-thread split), then compare.
-            std::vector<float> c(p.c_init.begin(), p.c_init.begin() + M * p.ldc);
-            const int64_t half = rnnblas::unit_blocks(l) / 2 * gates;
-            rnnblas::gemm_packed(isa, M, l, p.A(0), p.lda, pp, c.data(), p.ldc, acc, 0, half);
-            rnnblas::gemm_packed(isa, M, l, p.A(0), p.lda, pp, c.data(), p.ldc, acc, half, nb);
-            ++checked;
-            if (std::memcmp(c.data(), ref.data(), sizeof(float) * c.size()) != 0) {
-              ++bad;
-              if (bad < 10)
-                std::printf("MISMATCH isa %d M %ld K %ld units %ld gates %ld acc %d\n",
-                            static_cast<int>(isa), M, K, units, gates, acc);
+            // In one call, and in two (a 2-thread split).
+            for (int split : {0, 1}) {
+              std::vector<float> c(p.c_init.begin(), p.c_init.begin() + M * p.ldc);
+              const int64_t half = split ? rnnblas::unit_blocks(l) / 2 * gates : nb;
+              rnnblas::gemm_packed(isa, M, l, p.A(0), p.lda, pp, c.data(), p.ldc, acc, 0, half);
+              rnnblas::gemm_packed(isa, M, l, p.A(0), p.lda, pp, c.data(), p.ldc, acc, half, nb);
+              ++checked;
+              if (std::memcmp(c.data(), ref.data(), sizeof(float) * c.size()) != 0) {
+                ++bad;
+                if (bad < 10)
+                  std::printf("MISMATCH isa %d M %ld K %ld units %ld gates %ld acc %d split %d\n",
+                              static_cast<int>(isa), M, K, units, gates, acc, split);
+              }
             }
           }
         }
