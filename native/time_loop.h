@@ -103,60 +103,139 @@ struct LoopShape {
   bool reverse = false;
 };
 
-// Forward: y holds h (row stride ld). pack: the product's panels still need
-// packing (false for a later chunk of the same call: packed already). Without lengths h(t-1) is read straight
-// from y; with lengths the running state alternates between `state` ([B,H]
-// scratch) and hN, so one barrier per step suffices and hN ends up holding
-// each row's state after its last step.
+namespace loop_rows {
+
+// What a forward step reads as h(t-1) (null: zeros) and where h(t) goes
+// besides y (null without lengths, where y itself is the state).
+struct StepState {
+  const float* in;
+  int64_t ld_in;
+  float* out;
+};
+
+// Without lengths h(t-1) is read straight from y; with lengths the running
+// state alternates between `state` ([B,H] scratch) and hN, state[s % 2] ->
+// state[(s + 1) % 2] with state[T % 2] == hN, so one barrier per step
+// suffices and hN ends up holding each row's state after its last step.
+inline StepState step_state(const LoopShape& ls, int64_t s, int64_t t, const float* y,
+                            int64_t ld, const float* h0, float* hN, float* state) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  if (ls.lengths == nullptr) {
+    if (s == 0) return {h0, H, nullptr};
+    return {y + (ls.reverse ? t + 1 : t - 1) * B * ld, ld, nullptr};
+  }
+  float* even = T % 2 == 0 ? hN : state;
+  float* odd = T % 2 == 0 ? state : hN;
+  return {s == 0 ? h0 : (s % 2 == 0 ? even : odd), H, s % 2 == 0 ? odd : even};
+}
+
+// The epilogue of forward step s (time t) over the task's units [u0, u1):
+// row(b, h_prev, state_out) for rows inside their sequence; past a length y
+// is zero (packed-sequence padding), the state is kept and skip(b) is told.
+// Without lengths the last step also copies h into hN.
+template <class Row, class Skip>
+void forward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t u1,
+                  const StepState& st, float* y, int64_t ld, float* hN, Row&& row,
+                  Skip&& skip) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  const int64_t n = u1 - u0;
+  if (n <= 0) return;
+  float* y_t = y + t * B * ld;
+  for (int64_t b = 0; b < B; ++b) {
+    const float* h_prev = st.in ? st.in + b * st.ld_in + u0 : nullptr;
+    if (ls.lengths == nullptr) {
+      row(b, h_prev, nullptr);
+      continue;
+    }
+    float* out_row = st.out + b * H + u0;
+    if (row_active(ls.lengths, b, t)) {
+      row(b, h_prev, out_row);
+      continue;
+    }
+    std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);
+    if (h_prev != nullptr) {
+      std::memcpy(out_row, h_prev, sizeof(float) * n);
+    } else {
+      std::memset(out_row, 0, sizeof(float) * n);
+    }
+    skip(b);
+  }
+  if (ls.lengths == nullptr && s == T - 1) {
+    for (int64_t b = 0; b < B; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
+  }
+}
+
+// After the product that finished dh(prev) in the carry: dh0 for the rows
+// whose first forward step prev is.
+inline void copy_dh0(const LoopShape& ls, int64_t prev, int64_t u0, int64_t u1,
+                     const float* carry, float* dh0) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  if (dh0 == nullptr) return;
+  for (int64_t b = 0; b < B && u1 > u0; ++b) {
+    if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
+      std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * (u1 - u0));
+    }
+  }
+}
+
+// BPTT's rows of step t (processing step s) over the task's units:
+// row(b, dy_row, dh_row, entering) with dh(t) from dhN where the row's
+// sequence ends (entering), else from the carry (nothing at s = 0);
+// skip(b) past a length. With trace, dh(t) = dy + dh is written there too
+// (zero past a length).
+template <class Row, class Skip>
+void backward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t u1,
+                   const float* dy, int64_t ld, const float* dhN, const float* carry,
+                   float* trace, Row&& row, Skip&& skip) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  const int64_t n = u1 - u0;
+  for (int64_t b = 0; b < B && n > 0; ++b) {
+    if (!row_active(ls.lengths, b, t)) {
+      skip(b);
+      if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
+      continue;
+    }
+    const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
+    const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
+    const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
+    const float* dh_row = dh ? dh + b * H + u0 : nullptr;
+    if (trace) {
+      float* out = trace + (t * B + b) * H + u0;
+      for (int64_t j = 0; j < n; ++j) {
+        out[j] = (dy_row ? dy_row[j] : 0.0f) + (dh_row ? dh_row[j] : 0.0f);
+      }
+    }
+    row(b, dy_row, dh_row, entering);
+  }
+}
+
+}  // namespace loop_rows
+
+// Forward: y holds h (row stride ld); see loop_rows::step_state for where
+// the running state lives. pack: the product's panels still need packing
+// (false for a later chunk of the same call: packed already).
 template <class Cell>
 void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
                        float* y, int64_t ld, const float* h0, float* hN, float* state,
                        bool pack = true) {
-  const auto [T, B, I, H] = ls.shape;
-  (void)I;
+  const int64_t T = ls.shape.T;
   const bool acc = cell.product_accumulates();
   const int64_t ldp = cell.product_ld();
   run_phases(product.tasks(), static_cast<int>(T), [&](int phase, int task) {
     const int64_t s = phase;
     const int64_t t = ls.reverse ? T - 1 - s : s;
     const auto [u0, u1] = product.units(task);
-    const int64_t n = u1 - u0;
     if (s == 0 && pack) product.prepare(task);
-    float* y_t = y + t * B * ld;
-    if (ls.lengths == nullptr) {
-      const float* in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
-      const int64_t ld_in = s > 0 ? ld : H;
-      product(task, in, ld_in, acc, cell.product_out(t), ldp);
-      for (int64_t b = 0; b < B && n > 0; ++b) {
-        cell.forward_row(t, b, u0, u1, in ? in + b * ld_in + u0 : nullptr, nullptr);
-      }
-      if (s == T - 1) {
-        for (int64_t b = 0; b < B; ++b) {
-          std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
-        }
-      }
-      return;
-    }
-    // state[s % 2] -> state[(s + 1) % 2], with state[T % 2] == hN.
-    float* even = T % 2 == 0 ? hN : state;
-    float* odd = T % 2 == 0 ? state : hN;
-    const float* in = s == 0 ? h0 : (s % 2 == 0 ? even : odd);
-    float* out = s % 2 == 0 ? odd : even;
-    product(task, in, H, acc, cell.product_out(t), ldp);
-    for (int64_t b = 0; b < B && n > 0; ++b) {
-      float* out_row = out + b * H + u0;
-      if (row_active(ls.lengths, b, t)) {
-        cell.forward_row(t, b, u0, u1, in ? in + b * H + u0 : nullptr, out_row);
-      } else {
-        std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);  // packed-sequence padding
-        if (in != nullptr) {
-          std::memcpy(out_row, in + b * H + u0, sizeof(float) * n);
-        } else {
-          std::memset(out_row, 0, sizeof(float) * n);
-        }
-        cell.forward_skip(t, b, u0, u1);
-      }
-    }
+    const loop_rows::StepState st = loop_rows::step_state(ls, s, t, y, ld, h0, hN, state);
+    product(task, st.in, st.ld_in, acc, cell.product_out(t), ldp);
+    loop_rows::forward_rows(
+        ls, s, t, u0, u1, st, y, ld, hN,
+        [&](int64_t b, const float* h_prev, float* out) { cell.forward_row(t, b, u0, u1, h_prev, out); },
+        [&](int64_t b) { cell.forward_skip(t, b, u0, u1); });
   });
 }
 
@@ -164,53 +243,32 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
 // step before it, own units) and then step s's cell backward (own units, from
 // dy and carry or, where a row's sequence ends, dhN). A last phase runs the
 // product of the last step when dh0 is wanted. With `trace` ([T*B, H]) each
-// step's incoming dh(t) = dy + dh is also written there (zero past a
-// length): the gradient-flow probe.
+// step's incoming dh(t) is also written there: the gradient-flow probe.
 template <class Cell>
 void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct& product,
                         const float* dy, int64_t ld, const float* dhN, float* dh0,
                         float* carry, float* trace) {
-  const auto [T, B, I, H] = ls.shape;
-  (void)I;
-  const int64_t GH = Cell::kGates * H;
+  const int64_t T = ls.shape.T;
+  const int64_t GH = Cell::kGates * ls.shape.H;
   const auto step_t = [&](int64_t s) { return ls.reverse ? s : T - 1 - s; };
   const int phases = static_cast<int>(T + (dh0 != nullptr ? 1 : 0));
   run_phases(product.tasks(), phases, [&](int phase, int task) {
     const int64_t s = phase;
     const auto [u0, u1] = product.units(task);
-    const int64_t n = u1 - u0;
     if (s == 0) product.prepare(task);
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
-      product(task, cell.product_in(prev), GH, Cell::kCarryAccumulates, carry, H);
-      if (dh0 != nullptr) {
-        for (int64_t b = 0; b < B && n > 0; ++b) {
-          if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
-            std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * n);
-          }
-        }
-      }
+      product(task, cell.product_in(prev), GH, Cell::kCarryAccumulates, carry, ls.shape.H);
+      loop_rows::copy_dh0(ls, prev, u0, u1, carry, dh0);
     }
     if (s == T) return;
     const int64_t t = step_t(s);
-    for (int64_t b = 0; b < B && n > 0; ++b) {
-      if (!row_active(ls.lengths, b, t)) {
-        cell.backward_skip(t, b, u0, u1);
-        if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
-        continue;
-      }
-      const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
-      const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
-      const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
-      const float* dh_row = dh ? dh + b * H + u0 : nullptr;
-      if (trace) {
-        float* out = trace + (t * B + b) * H + u0;
-        for (int64_t j = 0; j < n; ++j) {
-          out[j] = (dy_row ? dy_row[j] : 0.0f) + (dh_row ? dh_row[j] : 0.0f);
-        }
-      }
-      cell.backward_row(t, b, u0, u1, dy_row, dh_row, entering);
-    }
+    loop_rows::backward_rows(
+        ls, s, t, u0, u1, dy, ld, dhN, carry, trace,
+        [&](int64_t b, const float* dy_row, const float* dh_row, bool entering) {
+          cell.backward_row(t, b, u0, u1, dy_row, dh_row, entering);
+        },
+        [&](int64_t b) { cell.backward_skip(t, b, u0, u1); });
   });
 }
 
@@ -236,40 +294,24 @@ void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
                                     float* state, bool pack = true) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
+  (void)H;
   assert(first.tasks() == second.tasks());
   assert(2 * T <= INT32_MAX);
   const int64_t ldp = cell.ld();
   run_phases(first.tasks(), static_cast<int>(2 * T), [&](int phase, int task) {
     const int64_t s = phase / 2;
-    const bool opening = phase % 2 == 0;
     const int64_t t = ls.reverse ? T - 1 - s : s;
     const auto [u0, u1] = first.units(task);
-    const int64_t n = u1 - u0;
     if (phase == 0 && pack) {
       first.prepare(task);
       second.prepare(task);
     }
-    float* y_t = y + t * B * ld;
-    // The state before step t, and where the state after it goes (as in
-    // forward_time_loop: y itself without lengths, else state <-> hN).
-    const float* in;
-    int64_t ld_in;
-    float* out = nullptr;
-    if (ls.lengths == nullptr) {
-      in = s > 0 ? y + (ls.reverse ? t + 1 : t - 1) * B * ld : h0;
-      ld_in = s > 0 ? ld : H;
-    } else {
-      float* even = T % 2 == 0 ? hN : state;
-      float* odd = T % 2 == 0 ? state : hN;
-      in = s == 0 ? h0 : (s % 2 == 0 ? even : odd);
-      ld_in = H;
-      out = s % 2 == 0 ? odd : even;
-    }
-    if (opening) {
-      first(task, in, ld_in, true, cell.first_out(t), ldp);
-      for (int64_t b = 0; b < B && n > 0; ++b) {
+    const loop_rows::StepState st = loop_rows::step_state(ls, s, t, y, ld, h0, hN, state);
+    if (phase % 2 == 0) {
+      first(task, st.in, st.ld_in, true, cell.first_out(t), ldp);
+      for (int64_t b = 0; b < B && u1 > u0; ++b) {
         if (row_active(ls.lengths, b, t)) {
-          cell.forward_first(t, b, u0, u1, in ? in + b * ld_in + u0 : nullptr);
+          cell.forward_first(t, b, u0, u1, st.in ? st.in + b * st.ld_in + u0 : nullptr);
         } else {
           cell.forward_skip(t, b, u0, u1);
         }
@@ -277,29 +319,10 @@ void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
       return;
     }
     second(task, cell.second_in(t), ldp, true, cell.second_out(t), ldp);
-    for (int64_t b = 0; b < B && n > 0; ++b) {
-      const float* h_prev = in ? in + b * ld_in + u0 : nullptr;
-      if (ls.lengths == nullptr) {
-        cell.forward_second(t, b, u0, u1, h_prev, nullptr);
-        continue;
-      }
-      float* out_row = out + b * H + u0;
-      if (row_active(ls.lengths, b, t)) {
-        cell.forward_second(t, b, u0, u1, h_prev, out_row);
-      } else {
-        std::memset(y_t + b * ld + u0, 0, sizeof(float) * n);  // packed-sequence padding
-        if (h_prev != nullptr) {
-          std::memcpy(out_row, h_prev, sizeof(float) * n);
-        } else {
-          std::memset(out_row, 0, sizeof(float) * n);
-        }
-      }
-    }
-    if (ls.lengths == nullptr && s == T - 1) {
-      for (int64_t b = 0; b < B; ++b) {
-        std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
-      }
-    }
+    loop_rows::forward_rows(
+        ls, s, t, u0, u1, st, y, ld, hN,
+        [&](int64_t b, const float* h_prev, float* out) { cell.forward_second(t, b, u0, u1, h_prev, out); },
+        [](int64_t) {});
   });
 }
 
@@ -322,7 +345,6 @@ void backward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
   run_phases(first.tasks(), phases, [&](int phase, int task) {
     const int64_t s = phase / 2;
     const auto [u0, u1] = first.units(task);
-    const int64_t n = u1 - u0;
     if (phase == 0) {
       first.prepare(task);
       second.prepare(task);
@@ -330,7 +352,7 @@ void backward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
     if (phase % 2 == 1) {
       const int64_t t = step_t(s);
       second(task, cell.second_in(t), ldi, false, cell.du, H);
-      for (int64_t b = 0; b < B && n > 0; ++b) {
+      for (int64_t b = 0; b < B && u1 > u0; ++b) {
         if (row_active(ls.lengths, b, t)) cell.backward_first(t, b, u0, u1);
       }
       return;
@@ -338,34 +360,16 @@ void backward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
       first(task, cell.first_in(prev), ldi, true, carry, H);
-      if (dh0 != nullptr) {
-        for (int64_t b = 0; b < B && n > 0; ++b) {
-          if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
-            std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * n);
-          }
-        }
-      }
+      loop_rows::copy_dh0(ls, prev, u0, u1, carry, dh0);
     }
     if (s == T) return;
     const int64_t t = step_t(s);
-    for (int64_t b = 0; b < B && n > 0; ++b) {
-      if (!row_active(ls.lengths, b, t)) {
-        cell.backward_skip(t, b, u0, u1);
-        if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
-        continue;
-      }
-      const bool entering = t == row_last_step(ls.lengths, b, T, ls.reverse);
-      const float* dh = entering ? dhN : (s > 0 ? carry : nullptr);
-      const float* dy_row = dy ? dy + (t * B + b) * ld + u0 : nullptr;
-      const float* dh_row = dh ? dh + b * H + u0 : nullptr;
-      if (trace) {
-        float* out = trace + (t * B + b) * H + u0;
-        for (int64_t j = 0; j < n; ++j) {
-          out[j] = (dy_row ? dy_row[j] : 0.0f) + (dh_row ? dh_row[j] : 0.0f);
-        }
-      }
-      cell.backward_second(t, b, u0, u1, dy_row, dh_row);
-    }
+    loop_rows::backward_rows(
+        ls, s, t, u0, u1, dy, ld, dhN, carry, trace,
+        [&](int64_t b, const float* dy_row, const float* dh_row, bool) {
+          cell.backward_second(t, b, u0, u1, dy_row, dh_row);
+        },
+        [&](int64_t b) { cell.backward_skip(t, b, u0, u1); });
   });
 }
 
