@@ -798,6 +798,37 @@ Napi::Value adam_step_js(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
+// addSquares({ g, s0 }) -> s0 + sum g^2 and scaleInPlace({ g, coef }): clipGradNorm's passes
+// (synchronous; the same bits as its TypeScript loops, native/optim.h)
+
+#define ADD_SQUARES_FIELDS(F) \
+  F(g, F32, In, Required)     \
+  F(s0, Number, In, Required)
+
+enum class Sqs { ADD_SQUARES_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kSqsCount = 0 ADD_SQUARES_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kSqsCount> kSqsSpecs{{ADD_SQUARES_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+Napi::Value add_squares_js(const Napi::CallbackInfo& info) {
+  const auto f = read_call<Sqs>(info, kSqsSpecs, "addSquares");
+  return Napi::Number::New(info.Env(), add_squares(f[Sqs::g].as<float>(), f[Sqs::g].length, f.number(Sqs::s0)));
+}
+
+#define SCALE_FIELDS(F)         \
+  F(g, F32, InOut, Required)    \
+  F(coef, Number, In, Required)
+
+enum class Scl { SCALE_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kSclCount = 0 SCALE_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kSclCount> kSclSpecs{{SCALE_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+Napi::Value scale_in_place_js(const Napi::CallbackInfo& info) {
+  const auto f = read_call<Scl>(info, kSclSpecs, "scaleInPlace");
+  if (f[Scl::g].length > 0) scale_in_place(f[Scl::g].as<float>(), f[Scl::g].length, f.number(Scl::coef));
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
 // Memory and settings
 
 // alloc(n): a zero-filled Float32Array of n floats on native-owned memory
@@ -939,6 +970,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");
   export_fn<squared_error_js>(env, exports, "squaredError");
   export_fn<adam_step_js>(env, exports, "adamStep");
+  export_fn<add_squares_js>(env, exports, "addSquares");
+  export_fn<scale_in_place_js>(env, exports, "scaleInPlace");
   export_fn<alloc_js>(env, exports, "alloc");
   export_fn<blas_info_js>(env, exports, "blasInfo");
   export_fn<set_num_threads_js>(env, exports, "setNumThreads");

@@ -50,4 +50,19 @@ void adam_step(const AdamStep& a) {
   }
 }
 
+double add_squares(const float* g, int64_t n, double s0) {
+  // One running sum (no reassociation: -ffp-contract=off and no fast-math here).
+  double s = s0;
+  for (int64_t j = 0; j < n; ++j) {
+    const double v = g[j];
+    s += v * v;
+  }
+  return s;
+}
+
+RNNBLAS_CLONES
+void scale_in_place(float* __restrict g, int64_t n, double coef) {
+  for (int64_t j = 0; j < n; ++j) g[j] = static_cast<float>(g[j] * coef);
+}
+
 }  // namespace rnnblas

@@ -25,4 +25,11 @@ struct AdamStep {
 // with v' = v, or max(vmax, v) stored into vmax (amsgrad).
 void adam_step(const AdamStep& a);
 
+// clip_grad_norm_'s 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the square
+// of a float is exact in a double, so this is the TypeScript loop's running sum, bit for bit).
+double add_squares(const float* g, int64_t n, double s0);
+
+// clip_grad_norm_'s rescale: g[j] = float(g[j] * coef), the product in float64.
+void scale_in_place(float* g, int64_t n, double coef);
+
 }  // namespace rnnblas

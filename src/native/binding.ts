@@ -156,6 +156,10 @@ export interface AddonExports {
   adamStep(call: {
     p: F32; d: F32; m: F32; v: F32; vmax: F32OrNull; beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; eps: number; shrink: number;
   }): void;
+  /** clipGradNorm's 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the TypeScript loop's bits). */
+  addSquares(call: { g: F32; s0: number }): number;
+  /** clipGradNorm's rescale: g[j] = float32(g[j] * coef), the product in float64. */
+  scaleInPlace(call: { g: F32; coef: number }): void;
   /** A zero-filled Float32Array of n >= 1 floats on native-owned memory (used in place by async calls). */
   alloc(n: number): Float32Array;
   blasInfo(): NativeBlasInfo;

@@ -2,6 +2,7 @@
  * Gradient clipping: `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
  */
 import { rangeError, typeError } from '../errors.js';
+import { native } from '../native/binding.js';
 import type { Parameter } from '../tensor.js';
 import { checkNumber } from '../validate.js';
 import { checkParameters } from './optimizer.js';
@@ -48,10 +49,12 @@ export function clipGradNorm(params: readonly Parameter[], maxNorm: number, norm
     }
     total = mx;
   } else if (normType === 2) {
+    // Natively, one running float64 sum in the order of this loop (same bits):
+    //   for (const p of ps) for (j...) s += p.grad[j] * p.grad[j]
     let s = 0;
     for (const p of ps) {
-      const g = p.grad;
-      for (let j = 0; j < g.length; j++) s += g[j] * g[j];
+      s = native.addSquares({ g: p.grad, s0: s });
+      if (s !== s) break; // NaN stays NaN (and the native call takes no NaN)
     }
     total = Math.sqrt(s);
   } else if (normType === 1) {
@@ -85,10 +88,8 @@ export function clipGradNorm(params: readonly Parameter[], maxNorm: number, norm
   if (!Number.isFinite(total)) return total;
   const coef = maxNorm / (total + 1e-6);
   if (coef < 1) {
-    for (const p of ps) {
-      const g = p.grad;
-      for (let j = 0; j < g.length; j++) g[j] = g[j] * coef;
-    }
+    // Natively: g[j] = g[j] * coef (float64 product, float32 store), as the loop it replaces.
+    for (const p of ps) native.scaleInPlace({ g: p.grad, coef });
   }
   return total;
 }
