@@ -2,6 +2,7 @@
  * The BLAS runtime: what OpenBLAS is linked and how many threads rnnblas uses.
  */
 import { native, type NativeBlasInfo } from './native/binding.js';
+import { openBlasCoreSource } from './native/load.js';
 import { checkBool, checkInt } from './validate.js';
 
 /** OpenBLAS version, build configuration, detected core and thread counts, and rnnblas' step kernel. */
@@ -12,11 +13,18 @@ export interface BlasInfo extends NativeBlasInfo {
    * CPU has), or "blas" (OpenBLAS per step, on CPUs with neither).
    */
   stepKernel: 'avx512' | 'avx2' | 'blas';
+  /**
+   * Who chose OpenBLAS' kernels: 'environment' (OPENBLAS_CORETYPE was set), 'rnnblas' (it was
+   * unset, and rnnblas set it from the CPU's flags before OpenBLAS loaded: 'SkylakeX' with
+   * AVX-512, 'Haswell' with AVX2 and FMA; OpenBLAS builds older than the CPU otherwise fall back
+   * to slow generic kernels) or 'unset' (OpenBLAS detected the CPU itself).
+   */
+  coreTypeFrom: 'environment' | 'rnnblas' | 'unset';
 }
 
 /** Reports the linked OpenBLAS (version, config, the CPU core it chose), threads in use, cores detected and the step kernel. */
 export function blasInfo(): BlasInfo {
-  return { ...native.blasInfo(), stepKernel: native.stepKernel() };
+  return { ...native.blasInfo(), stepKernel: native.stepKernel(), coreTypeFrom: openBlasCoreSource };
 }
 
 /**

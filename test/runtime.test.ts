@@ -3,8 +3,21 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { blasInfo, getNumThreads, RNN, setNumThreads, tensor } from '../src/index.js';
-import { addonCandidates } from '../src/native/load.js';
+import { addonCandidates, openBlasCoreFor } from '../src/native/load.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const cpuFlags = (): Set<string> | null => {
+  const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] : undefined;
+  return flags === undefined || process.arch !== 'x64' ? null : new Set(flags.trim().split(/\s+/));
+};
+
+// blasInfo() of a fresh process with this environment (OpenBLAS reads OPENBLAS_CORETYPE once, when it loads).
+function childBlasInfo(env: NodeJS.ProcessEnv): { core: string; coreTypeFrom: string } {
+  const code = "import { blasInfo } from './src/index.ts'; const i = blasInfo(); console.log(JSON.stringify({ core: i.core, coreTypeFrom: i.coreTypeFrom }));";
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop() as string) as { core: string; coreTypeFrom: string };
+}
 
 describe('BLAS runtime', () => {
   it('blasInfo reports OpenBLAS, its core and threads', () => {
@@ -20,6 +33,22 @@ describe('BLAS runtime', () => {
     const has = new Set(flags.trim().split(/\s+/));
     const expected = !has.has('fma') ? 'blas' : has.has('avx512f') ? 'avx512' : has.has('avx2') ? 'avx2' : 'blas';
     expect(blasInfo().stepKernel).toBe(expected);
+  });
+  it('OPENBLAS_CORETYPE from the CPU flags: SkylakeX with AVX-512 F/BW/DQ/VL, Haswell with AVX2 and FMA', () => {
+    expect(openBlasCoreFor(new Set(['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512dq', 'avx512vl']))).toBe('SkylakeX');
+    expect(openBlasCoreFor(new Set(['avx2', 'fma', 'avx512f']))).toBe('Haswell'); // AVX-512 without BW/DQ/VL (Knights Landing)
+    expect(openBlasCoreFor(new Set(['avx2', 'fma']))).toBe('Haswell');
+    expect(openBlasCoreFor(new Set(['avx', 'sse4_2']))).toBeNull();
+  });
+  it('an unset OPENBLAS_CORETYPE is set from the CPU before OpenBLAS loads; a set one is kept', () => {
+    const flags = cpuFlags();
+    if (flags === null || openBlasCoreFor(flags) === null) return; // nothing rnnblas would choose here
+    const { OPENBLAS_CORETYPE: _, ...env } = process.env;
+    const chosen = childBlasInfo(env);
+    expect(chosen.coreTypeFrom).toBe('rnnblas');
+    expect(chosen.core.toLowerCase()).toBe(openBlasCoreFor(flags)!.toLowerCase());
+    const given = childBlasInfo({ ...env, OPENBLAS_CORETYPE: 'Haswell' });
+    expect(given).toEqual({ core: 'Haswell', coreTypeFrom: 'environment' });
   });
   it('setNumThreads changes the thread count and rejects bad values', () => {
     const before = getNumThreads();

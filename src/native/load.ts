@@ -38,8 +38,49 @@ export function addonCandidates(root = packageRoot()): string[] {
   ];
 }
 
+/**
+ * The OpenBLAS core type for a CPU with these /proc/cpuinfo flags: 'SkylakeX' with AVX-512
+ * (F, BW, DQ, VL: what its SkylakeX kernels use), 'Haswell' with AVX2 and FMA, else null.
+ */
+export function openBlasCoreFor(flags: ReadonlySet<string>): 'SkylakeX' | 'Haswell' | null {
+  if (['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.has(f))) return 'SkylakeX';
+  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
+  return null;
+}
+
+/** How OPENBLAS_CORETYPE was set when the addon loaded: by the environment, by rnnblas from the CPU's flags, or not at all. */
+export let openBlasCoreSource: 'environment' | 'rnnblas' | 'unset' = 'unset';
+
+/**
+ * OpenBLAS built for many CPUs (Debian's, DYNAMIC_ARCH) picks its kernels when it loads, and
+ * one older than the CPU falls back to generic ones: Debian's 0.3.21 takes a Sapphire Rapids
+ * Xeon for a Prescott and runs SSE3 sgemm, ~4x slower than its SkylakeX kernels on the same
+ * machine. So, when OPENBLAS_CORETYPE is unset, rnnblas sets it from the CPU's own flags before
+ * the addon (and OpenBLAS with it) loads; a value in the environment is left as it is.
+ */
+function chooseOpenBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) {
+    openBlasCoreSource = 'environment';
+    return;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') return;
+  let cpuinfo: string;
+  try {
+    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return;
+  }
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
+  if (!line) return;
+  const core = openBlasCoreFor(new Set(line[1].trim().split(/\s+/)));
+  if (core === null) return;
+  process.env.OPENBLAS_CORETYPE = core;
+  openBlasCoreSource = 'rnnblas';
+}
+
 /** Loads the first candidate that exists and loads; throws one clear error otherwise. */
 export function loadAddon(): unknown {
+  chooseOpenBlasCore();
   const tried: string[] = [];
   for (const path of addonCandidates()) {
     if (!existsSync(path)) {
