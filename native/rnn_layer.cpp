@@ -24,11 +24,13 @@ inline blasint as_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
-// Below ~8M multiply-adds a whole call takes well under a millisecond on one
-// core, and waking other threads for its small products costs more than they
-// save (W4, T=100 B=1 H=128: 0.16 ms with 2 threads, 0.09 ms with 1).
+// Below ~64M multiply-adds (about a millisecond on one core) a whole call
+// runs on one thread: waking others for its small products and splitting its
+// GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M: 0.16 ms with 2
+// threads, 0.09 ms with 1; F1, T=400 B=32 H=64, 53M: 6.24 vs 5.22 ms a train
+// step with the step products already on one thread).
 bool small_work(const RnnShape& s, CellKind cell) {
-  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < (int64_t{1} << 23);
+  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < (int64_t{1} << 26);
 }
 
 // The context a direction runs with: one thread for small work.
