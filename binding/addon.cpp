@@ -906,6 +906,21 @@ Napi::Value set_step_kernel_js(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setSoloThresholds(callMacs, stepMacs), for tests: the sizes below which a
+// layer call, or a step's product, runs on one thread (ExecContext).
+Napi::Value set_solo_thresholds_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto valid = [&](size_t i) {
+    if (info.Length() != 2 || !info[i].IsNumber()) return false;
+    const double v = info[i].As<Napi::Number>().DoubleValue();
+    return v >= 0 && v <= 9007199254740991.0 && v == static_cast<double>(static_cast<int64_t>(v));
+  };
+  if (!valid(0) || !valid(1)) throw_range(env, "setSoloThresholds expects two integers >= 0 (callMacs, stepMacs)");
+  env_state(env).ctx.solo_call_macs = static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue());
+  env_state(env).ctx.solo_step_macs = static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue());
+  return env.Undefined();
+}
+
 // The kernel per-step products of a batch (B >= 2) use now.
 Napi::Value step_kernel_js(const Napi::CallbackInfo& info) {
   const StepKernel k = resolve_step_kernel(env_state(info.Env()).ctx.step_kernel);
@@ -979,6 +994,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<set_flush_denormals_js>(env, exports, "setFlushDenormals");
   export_fn<get_flush_denormals_js>(env, exports, "getFlushDenormals");
   export_fn<set_step_kernel_js>(env, exports, "setStepKernel");
+  export_fn<set_solo_thresholds_js>(env, exports, "setSoloThresholds");
   export_fn<step_kernel_js>(env, exports, "stepKernel");
   export_fn<set_gemm_threading_js>(env, exports, "setGemmThreading");
   export_fn<workspace_size_js>(env, exports, "backwardWorkspaceSize");

@@ -33,6 +33,12 @@ struct ExecContext {
   // microcode-assisted subnormal arithmetic (F1, T=400: 39 ms -> 4.5 ms per
   // step at 1 thread). Values below 1.2e-38 are noise at float precision.
   bool flush_denormals = true;
+  // Below these many multiply-adds a whole layer call (T*B*H*(I+H)*G), or a
+  // time step's recurrent product (B*G*H*H), runs on one thread: waking the
+  // team costs more than it saves (measured in rnn_layer.cpp). Tests lower
+  // them to put small shapes on the team.
+  int64_t solo_call_macs = int64_t{1} << 26;
+  int64_t solo_step_macs = int64_t{1} << 19;
 };
 
 // The calling thread's floating-point mode for the scope of one call: FTZ and

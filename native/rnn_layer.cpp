@@ -24,20 +24,20 @@ inline blasint as_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
-// Below ~64M multiply-adds (about a millisecond on one core) a whole call
-// runs on one thread: waking others for its small products and splitting its
-// GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M: 0.16 ms with 2
-// threads, 0.09 ms with 1; F1, T=400 B=32 H=64, 53M: 6.24 vs 5.22 ms a train
-// step with the step products already on one thread).
-bool small_work(const RnnShape& s, CellKind cell) {
-  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < (int64_t{1} << 26);
+// Below ctx.solo_call_macs (default 2^26, about a millisecond on one core) a
+// whole call runs on one thread: waking others for its small products and
+// splitting its GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M:
+// 0.16 ms with 2 threads, 0.09 ms with 1; F1, T=400 B=32 H=64, 53M: 6.24 vs
+// 5.22 ms a train step with the step products already on one thread).
+bool small_work(const ExecContext& ctx, const RnnShape& s, CellKind cell) {
+  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < ctx.solo_call_macs;
 }
 
 // The context a direction runs with: one thread for small work.
 template <class Args>
 ExecContext sized_for(const ExecContext& ctx, const Args& a) {
   ExecContext c = ctx;
-  if (small_work(a.shape, a.cell)) c.threads = 1;
+  if (small_work(ctx, a.shape, a.cell)) c.threads = 1;
   return c;
 }
 
@@ -47,14 +47,12 @@ ExecContext solo(const ExecContext& ctx) {
   return c;
 }
 
-// Below this many multiply-adds per step product, splitting a step between
-// threads costs more in its barrier than it saves (F1, B=32 H=64: 131k per
-// step, faster on one thread; W1, B=32 H=256: 2.1M, faster on two). The
-// whole-sequence GEMMs still split on their own terms (team_gemm.cpp).
-constexpr int64_t kStepSplitMin = int64_t{1} << 19;
-
+// Below ctx.solo_step_macs (default 2^19) per step product, splitting a step
+// between threads costs more in its barrier than it saves (F1, B=32 H=64:
+// 131k per step, faster on one thread; W1, B=32 H=256: 2.1M, faster on two).
+// The whole-sequence GEMMs still split on their own terms (team_gemm.cpp).
 ExecContext step_context(const ExecContext& ctx, const RnnShape& s, CellKind cell) {
-  if (s.B * gate_count(cell) * s.H * s.H < kStepSplitMin) return solo(ctx);
+  if (s.B * gate_count(cell) * s.H * s.H < ctx.solo_step_macs) return solo(ctx);
   return ctx;
 }
 

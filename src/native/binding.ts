@@ -175,6 +175,12 @@ export interface AddonExports {
    */
   setStepKernel(kernel: 'auto' | 'blas' | 'avx2' | 'avx512'): void;
   /**
+   * For tests: below how many multiply-adds a whole layer call (T*B*H*(I+H)*G; default 2^26), or
+   * one step's recurrent product (B*G*H*H; default 2^19), runs on one thread in this environment.
+   * Lowering them puts small shapes on the thread team.
+   */
+  setSoloThresholds(callMacs: number, stepMacs: number): void;
+  /**
    * How big GEMMs use several cores: "team" (default: OpenBLAS single-threaded, work split over
    * rnnblas' own threads) or "openblas" (OpenBLAS's own threads; for comparison and the sgemm peak).
    */
