@@ -432,7 +432,9 @@ struct SplitProducts {
 // none: it runs the sequence in chunks of steps whose input projection fits
 // in L2 with room to spare, each chunk a sub-sequence starting from the state
 // the one before left (W_hh packed once). Memory O(B*H) instead of
-// O(T*B*4H) per direction.
+// O(T*B*4H) per direction, and faster: L5 (LSTM, T=100 B=64 H=256,
+// bidirectional) 44-45 ms at 2 threads against 69-70 ms with the store
+// (fastest of 38 calls each, one process); 512 KB chunks were no better.
 constexpr int64_t kChunkStoreBytes = int64_t{1} << 20;
 
 bool keeps_no_store(const RnnForwardArgs& a) {
