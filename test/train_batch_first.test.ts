@@ -105,8 +105,13 @@ describe('batch-first models in the training loop', () => {
     const opts = { epochs: 2, batchSize: 5, loss: 'crossEntropy' as const, seed: 7 };
     const ra = await fit(tm, data, { ...opts, optimizer: new Adam(tm.parameters(), { lr: 0.02 }) });
     const rb = await fit(bf, data, { ...opts, optimizer: new Adam(bf.parameters(), { lr: 0.02 }) });
-    expect(rb.history.map((h) => h.loss)).toEqual(ra.history.map((h) => h.loss));
-    expect(await evaluate(bf, data, { loss: 'crossEntropy' })).toEqual(await evaluate(tm, data, { loss: 'crossEntropy' }));
+    // Float rounding only: the two layouts add an Embedding row's gradients in another order
+    // (tokens [N, T] against [T, N]), so the losses may part at 1e-9 after a few Adam steps (seen
+    // since OpenBLAS runs its SkylakeX kernels here). A recurrence along the batch axis is ~0.1 off.
+    expect(gap(rb.history.map((h) => h.loss), ra.history.map((h) => h.loss))).toBeLessThan(1e-6);
+    const [eb, et] = [await evaluate(bf, data, { loss: 'crossEntropy' }), await evaluate(tm, data, { loss: 'crossEntropy' })];
+    expect(Object.keys(eb)).toEqual(Object.keys(et));
+    expect(Math.abs(eb.loss - et.loss)).toBeLessThan(1e-6);
   });
 
   it('a model whose layers disagree on batchFirst is refused', async () => {
