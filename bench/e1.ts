@@ -26,9 +26,9 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { blasInfo, setNumThreads } from '../src/blas.js';
-import { native } from '../src/native/binding.js';
 import { RESULT_MARK, type ChildResult, type Job } from './common.js';
 import { e1Text } from './e1_text.js';
+import { sgemmRates } from './sgemm_rates.js';
 import { BENCH_DIR, PYTHON, ROOT } from './spawn.js';
 import { E1, e1Flops } from './workloads.js';
 
@@ -107,20 +107,7 @@ function runChild(mode: Mode, job: Job): Promise<ChildResult> {
  */
 function sgemmPeak(n: number, reps = 7): number {
   setNumThreads(n);
-  const N = 2048;
-  const A = new Float32Array(N * N).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const B = new Float32Array(N * N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
-  const C = new Float32Array(N * N);
-  const run = (): void => native.sgemm(false, false, N, N, N, 1, A, N, B, N, 0, C, N);
-  const w0 = performance.now();
-  for (let i = 0; i < 3 || performance.now() - w0 < 1000; i++) run();
-  const rates: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    run();
-    rates.push((2 * N ** 3) / ((performance.now() - t0) * 1e6));
-  }
-  return Math.max(...rates);
+  return Math.max(...sgemmRates(reps));
 }
 
 /** Puts `section` (starting with "## E1") into the Markdown file at `path`. */

@@ -21,6 +21,7 @@ import { blasInfo, setNumThreads } from '../src/blas.js';
 import { native } from '../src/native/binding.js';
 import { median, type ChildResult, type Job, type Timing } from './common.js';
 import { BENCH_DIR, IMPL_LABEL, runChildProcess, type Impl } from './spawn.js';
+import { sgemmRates } from './sgemm_rates.js';
 import { WORKLOADS, flopCount, flops, workload, type Workload } from './workloads.js';
 
 // ---------------------------------------------------------------- arguments
@@ -105,21 +106,7 @@ function sgemmPeak(n: number, reps: number): number {
 }
 
 function sgemmMedian(reps: number): number {
-  const N = 2048;
-  const A = new Float32Array(N * N).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const B = new Float32Array(N * N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
-  const C = new Float32Array(N * N);
-  const run = () => native.sgemm(false, false, N, N, N, 1, A, N, B, N, 0, C, N);
-  // Warm up for at least a second: the first calls pay for page faults, thread start-up and clock ramp-up.
-  const w0 = performance.now();
-  for (let i = 0; i < 3 || performance.now() - w0 < 1000; i++) run();
-  const rates: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    run();
-    rates.push((2 * N ** 3) / ((performance.now() - t0) * 1e6));
-  }
-  return median(rates);
+  return median(sgemmRates(reps));
 }
 
 interface Plan {
