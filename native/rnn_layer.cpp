@@ -407,11 +407,15 @@ int64_t backward_work(const RnnShape& s, CellKind cell, float* base, BackwardWor
 // blocks) and W_hn (1).
 constexpr int64_t kFirstGates = 2;
 
+// Floats of the first product's scratch, where the second's begins.
+int64_t first_product_scratch(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s) {
+  return lines(StepProduct::scratch_floats(ctx, pass, s, kFirstGates));
+}
+
 int64_t product_scratch(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
                         CellKind cell) {
   if (cell == CellKind::GruResetBefore) {
-    return lines(StepProduct::scratch_floats(ctx, pass, s, kFirstGates)) +
-           lines(StepProduct::scratch_floats(ctx, pass, s, 1));
+    return first_product_scratch(ctx, pass, s) + lines(StepProduct::scratch_floats(ctx, pass, s, 1));
   }
   return lines(StepProduct::scratch_floats(ctx, pass, s, gate_count(cell)));
 }
@@ -423,7 +427,7 @@ struct SplitProducts {
                 const RnnShape& s, float* scratch)
       : first(ctx, w_hh, pass, s, kFirstGates, scratch),
         second(ctx, w_hh + kFirstGates * s.H * s.H, pass, s, 1,
-               scratch + lines(StepProduct::scratch_floats(ctx, pass, s, kFirstGates))) {}
+               scratch + first_product_scratch(ctx, pass, s)) {}
 };
 
 // Scratch one forward direction needs: the step product's, the running state
