@@ -34,6 +34,7 @@ describe('async calls survive hostile JS', () => {
     ['detach-x', "transferring x's buffer during a long forwardAsync (T=1500)"],
     ['detach-gy-grad', "transferring gy's and a parameter grad's buffer during a long backwardAsync"],
     ['detach-lstm', 'an LSTM: x, h0, c0 transferred during forwardAsync (backward then refuses, naming x), gy and gcN during backwardAsync'],
+    ['detach-nograd', 'store-less (noGrad) forwardAsync of a 2-layer reset-before GRU and an LSTM: x, h0, c0 transferred mid-call'],
     ['detach-output', 'a plain output buffer detached mid-call: the promise rejects naming it'],
     ['terminate', 'worker.terminate() while the worker has async calls running'],
     ['worker-exit', 'process.exit() in a worker while it has async calls running'],

@@ -8,7 +8,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { getNumThreads, LSTM, RNN, setNumThreads, tensor, type Tensor } from '../../src/index.js';
+import { getNumThreads, GRU, LSTM, RNN, setNumThreads, tensor, type Tensor } from '../../src/index.js';
 import { blasInfo } from '../../src/blas.js';
 import { makeRng } from './random.js';
 
@@ -108,6 +108,25 @@ const scenarios: Record<string, () => Promise<Result>> = {
     const ok = sameBits(ya.y.data, ry.y.data) && sameBits(ya.cN.data, ry.cN.data) && /x, which the forward pass borrows/.test(refused) &&
       sameBits(gx!.data, rg.gx!.data) && sameBits(gc0.data, rg.gc0.data) && m.parameters().every((p, i) => sameBits(p.grad, r.parameters()[i].grad));
     return { ok, detail: `backward after detaching x: ${refused || 'no error'}; gradients equal sync: ${ok}` };
+  },
+
+  // Store-less (noGrad) forwards of a 2-layer reset-before GRU and LSTM, one libuv job per pass:
+  // x, h0 (and c0) transferred and the heap churned mid-call; the results equal the sync ones.
+  async 'detach-nograd'() {
+    const T = 400, B = 16, I = 8, H = 64;
+    const x = rand([T, B, I]), h0 = rand([2, B, H]), c0 = rand([2, B, H]);
+    const gru = new GRU({ inputSize: I, hiddenSize: H, numLayers: 2, resetAfter: false, seed: 3 });
+    const lstm = new LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, seed: 4 });
+    const g = gru.forward(copy(x), { h0: copy(h0), noGrad: true });
+    const l = lstm.forward(copy(x), { h0: copy(h0), c0: copy(c0), noGrad: true });
+    const xg = copy(x), hg = copy(h0), xl = copy(x), hl = copy(h0), cl = copy(c0);
+    const pg = gru.forwardAsync(xg, { h0: hg, noGrad: true });
+    const pl = lstm.forwardAsync(xl, { h0: hl, c0: cl, noGrad: true });
+    for (const t of [xg, hg, xl, hl, cl]) detach(t.data.buffer);
+    churn();
+    const [ag, al] = await Promise.all([pg, pl]);
+    const ok = sameBits(ag.y.data, g.y.data) && sameBits(ag.hN.data, g.hN.data) && sameBits(al.y.data, l.y.data) && sameBits(al.cN.data, l.cN.data);
+    return { ok, detail: `noGrad async results equal sync after detaching x, h0, c0: ${ok}` };
   },
 
   // x's buffer transferred away (and collected) during a long forwardAsync.
