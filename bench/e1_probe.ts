@@ -2,7 +2,8 @@
  * E1 probe: why the async path (libuv worker) is slower than the same native work on the main
  * thread. One process, one model, one batch; the variants alternate every rep so load hits all
  * alike. Per variant and phase: min and median ms, and per rep the minor page faults, context
- * switches (process.resourceUsage) and which OS threads ran (per-thread CPU from
+ * switches (process.resourceUsage), the thread team's jobs, solo jobs and stalls (native.teamStats)
+ * and which OS threads ran (per-thread CPU from
  * /proc/self/task/<tid>/schedstat).
  *
  *   OPENBLAS_CORETYPE=SkylakeX npx tsx bench/e1_probe.ts [reps=60] [variants=sync,async]
@@ -65,6 +66,7 @@ const vcsw: Record<string, number[]> = {};
 const icsw: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
 const threadsUsed: Record<string, Map<string, number>> = {};
+const team: Record<string, { jobs: number; soloBenched: number; soloBusy: number; soloNested: number; stalls: number }> = {};
 const push = (v: string, p: string, ms: number): void => {
   ((acc[v] ??= {})[p] ??= []).push(ms);
 };
@@ -83,6 +85,7 @@ async function step(v: string, record: boolean): Promise<void> {
   nextBatch();
   const r0 = process.resourceUsage();
   const c0 = threadCpu();
+  const s0 = native.teamStats();
   const t0 = performance.now();
   model.zeroGrad();
   const async = v.startsWith('async');
@@ -98,7 +101,10 @@ async function step(v: string, record: boolean): Promise<void> {
   const t4 = performance.now();
   const r1 = process.resourceUsage();
   const c1 = threadCpu();
+  const s1 = native.teamStats();
   if (!record) return;
+  const t = (team[v] ??= { jobs: 0, soloBenched: 0, soloBusy: 0, soloNested: 0, stalls: 0 });
+  for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += s1[k] - s0[k];
   push(v, 'forward', t1 - t0);
   push(v, 'ce', t2 - t1);
   push(v, 'backward', t3 - t2);
@@ -129,6 +135,9 @@ for (const v of variants) {
   const parts = Object.entries(acc[v]).map(([p, a]) => `${p} ${med(a).toFixed(2)} (min ${Math.min(...a).toFixed(2)})`);
   console.log(`${v.padEnd(10)} ${parts.join(' | ')}`);
   console.log(`${''.padEnd(10)} cpu ${med(cpu[v]).toFixed(1)} ms/step, faults ${med(faults[v])}/step, vol cs ${med(vcsw[v])}, invol cs ${med(icsw[v])}`);
+  const tv = team[v];
+  const per = (n: number): string => (n / reps).toFixed(2);
+  console.log(`${''.padEnd(10)} team per step: ${per(tv.jobs)} jobs; solo ${per(tv.soloBenched)} benched, ${per(tv.soloBusy)} busy, ${per(tv.soloNested)} nested; ${per(tv.stalls)} stalls`);
   const tu = [...threadsUsed[v].entries()].sort((a, b) => b[1] - a[1]).map(([k, ms]) => `${k} ${(ms / reps).toFixed(2)}`);
   console.log(`${''.padEnd(10)} threads (ms/step): ${tu.join(', ')}`);
 }

@@ -921,6 +921,22 @@ Napi::Value set_solo_thresholds_js(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// teamStats(): the thread team's process-wide counters, for benchmarks and
+// tests (how often a call ran without helpers, and why).
+Napi::Value team_stats_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const TeamStats st = team_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("jobs", static_cast<double>(st.jobs));
+  o.Set("soloJobs", static_cast<double>(st.solo_jobs));
+  o.Set("soloBenched", static_cast<double>(st.solo_benched));
+  o.Set("soloBusy", static_cast<double>(st.solo_busy));
+  o.Set("soloNested", static_cast<double>(st.solo_nested));
+  o.Set("helperTasks", static_cast<double>(st.helper_tasks));
+  o.Set("stalls", static_cast<double>(st.stalls));
+  return o;
+}
+
 // The kernel per-step products of a batch (B >= 2) use now.
 Napi::Value step_kernel_js(const Napi::CallbackInfo& info) {
   const StepKernel k = resolve_step_kernel(env_state(info.Env()).ctx.step_kernel);
@@ -996,6 +1012,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<set_step_kernel_js>(env, exports, "setStepKernel");
   export_fn<set_solo_thresholds_js>(env, exports, "setSoloThresholds");
   export_fn<step_kernel_js>(env, exports, "stepKernel");
+  export_fn<team_stats_js>(env, exports, "teamStats");
   export_fn<set_gemm_threading_js>(env, exports, "setGemmThreading");
   export_fn<workspace_size_js>(env, exports, "backwardWorkspaceSize");
   return exports;

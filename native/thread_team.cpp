@@ -69,15 +69,26 @@ int64_t now_ns() {
 constexpr int64_t kPhaseSpinNs = 200'000;
 constexpr int64_t kIdleSpinNs = 1'000'000;
 
-// A caller waiting for another thread's task longer than this, and longer
-// than twice its own work in the phase, concludes that thread lost its core.
-constexpr int64_t kStallFloorNs = 100'000;
-// How long the helpers then sit out: doubled on every stall that follows the
-// previous one within 4 back-offs + 100 ms (a neighbour that stays: up to the
-// max, so probing costs one stall a second), else the min (a passing burst).
-constexpr int64_t kBackoffMinNs = 20'000'000;
+// A thread waiting for another's task longer than this, and longer than
+// twice its own work in the phase, concludes that thread lost its core. Long
+// enough to ignore a short preemption (the main thread finishing its JS on the
+// core an async call's worker woke on: 0.1-0.5 stalls per E1 step at 100 us,
+// each benching the helpers), short against a scheduler slice lost to a
+// neighbour process (several ms).
+constexpr int64_t kStallFloorNs = 1'000'000;
+// How long the helpers then sit out: the min for a stall out of the blue (a
+// passing burst: another thread of this process, a kernel thread); 8x the
+// previous back-off when the stall comes soon after the helpers returned from
+// one (the cause is still there: a neighbour that stays climbs to the max in
+// three stalls, and then probing costs one stall a second). Blips a second
+// apart on a shared VM must not add up to a long bench: the previous design
+// doubled on any stall within 4 back-offs + 100 ms, so two blips a second kept
+// the helpers benched 80% of the time (E1: 13 of 16 jobs per step solo).
+constexpr int64_t kBackoffMinNs = 2'000'000;
 constexpr int64_t kBackoffMaxNs = 1'000'000'000;
-constexpr int64_t kBackoffMemoryNs = 100'000'000;
+// "Soon after": within this long, or the back-off itself, of its end (the
+// helpers stayed useful for less time than they sat out).
+constexpr int64_t kRecurNs = 50'000'000;
 // A helper whose own task was taken by someone else this many phases in a
 // row is too late to help: it leaves the job.
 constexpr int kLateLimit = 2;
@@ -135,6 +146,8 @@ class Team {
     failed_.store(false, std::memory_order_relaxed);
     retire_.store(false, std::memory_order_relaxed);
     stalled_ = false;
+    caller_stalled_.store(false, std::memory_order_relaxed);
+    waited_ns_.store(0, std::memory_order_relaxed);
     float_mode_.store(float_mode(), std::memory_order_relaxed);
     for (int t = 0; t < tasks; ++t) slots_[t].claim.store(tag(job, 0), std::memory_order_relaxed);
     remaining_.store(tasks, std::memory_order_relaxed);
@@ -142,8 +155,13 @@ class Team {
     posted_.fetch_add(1, std::memory_order_seq_cst);
     if (idle_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(posted_);
 
+    const int64_t began = now_ns();
     work(job, /*home=*/0, /*caller=*/true);
     assert(phase_of(cur_.load()) == kDone);
+    if (!stalled_ && (caller_stalled_.load(std::memory_order_relaxed) ||
+                      did_not_pay(now_ns() - began))) {
+      stall();
+    }
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
     return true;
@@ -153,13 +171,20 @@ class Team {
     TeamStats s;
     s.jobs = jobs_.load(std::memory_order_relaxed);
     s.solo_jobs = solo_jobs_.load(std::memory_order_relaxed);
+    s.solo_benched = solo_benched_.load(std::memory_order_relaxed);
+    s.solo_busy = solo_busy_.load(std::memory_order_relaxed);
+    s.solo_nested = solo_nested_.load(std::memory_order_relaxed);
     s.helper_tasks = helper_tasks_.load(std::memory_order_relaxed);
     s.stalls = stalls_.load(std::memory_order_relaxed);
     return s;
   }
-  void count_job(bool solo) {
+  enum class Solo { No, Benched, Busy, Nested };
+  void count_job(Solo why) {
     jobs_.fetch_add(1, std::memory_order_relaxed);
-    if (solo) solo_jobs_.fetch_add(1, std::memory_order_relaxed);
+    if (why == Solo::No) return;
+    solo_jobs_.fetch_add(1, std::memory_order_relaxed);
+    auto& reason = why == Solo::Benched ? solo_benched_ : why == Solo::Busy ? solo_busy_ : solo_nested_;
+    reason.fetch_add(1, std::memory_order_relaxed);
   }
 
  private:
@@ -225,7 +250,7 @@ class Team {
       const int tasks = tasks_.load(std::memory_order_relaxed);
       if (phase >= static_cast<uint32_t>(phases_.load(std::memory_order_relaxed))) return;
       if (!caller && retire_.load(std::memory_order_relaxed)) return;
-      const int64_t start = caller ? now_ns() : 0;
+      const int64_t start = now_ns();
       bool ran_home = false;
       for (int i = 0; i < tasks; ++i) {
         const int t = home + i < tasks ? home + i : home + i - tasks;
@@ -243,8 +268,20 @@ class Team {
         late = ran_home ? 0 : late + 1;
         if (late >= kLateLimit) return;
       }
-      await_phase(cur, caller ? start : 0);
+      const int64_t waiting = now_ns();
+      await_phase(cur, start, caller);
+      waited_ns_.fetch_add(now_ns() - waiting, std::memory_order_relaxed);
     }
+  }
+
+  // A job of `wall` ns in which the threads together waited at barriers for
+  // most of that time: the split bought nothing (a thread kept losing its
+  // core for less than a stall each time, e.g. to a neighbour process on a
+  // core it shares). Judged on jobs long enough to average over phases.
+  bool did_not_pay(int64_t wall) const {
+    constexpr int64_t kJudgedNs = 300'000;
+    return wall > kJudgedNs &&
+           10 * waited_ns_.load(std::memory_order_relaxed) > 8 * wall;
   }
 
   void execute(uint32_t job, int phase, int task, bool caller) {
@@ -276,14 +313,19 @@ class Team {
     if (phase_sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(advanced_);
   }
 
-  // Waits until the job moves past `cur`. The caller (start != 0: when its
-  // phase began) watches for a stalled helper.
-  void await_phase(uint64_t cur, int64_t start) {
+  // Waits until the job moves past `cur` (this thread's part of the phase
+  // began at `start`), watching for a thread that lost its core. The caller
+  // then stalls the job (the helpers leave it). A helper cannot take the
+  // caller's task from it, so it only reports: the caller benches the helpers
+  // when the job ends. (With a neighbour process, the thread that shares a
+  // core with it is as often the caller as a helper; before helpers reported,
+  // W1 ran ~1.8x slower than at 1 thread until a helper happened to stall.)
+  void await_phase(uint64_t cur, int64_t start, bool caller) {
     if (cur_.load(std::memory_order_acquire) != cur) return;
     const int64_t waiting = now_ns();
     const int64_t spin_until = waiting + kPhaseSpinNs;
-    const int64_t stall_at =
-        start != 0 ? waiting + std::max(kStallFloorNs, 2 * (waiting - start)) : INT64_MAX;
+    const int64_t stall_at = waiting + std::max(kStallFloorNs, 2 * (waiting - start));
+    bool watching = caller ? !stalled_ : !caller_stalled_.load(std::memory_order_relaxed);
     for (int spins = 0;; ++spins) {
       if (cur_.load(std::memory_order_acquire) != cur) return;
       if ((spins & 63) == 63 && now_ns() > spin_until) break;
@@ -293,11 +335,16 @@ class Team {
       phase_sleepers_.fetch_add(1, std::memory_order_seq_cst);
       const uint32_t seen = advanced_.load(std::memory_order_seq_cst);
       if (cur_.load(std::memory_order_seq_cst) == cur) {
-        if (start != 0 && !stalled_) {
+        if (watching) {
           // Sleep no later than the stall point so it is noticed.
           const int64_t now = now_ns();
           if (now >= stall_at) {
-            stall();
+            if (caller) {
+              stall();
+            } else {
+              caller_stalled_.store(true, std::memory_order_relaxed);
+            }
+            watching = false;
           } else {
             sleep_for(seen, stall_at - now);
             phase_sleepers_.fetch_sub(1, std::memory_order_relaxed);
@@ -329,9 +376,9 @@ class Team {
     retire_.store(true, std::memory_order_relaxed);
     stalls_.fetch_add(1, std::memory_order_relaxed);
     const int64_t now = now_ns();
-    const bool recent = now - last_stall_ns_ < 4 * backoff_ns_ + kBackoffMemoryNs;
-    backoff_ns_ = recent ? std::min(backoff_ns_ * 4, kBackoffMaxNs) : kBackoffMinNs;
-    last_stall_ns_ = now;
+    const int64_t returned = bench_until_.load(std::memory_order_relaxed);
+    const bool recurs = now - returned < std::max(kRecurNs, backoff_ns_);
+    backoff_ns_ = recurs ? std::min(backoff_ns_ * 8, kBackoffMaxNs) : kBackoffMinNs;
     bench_until_.store(now + backoff_ns_, std::memory_order_relaxed);
   }
 
@@ -347,14 +394,15 @@ class Team {
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> retire_{false};
+  std::atomic<bool> caller_stalled_{false};  // a helper waited far too long for it
+  std::atomic<int64_t> waited_ns_{0};          // all threads' barrier waits this job
   std::atomic<unsigned> float_mode_{0};  // the caller's FTZ/DAZ bits
   uint32_t job_id_ = 0;
 
   // Holder-only adaptive state.
   bool stalled_ = false;
   int64_t backoff_ns_ = kBackoffMinNs;
-  int64_t last_stall_ns_ = INT64_MIN / 2;
-  std::atomic<int64_t> bench_until_{0};
+  std::atomic<int64_t> bench_until_{INT64_MIN / 2};  // the end of the last back-off
 
   alignas(64) std::atomic<uint64_t> cur_{0};  // (job, phase) open now
   alignas(64) std::atomic<int> remaining_{0};  // tasks of the phase not done
@@ -364,6 +412,7 @@ class Team {
   std::atomic<int> idle_sleepers_{0};
 
   alignas(64) std::atomic<uint64_t> jobs_{0}, solo_jobs_{0}, helper_tasks_{0}, stalls_{0};
+  std::atomic<uint64_t> solo_benched_{0}, solo_busy_{0}, solo_nested_{0};
 
   Slot slots_[kMaxTasks];
 };
@@ -396,8 +445,12 @@ void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
     return;
   }
   Team& team = Team::instance();
-  if (tls_in_task || team.benched() || !team.try_acquire()) {
-    team.count_job(true);
+  const Team::Solo why = tls_in_task ? Team::Solo::Nested
+                        : team.benched() ? Team::Solo::Benched
+                        : !team.try_acquire() ? Team::Solo::Busy
+                                              : Team::Solo::No;
+  if (why != Team::Solo::No) {
+    team.count_job(why);
     run_solo(tasks, phases, fn);
     return;
   }
@@ -405,7 +458,7 @@ void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
     Team& t;
     ~Release() { t.release(); }
   } release{team};
-  team.count_job(false);
+  team.count_job(Team::Solo::No);
   if (!team.run(tasks, phases, fn)) run_solo(tasks, phases, fn);
 }
 

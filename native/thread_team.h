@@ -14,7 +14,10 @@
 // that lost its core stalls nobody for long and idle helpers cost no CPU. A
 // caller that waits far longer for a helper's task than its own task took
 // (the helper lost its core to another process) runs the rest of the job, and
-// the following jobs for a while (backing off up to ~1 s), without helpers.
+// the following jobs for a while, without helpers; so does a caller whose
+// helper waited as long for the caller's task (the caller lost its core). The
+// while is short for a stall out of the blue and grows (up to ~1 s) while
+// stalls recur right after the helpers come back.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -90,7 +93,10 @@ bool in_team_task();
 // Counters for tests and benchmarks (process-wide, monotonic).
 struct TeamStats {
   uint64_t jobs = 0;          // jobs with more than one task
-  uint64_t solo_jobs = 0;     // of those, run by the caller alone
+  uint64_t solo_jobs = 0;     // of those, run by the caller alone:
+  uint64_t solo_benched = 0;  //   helpers sitting out after a stall
+  uint64_t solo_busy = 0;     //   helpers held by another call
+  uint64_t solo_nested = 0;   //   called from inside a task
   uint64_t helper_tasks = 0;  // tasks run by helpers
   uint64_t stalls = 0;        // waits that made the caller back off
 };

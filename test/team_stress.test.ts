@@ -25,4 +25,24 @@ describe('thread team under back-to-back jobs', () => {
     }
     expect(bad).toBe(0);
   }, 120_000);
+
+  it.skipIf(blasInfo().availableCpus < 2)('teamStats counts the split jobs and why any ran solo', () => {
+    setNumThreads(2);
+    const M = 64, N = 128, K = 64;
+    const A = new Float32Array(M * K).fill(1), B = new Float32Array(K * N).fill(1), C = new Float32Array(M * N);
+    const before = native.teamStats();
+    for (let r = 0; r < 50; r++) native.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, C, N);
+    const after = native.teamStats();
+    expect(after.jobs - before.jobs).toBe(50);
+    for (const k of Object.keys(after) as (keyof typeof after)[]) {
+      expect(Number.isInteger(after[k]) && after[k] >= before[k]).toBe(true);
+    }
+    expect(after.soloJobs - before.soloJobs).toBe(
+      after.soloBenched - before.soloBenched + (after.soloBusy - before.soloBusy) + (after.soloNested - before.soloNested));
+    expect(C[0]).toBe(K);
+    setNumThreads(1);
+    const single = native.teamStats();
+    native.sgemm(false, false, M, N, K, 1, A, K, B, N, 0, C, N);
+    expect(native.teamStats().jobs).toBe(single.jobs); // one task: not a team job
+  });
 });

@@ -185,6 +185,16 @@ export interface AddonExports {
    * rnnblas' own threads) or "openblas" (OpenBLAS's own threads; for comparison and the sgemm peak).
    */
   setGemmThreading(mode: 'team' | 'openblas'): void;
+  /**
+   * The thread team's process-wide counters (monotonic): multi-task jobs, those the caller ran alone
+   * (and why: helpers sitting out after a stall, held by another call, or the call came from inside
+   * a task), tasks run by helpers, and stalls (a helper that lost its core, after which helpers sit
+   * out for a while).
+   */
+  teamStats(): {
+    jobs: number; soloJobs: number; soloBenched: number; soloBusy: number; soloNested: number;
+    helperTasks: number; stalls: number;
+  };
   /** The kernel per-step products of a batch use now. */
   stepKernel(): 'blas' | 'avx2' | 'avx512';
   /** Floats of scratch backward needs for this shape and cell (default Elman). */
