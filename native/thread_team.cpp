@@ -86,8 +86,8 @@ constexpr int64_t kStallFloorNs = 1'000'000;
 // the helpers benched 80% of the time (E1: 13 of 16 jobs per step solo).
 constexpr int64_t kBackoffMinNs = 2'000'000;
 constexpr int64_t kBackoffMaxNs = 1'000'000'000;
-// "Soon after": within this long, or the back-off itself, of its end (the
-// helpers stayed useful for less time than they sat out).
+// "Soon after": within this long, or an eighth of the back-off, of its end.
+// (Within the whole back-off, blips a second apart kept it at the max.)
 constexpr int64_t kRecurNs = 50'000'000;
 // A helper whose own task was taken by someone else this many phases in a
 // row is too late to help: it leaves the job.
@@ -176,6 +176,7 @@ class Team {
     s.solo_nested = solo_nested_.load(std::memory_order_relaxed);
     s.helper_tasks = helper_tasks_.load(std::memory_order_relaxed);
     s.stalls = stalls_.load(std::memory_order_relaxed);
+
     return s;
   }
   enum class Solo { No, Benched, Busy, Nested };
@@ -225,7 +226,13 @@ class Team {
     for (int spins = 0;; ++spins) {
       const uint32_t now = posted_.load(std::memory_order_acquire);
       if (now != seen) return now;
-      if ((spins & 63) == 63 && now_ns() > until) break;
+      if ((spins & 63) == 63) {
+        if (now_ns() > until) break;
+        // Between jobs another thread of this process (the main thread
+        // running JS, a libuv worker starting the next call) may want this
+        // core more: on 2 cores a spinning helper made it wait, preempted.
+        std::this_thread::yield();
+      }
       RNNBLAS_PAUSE();
     }
     for (;;) {
@@ -325,7 +332,10 @@ class Team {
     const int64_t waiting = now_ns();
     const int64_t spin_until = waiting + kPhaseSpinNs;
     const int64_t stall_at = waiting + std::max(kStallFloorNs, 2 * (waiting - start));
-    bool watching = caller ? !stalled_ : !caller_stalled_.load(std::memory_order_relaxed);
+    // Not a helper in phase 0: the caller may have lost its core to the very
+    // helper it woke (on the caller's core), which then waits for it.
+    bool watching = caller ? !stalled_
+                           : phase_of(cur) > 0 && !caller_stalled_.load(std::memory_order_relaxed);
     for (int spins = 0;; ++spins) {
       if (cur_.load(std::memory_order_acquire) != cur) return;
       if ((spins & 63) == 63 && now_ns() > spin_until) break;
@@ -377,7 +387,7 @@ class Team {
     stalls_.fetch_add(1, std::memory_order_relaxed);
     const int64_t now = now_ns();
     const int64_t returned = bench_until_.load(std::memory_order_relaxed);
-    const bool recurs = now - returned < std::max(kRecurNs, backoff_ns_);
+    const bool recurs = now - returned < std::max(kRecurNs, backoff_ns_ / 8);
     backoff_ns_ = recurs ? std::min(backoff_ns_ * 8, kBackoffMaxNs) : kBackoffMinNs;
     bench_until_.store(now + backoff_ns_, std::memory_order_relaxed);
   }
@@ -395,7 +405,8 @@ class Team {
   std::atomic<bool> failed_{false};
   std::atomic<bool> retire_{false};
   std::atomic<bool> caller_stalled_{false};  // a helper waited far too long for it
-  std::atomic<int64_t> waited_ns_{0};          // all threads' barrier waits this job
+  std::atomic<int64_t> waited_ns_{0};
+          // all threads' barrier waits this job
   std::atomic<unsigned> float_mode_{0};  // the caller's FTZ/DAZ bits
   uint32_t job_id_ = 0;
 
