@@ -5,13 +5,15 @@
  * LSTM / GRU module (gated.ts).
  *
  * Options: overhead (boolean): also time rnn.forward and native.forward at
- * T=1, B=1, I=64, H=128.
+ * T=1, B=1, I=64, H=128. adjacentPeak (boolean, one workload): also the workload's speed as a
+ * percentage of sgemm 2048³ calls made between its steps (extra `<id>:adjacentPeakPct`).
  */
 import { RNN, blasInfo, setNumThreads, tensor, type Tensor } from '../src/index.js';
 import { native, NativeActivation } from '../src/native/binding.js';
 import { Lcg, median, peakRssMB, runChild, timeSteps, timing, type ChildResult, type Timing } from './common.js';
 import { loadTrainKit, type TrainKit } from './train_kit.js';
-import { cellOf, directions, type Workload } from './workloads.js';
+import { cellOf, directions, flops, type Workload } from './workloads.js';
+import { sgemmRunner } from './sgemm_rates.js';
 import { gatedRecurrent } from './gated.js';
 
 /** Wall time of each part of the last train step, ms. */
@@ -114,11 +116,32 @@ function overhead(): Record<string, number> {
   return { overheadModuleUs: moduleUs, overheadNativeUs: nativeUs };
 }
 
+/**
+ * The workload's speed as a percentage of the sgemm 2048³ speed measured right next to it: pairs
+ * of (steps for ~60 ms, one sgemm call through the same team), the median of the per-pair ratios.
+ * This host's speed drifts by up to 2× within minutes, which a peak measured minutes apart from a
+ * workload mixes into "% of peak"; a ratio of neighbours in time cancels most of it.
+ */
+async function adjacentPeakPct(step: () => unknown, w: Workload, stepMs: number, pairs = 8): Promise<number> {
+  const sgemm = sgemmRunner();
+  sgemm();
+  const k = Math.max(1, Math.round(60 / stepMs));
+  const ratios: number[] = [];
+  for (let p = 0; p < pairs; p++) {
+    const t0 = performance.now();
+    for (let i = 0; i < k; i++) await step();
+    const gflops = flops(w) / (((performance.now() - t0) / k) * 1e6);
+    ratios.push((100 * gflops) / sgemm());
+  }
+  return median(ratios);
+}
+
 runChild('rnnblas', async (job) => {
   setNumThreads(job.threads);
   const kit = await loadTrainKit();
   const info = blasInfo();
   const baseRssMB = peakRssMB();
+  let stepsRssMB = baseRssMB;
   const timings: Timing[] = [];
   const extra: Record<string, number | string> = {};
   for (const w of job.workloads) {
@@ -132,14 +155,19 @@ runChild('rnnblas', async (job) => {
         extra[`${w.id}:${k}Ms`] = median(timed.map((p) => p[k]));
       }
     }
+    stepsRssMB = peakRssMB();
+    if (job.options?.adjacentPeak === true && job.workloads.length === 1) {
+      extra[`${w.id}:adjacentPeakPct`] = await adjacentPeakPct(step, w, median(r.samples));
+    }
   }
   if (job.options?.overhead) Object.assign(extra, overhead());
+  if (job.options?.overhead) stepsRssMB = peakRssMB();
   const result: ChildResult = {
     impl: 'rnnblas',
     version: `${info.version} (${info.core})`,
     timings,
     baseRssMB,
-    peakRssMB: peakRssMB(),
+    peakRssMB: stepsRssMB, // before the adjacent peak's 48 MB of sgemm operands
     extra,
     notes: [`train layer: Linear from ${kit.source.linear}, losses from ${kit.source.losses}, SGD from ${kit.source.sgd}`],
   };
