@@ -147,8 +147,18 @@ runChild('rnnblas', async (job) => {
   for (const w of job.workloads) {
     const phases: Phases[] = [];
     const step = makeStep(w, kit, phases);
+    const team0 = native.teamStats();
     const r = await timeSteps(step, job.warmup, job.reps, job.budgetMs, job.minTimeMs);
-    timings.push(timing(w, job.threads, r, job.reps));
+    const t = timing(w, job.threads, r, job.reps);
+    // How often the thread team's helpers sat out (a helper lost its core): explains a slow round.
+    const team1 = native.teamStats();
+    const jobs = team1.jobs - team0.jobs;
+    const benched = team1.soloBenched - team0.soloBenched;
+    if (jobs > 0 && benched > 0) {
+      const why = `team: ${((100 * benched) / jobs).toFixed(0)}% of split jobs solo after ${team1.stalls - team0.stalls} stall(s)`;
+      t.note = t.note ? `${t.note}; ${why}` : why;
+    }
+    timings.push(t);
     if (phases.length > 0) {
       const timed = phases.slice(-r.samples.length);
       for (const k of ['forward', 'head', 'backward', 'update'] as const) {
