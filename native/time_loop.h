@@ -48,8 +48,10 @@ class StepProduct {
  public:
   enum class Pass { Forward, Backward };
 
+  // rows_ok: the loop using it takes task rows (rows(), pack_up_front()); a
+  // forward product may then split the batch rows instead of the units.
   StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
-              const RnnShape& s, int64_t gates, float* scratch);
+              const RnnShape& s, int64_t gates, float* scratch, bool rows_ok = false);
 
   // Floats of scratch the constructor needs (allocated by the caller before
   // the team job: nothing allocates inside one).
@@ -59,11 +61,17 @@ class StepProduct {
   // How many tasks the loop splits the units into (<= team_tasks(ctx)).
   int tasks() const { return tasks_; }
 
-  // Task `task`'s units [u0, u1).
+  // Task `task`'s units [u0, u1) and batch rows [b0, b1). Split by units,
+  // each task has all rows; split by rows (small W_hh, enough rows: a step's
+  // tasks then share nothing, no h(t) crosses cores), each has all units.
   std::pair<int64_t, int64_t> units(int task) const;
+  std::pair<int64_t, int64_t> rows(int task) const;
+  bool splits_rows() const { return rows_split_; }
 
-  // Packs the task's panels (in its first phase).
+  // Packs the task's panels (in its first phase); split by rows every task
+  // reads all panels, so pack_up_front() packs them before the job instead.
   void prepare(int task) const;
+  void pack_up_front() const;
 
   // The product for task's units; in == nullptr means h = 0 (nothing to add).
   void operator()(int task, const float* in, int64_t ld_in, bool accumulate,
@@ -76,6 +84,7 @@ class StepProduct {
   std::optional<PackedIsa> isa_;
   PanelLayout layout_;
   int tasks_ = 1;
+  bool rows_split_ = false;
   bool stored_transposed_ = false;
   float* panels_ = nullptr;
 };
@@ -136,14 +145,14 @@ inline StepState step_state(const LoopShape& ls, int64_t s, int64_t t, const flo
 // Without lengths the last step also copies h into hN.
 template <class Row, class Skip>
 void forward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t u1,
-                  const StepState& st, float* y, int64_t ld, float* hN, Row&& row,
-                  Skip&& skip) {
+                  int64_t b0, int64_t b1, const StepState& st, float* y, int64_t ld,
+                  float* hN, Row&& row, Skip&& skip) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
   const int64_t n = u1 - u0;
   if (n <= 0) return;
   float* y_t = y + t * B * ld;
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const float* h_prev = st.in ? st.in + b * st.ld_in + u0 : nullptr;
     if (ls.lengths == nullptr) {
       row(b, h_prev, nullptr);
@@ -163,7 +172,7 @@ void forward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t
     skip(b);
   }
   if (ls.lengths == nullptr && s == T - 1) {
-    for (int64_t b = 0; b < B; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
+    for (int64_t b = b0; b < b1; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
   }
 }
 
@@ -225,15 +234,17 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
   const int64_t T = ls.shape.T;
   const bool acc = cell.product_accumulates();
   const int64_t ldp = cell.product_ld();
+  if (pack) product.pack_up_front();
   run_phases(product.tasks(), static_cast<int>(T), [&](int phase, int task) {
     const int64_t s = phase;
     const int64_t t = ls.reverse ? T - 1 - s : s;
     const auto [u0, u1] = product.units(task);
+    const auto [b0, b1] = product.rows(task);
     if (s == 0 && pack) product.prepare(task);
     const loop_rows::StepState st = loop_rows::step_state(ls, s, t, y, ld, h0, hN, state);
     product(task, st.in, st.ld_in, acc, cell.product_out(t), ldp);
     loop_rows::forward_rows(
-        ls, s, t, u0, u1, st, y, ld, hN,
+        ls, s, t, u0, u1, b0, b1, st, y, ld, hN,
         [&](int64_t b, const float* h_prev, float* out) { cell.forward_row(t, b, u0, u1, h_prev, out); },
         [&](int64_t b) { cell.forward_skip(t, b, u0, u1); });
   });
@@ -320,7 +331,7 @@ void forward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
     }
     second(task, cell.second_in(t), ldp, true, cell.second_out(t), ldp);
     loop_rows::forward_rows(
-        ls, s, t, u0, u1, st, y, ld, hN,
+        ls, s, t, u0, u1, 0, ls.shape.B, st, y, ld, hN,
         [&](int64_t b, const float* h_prev, float* out) { cell.forward_second(t, b, u0, u1, h_prev, out); },
         [](int64_t) {});
   });
