@@ -643,6 +643,23 @@ void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
   team_sgemm(ctx, false, false, T * B, I, G * H, 1.0f, w.dA, G * H, a.w_ih, I, 1.0f, a.dx, I);
 }
 
+// sum[c] += dA[row][c] over all T*B rows in the order BPTT visits them (steps
+// last to first, or first to last in reverse; rows ascending): the float adds
+// the loop would have made, split by columns over `tasks`.
+void sum_rows_in_loop_order(int tasks, const float* dA, const RnnShape& s, int64_t cols,
+                            bool reverse, float* sum) {
+  run_phases(tasks, 1, [&](int, int task) {
+    const auto [c0, c1] = task_share(cols, 16, task, tasks);
+    for (int64_t k = 0; k < s.T; ++k) {
+      const int64_t t = reverse ? k : s.T - 1 - k;
+      for (int64_t b = 0; b < s.B; ++b) {
+        const float* row = dA + (t * s.B + b) * cols;
+        for (int64_t c = c0; c < c1; ++c) sum[c] += row[c];
+      }
+    }
+  });
+}
+
 void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   assert(T >= 1 && B >= 1 && I >= 1 && H >= 1 && a.ld >= H);
@@ -666,16 +683,21 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
     backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
                                     a.dhN, a.dh0, w.carry, a.trace);
   } else {
+    // The GRU's cell adds b_hn's gradient from its own per-row terms: it keeps the unit split.
     const StepProduct product(step_context(ctx, a.shape, a.cell), a.w_hh,
-                              StepProduct::Pass::Backward, a.shape, G, scratch);
+                              StepProduct::Pass::Backward, a.shape, G, scratch,
+                              /*rows_ok=*/a.cell != CellKind::Gru);
+    // Split by rows, tasks would add into the same bias sums: they are summed
+    // after the loop instead, in the loop's order (the same bits).
+    float* loop_bias_sum = product.splits_rows() ? nullptr : bias_sum;
     switch (a.cell) {
       case CellKind::Elman: {
-        const ElmanBackward cell{w.dA, a.y, a.ld, B, H, bias_sum, a.act};
+        const ElmanBackward cell{w.dA, a.y, a.ld, B, H, loop_bias_sum, a.act};
         backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
         break;
       }
       case CellKind::Lstm: {
-        const LstmBackward cell{rows, w.dA, w.dc, a.dc0, bias_sum, a.gates, a.cells, a.c0, a.dcN};
+        const LstmBackward cell{rows, w.dA, w.dc, a.dc0, loop_bias_sum, a.gates, a.cells, a.c0, a.dcN};
         backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
         break;
       }
@@ -685,6 +707,9 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
         break;
       }
       case CellKind::GruResetBefore: break;  // above
+    }
+    if (bias_sum != nullptr && loop_bias_sum == nullptr) {
+      sum_rows_in_loop_order(product.tasks(), w.dA, a.shape, GH, a.reverse, bias_sum);
     }
   }
 
@@ -756,7 +781,7 @@ StepProduct::StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
   const int max_tasks = B_ > 1 ? team_tasks(ctx) : 1;  // one row: one GEMV
   if (isa_) {
     panels_ = scratch;
-    rows_split_ = rows_ok && pass == Pass::Forward && max_tasks > 1 &&
+    rows_split_ = rows_ok && max_tasks > 1 &&
                   B_ >= kRowSplitMinRows * max_tasks &&
                   packed_size(layout_) * static_cast<int64_t>(sizeof(float)) <= kRowSplitMaxPanelBytes;
     tasks_ = rows_split_ ? max_tasks

@@ -178,12 +178,13 @@ void forward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t
 
 // After the product that finished dh(prev) in the carry: dh0 for the rows
 // whose first forward step prev is.
-inline void copy_dh0(const LoopShape& ls, int64_t prev, int64_t u0, int64_t u1,
-                     const float* carry, float* dh0) {
+inline void copy_dh0(const LoopShape& ls, int64_t prev, int64_t u0, int64_t u1, int64_t b0,
+                     int64_t b1, const float* carry, float* dh0) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
+  (void)B;
   if (dh0 == nullptr) return;
-  for (int64_t b = 0; b < B && u1 > u0; ++b) {
+  for (int64_t b = b0; b < b1 && u1 > u0; ++b) {
     if (prev == row_first_step(ls.lengths, b, T, ls.reverse)) {
       std::memcpy(dh0 + b * H + u0, carry + b * H + u0, sizeof(float) * (u1 - u0));
     }
@@ -197,12 +198,12 @@ inline void copy_dh0(const LoopShape& ls, int64_t prev, int64_t u0, int64_t u1,
 // (zero past a length).
 template <class Row, class Skip>
 void backward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t u1,
-                   const float* dy, int64_t ld, const float* dhN, const float* carry,
-                   float* trace, Row&& row, Skip&& skip) {
+                   int64_t b0, int64_t b1, const float* dy, int64_t ld, const float* dhN,
+                   const float* carry, float* trace, Row&& row, Skip&& skip) {
   const auto [T, B, I, H] = ls.shape;
   (void)I;
   const int64_t n = u1 - u0;
-  for (int64_t b = 0; b < B && n > 0; ++b) {
+  for (int64_t b = b0; b < b1 && n > 0; ++b) {
     if (!row_active(ls.lengths, b, t)) {
       skip(b);
       if (trace) std::memset(trace + (t * B + b) * H + u0, 0, sizeof(float) * n);
@@ -263,19 +264,21 @@ void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct
   const int64_t GH = Cell::kGates * ls.shape.H;
   const auto step_t = [&](int64_t s) { return ls.reverse ? s : T - 1 - s; };
   const int phases = static_cast<int>(T + (dh0 != nullptr ? 1 : 0));
+  product.pack_up_front();
   run_phases(product.tasks(), phases, [&](int phase, int task) {
     const int64_t s = phase;
     const auto [u0, u1] = product.units(task);
+    const auto [b0, b1] = product.rows(task);
     if (s == 0) product.prepare(task);
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
       product(task, cell.product_in(prev), GH, Cell::kCarryAccumulates, carry, ls.shape.H);
-      loop_rows::copy_dh0(ls, prev, u0, u1, carry, dh0);
+      loop_rows::copy_dh0(ls, prev, u0, u1, b0, b1, carry, dh0);
     }
     if (s == T) return;
     const int64_t t = step_t(s);
     loop_rows::backward_rows(
-        ls, s, t, u0, u1, dy, ld, dhN, carry, trace,
+        ls, s, t, u0, u1, b0, b1, dy, ld, dhN, carry, trace,
         [&](int64_t b, const float* dy_row, const float* dh_row, bool entering) {
           cell.backward_row(t, b, u0, u1, dy_row, dh_row, entering);
         },
@@ -371,12 +374,12 @@ void backward_time_loop_two_products(const LoopShape& ls, const Cell& cell,
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
       first(task, cell.first_in(prev), ldi, true, carry, H);
-      loop_rows::copy_dh0(ls, prev, u0, u1, carry, dh0);
+      loop_rows::copy_dh0(ls, prev, u0, u1, 0, ls.shape.B, carry, dh0);
     }
     if (s == T) return;
     const int64_t t = step_t(s);
     loop_rows::backward_rows(
-        ls, s, t, u0, u1, dy, ld, dhN, carry, trace,
+        ls, s, t, u0, u1, 0, ls.shape.B, dy, ld, dhN, carry, trace,
         [&](int64_t b, const float* dy_row, const float* dh_row, bool) {
           cell.backward_second(t, b, u0, u1, dy_row, dh_row);
         },

@@ -1,10 +1,10 @@
-// A forward step's product split by batch rows (B >= 8 rows per task and a W_hh whose packed
+// A step's product split by batch rows (B >= 8 rows per task and a W_hh whose packed
 // panels fit in 1 MB: each task then reads only the rows of h(t-1) it wrote) against the same
 // call on one thread. Every output element is the same k-ordered dot product whichever rows a
 // task owns, so the results must be equal bit for bit: a task computing the wrong rows, missing
 // panels (packed before the job), or reading another task's rows shows as a difference.
-import { afterAll, describe, expect, it } from 'vitest';
-import { blasInfo, getNumThreads, setNumThreads } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LSTM, RNN, blasInfo, getNumThreads, setNumThreads, tensor, type Tensor } from '../src/index.js';
 import { native } from '../src/native/binding.js';
 import { KERNELS, supported } from './helpers/step_kernels.js';
 import { makeRng } from './helpers/random.js';
@@ -44,7 +44,7 @@ function forward(c: Case, threads: number, store: boolean, seed: number): Float3
 
 describe.skipIf(blasInfo().availableCpus < 2)('forward steps split by batch rows', () => {
   const threads = getNumThreads();
-  native.setSoloThresholds(0, 0); // every call and step on the team
+  beforeAll(() => native.setSoloThresholds(0, 0)); // every call and step on the team
   afterAll(() => {
     native.setSoloThresholds(2 ** 26, 2 ** 19);
     native.setStepKernel('auto');
@@ -69,3 +69,60 @@ describe.skipIf(blasInfo().availableCpus < 2)('forward steps split by batch rows
     }
   }
 });
+
+// BPTT split by rows (Elman and LSTM; the GRU keeps the unit split): dh0/dc0 and the bias
+// gradients (summed after the loop in the loop's order) equal the 1-thread ones bit for bit; the
+// input and weight gradients come from whole-sequence GEMMs that OpenBLAS runs differently per
+// share at 2 threads, so they agree to float rounding only.
+describe.skipIf(blasInfo().availableCpus < 2)('BPTT split by batch rows', () => {
+  const threads = getNumThreads();
+  beforeAll(() => native.setSoloThresholds(0, 0));
+  afterAll(() => {
+    native.setSoloThresholds(2 ** 26, 2 ** 19);
+    setNumThreads(threads);
+  });
+  const cases = [
+    { kind: 'rnn', T: 20, B: 32, I: 17, H: 100, lengths: false },
+    { kind: 'rnn', T: 11, B: 41, I: 6, H: 72, lengths: true },
+    { kind: 'lstm', T: 12, B: 40, I: 9, H: 64, lengths: true },
+    { kind: 'lstm', T: 9, B: 16, I: 20, H: 150, lengths: false },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.kind} T${c.T} B${c.B} I${c.I} H${c.H}${c.lengths ? ' lengths' : ''}`, () => {
+      const run = (n: number): { exact: Float32Array[]; weights: Float32Array[] } => {
+        setNumThreads(n);
+        const opts = { inputSize: c.I, hiddenSize: c.H, seed: 5 };
+        const m = c.kind === 'rnn' ? new RNN(opts) : new LSTM(opts);
+        const rng = makeRng(9);
+        const f = (k: number): Float32Array => Float32Array.from({ length: k }, () => rng.uniform() * 2 - 1);
+        const x = tensor(f(c.T * c.B * c.I), [c.T, c.B, c.I]);
+        const h0 = tensor(f(c.B * c.H), [1, c.B, c.H]);
+        const c0 = tensor(f(c.B * c.H), [1, c.B, c.H]);
+        const seqLengths = c.lengths ? Array.from({ length: c.B }, (_, b) => 1 + ((b * 5) % c.T)).sort((a, b) => b - a) : undefined;
+        if (m instanceof LSTM) m.forward(x, { h0, c0, seqLengths });
+        else m.forward(x, { h0, seqLengths });
+        const gy = tensor(f(c.T * c.B * c.H), [c.T, c.B, c.H]);
+        const r = m.backward({ gy }) as { gx: Tensor; gh0: Tensor; gc0?: Tensor };
+        const g = m.gradStateDict() as Record<string, Tensor>;
+        const exact = [r.gh0.data, ...(r.gc0 ? [r.gc0.data] : []), g.bias_ih_l0.data, g.bias_hh_l0.data] as Float32Array[];
+        return { exact, weights: [r.gx.data, g.weight_ih_l0.data, g.weight_hh_l0.data] as Float32Array[] };
+      };
+      const one = run(1), two = run(2);
+      for (const [k, a] of one.exact.entries()) {
+        let differ = 0;
+        for (let j = 0; j < a.length; j++) if (!Object.is(a[j], two.exact[k][j])) differ++;
+        expect(differ, `exact output ${k}`).toBe(0);
+      }
+      for (const [k, a] of one.weights.entries()) {
+        // float32 sums of up to T*B terms in another order: ~1e-6 of the largest entry.
+        let worst = 0, scale = 1e-30;
+        for (let j = 0; j < a.length; j++) {
+          worst = Math.max(worst, Math.abs(a[j] - two.weights[k][j]));
+          scale = Math.max(scale, Math.abs(a[j]));
+        }
+        expect(worst / scale, `GEMM-made gradient ${k}`).toBeLessThan(2e-5);
+      }
+    });
+  }
+});
+
