@@ -154,7 +154,7 @@ runChild('rnnblas', async (job) => {
     const team1 = native.teamStats();
     const jobs = team1.jobs - team0.jobs;
     const benched = team1.soloBenched - team0.soloBenched;
-    if (jobs > 0 && benched > 0) {
+    if (jobs > 0 && benched / jobs >= 0.005) {
       const why = `team: ${((100 * benched) / jobs).toFixed(0)}% of split jobs solo after ${team1.stalls - team0.stalls} stall(s)`;
       t.note = t.note ? `${t.note}; ${why}` : why;
     }
