@@ -3,9 +3,12 @@
 // [B, H] x [H, G*H] (forward; [B, G*H] x [G*H, H] backward) and the cell's
 // fused elementwise end, on the thread team: task k owns hidden units
 // [u0, u1) (whole 32-unit blocks) and all G gate columns of them at every
-// step, so a cell's epilogue only reads what its own task wrote. One team
+// step, so a cell's epilogue only reads what its own task wrote; or, when
+// StepProduct splits by rows, batch rows [b0, b1) and all units (rows are
+// independent sequences: nothing crosses tasks within a step). One team
 // phase per step is the barrier: h(t) (or dA(t)) must be whole before any
-// task's product for the next step reads it.
+// task's product for the next step reads it (by rows, before the caller may
+// take over a late helper's rows).
 //
 // A Cell provides (see ElmanCell in rnn_layer.cpp):
 //   static constexpr int kGates;
