@@ -683,10 +683,8 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
     backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
                                     a.dhN, a.dh0, w.carry, a.trace);
   } else {
-    // The GRU's cell adds b_hn's gradient from its own per-row terms: it keeps the unit split.
     const StepProduct product(step_context(ctx, a.shape, a.cell), a.w_hh,
-                              StepProduct::Pass::Backward, a.shape, G, scratch,
-                              /*rows_ok=*/a.cell != CellKind::Gru);
+                              StepProduct::Pass::Backward, a.shape, G, scratch, /*rows_ok=*/true);
     // Split by rows, tasks would add into the same bias sums: they are summed
     // after the loop instead, in the loop's order (the same bits).
     float* loop_bias_sum = product.splits_rows() ? nullptr : bias_sum;
@@ -702,7 +700,7 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
         break;
       }
       case CellKind::Gru: {
-        const GruBackward cell{rows, w.dA, w.dN, w.carry, bias_sum, w.bias_n, a.gates, a.y, a.h0};
+        const GruBackward cell{rows, w.dA, w.dN, w.carry, loop_bias_sum, w.bias_n, a.gates, a.y, a.h0};
         backward_time_loop(ls, cell, product, a.dy, a.ld, a.dhN, a.dh0, w.carry, a.trace);
         break;
       }
@@ -710,6 +708,8 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
     }
     if (bias_sum != nullptr && loop_bias_sum == nullptr) {
       sum_rows_in_loop_order(product.tasks(), w.dA, a.shape, GH, a.reverse, bias_sum);
+      // The GRU's b_in (n block) from the input product's gradient rows.
+      if (a.cell == CellKind::Gru) sum_rows_in_loop_order(product.tasks(), w.dN, a.shape, H, a.reverse, w.bias_n);
     }
   }
 

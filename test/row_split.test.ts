@@ -4,7 +4,7 @@
 // task owns, so the results must be equal bit for bit: a task computing the wrong rows, missing
 // panels (packed before the job), or reading another task's rows shows as a difference.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LSTM, RNN, blasInfo, getNumThreads, setNumThreads, tensor, type Tensor } from '../src/index.js';
+import { GRU, LSTM, RNN, blasInfo, getNumThreads, setNumThreads, tensor, type Tensor } from '../src/index.js';
 import { native } from '../src/native/binding.js';
 import { KERNELS, supported } from './helpers/step_kernels.js';
 import { makeRng } from './helpers/random.js';
@@ -70,7 +70,7 @@ describe.skipIf(blasInfo().availableCpus < 2)('forward steps split by batch rows
   }
 });
 
-// BPTT split by rows (Elman and LSTM; the GRU keeps the unit split): dh0/dc0 and the bias
+// BPTT split by rows: dh0/dc0 and the bias
 // gradients (summed after the loop in the loop's order) equal the 1-thread ones bit for bit; the
 // input and weight gradients come from whole-sequence GEMMs that OpenBLAS runs differently per
 // share at 2 threads, so they agree to float rounding only.
@@ -86,13 +86,15 @@ describe.skipIf(blasInfo().availableCpus < 2)('BPTT split by batch rows', () => 
     { kind: 'rnn', T: 11, B: 41, I: 6, H: 72, lengths: true },
     { kind: 'lstm', T: 12, B: 40, I: 9, H: 64, lengths: true },
     { kind: 'lstm', T: 9, B: 16, I: 20, H: 150, lengths: false },
+    { kind: 'gru', T: 10, B: 24, I: 7, H: 96, lengths: true },
+    { kind: 'gru', T: 13, B: 33, I: 12, H: 140, lengths: false },
   ] as const;
   for (const c of cases) {
     it(`${c.kind} T${c.T} B${c.B} I${c.I} H${c.H}${c.lengths ? ' lengths' : ''}`, () => {
       const run = (n: number): { exact: Float32Array[]; weights: Float32Array[] } => {
         setNumThreads(n);
         const opts = { inputSize: c.I, hiddenSize: c.H, seed: 5 };
-        const m = c.kind === 'rnn' ? new RNN(opts) : new LSTM(opts);
+        const m = c.kind === 'rnn' ? new RNN(opts) : c.kind === 'lstm' ? new LSTM(opts) : new GRU(opts);
         const rng = makeRng(9);
         const f = (k: number): Float32Array => Float32Array.from({ length: k }, () => rng.uniform() * 2 - 1);
         const x = tensor(f(c.T * c.B * c.I), [c.T, c.B, c.I]);
