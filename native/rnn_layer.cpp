@@ -653,8 +653,7 @@ void sum_rows_in_loop_order(int tasks, const float* dA, const RnnShape& s, int64
     for (int64_t k = 0; k < s.T; ++k) {
       const int64_t t = reverse ? k : s.T - 1 - k;
       for (int64_t b = 0; b < s.B; ++b) {
-        const float* row = dA + (t * s.B + b) * cols;
-        for (int64_t c = c0; c < c1; ++c) sum[c] += row[c];
+        accumulate_row(sum + c0, dA + (t * s.B + b) * cols + c0, c1 - c0);
       }
     }
   });
@@ -762,7 +761,7 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
 
 }  // namespace
 
-// Split a forward step's product by batch rows when every task gets this
+// Split a step's product (and its loop) by batch rows when every task gets this
 // many rows and all of W_hh's panels fit in half of a 2 MB L2 (each task
 // reads them all, every step). W1 (B=32, H=256) at 2 threads: the per-unit
 // split spent ~25 us per step on what one thread does in ~29 (both tasks read

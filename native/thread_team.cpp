@@ -89,6 +89,8 @@ constexpr int64_t kBackoffMaxNs = 1'000'000'000;
 // "Soon after": within this long, or an eighth of the back-off, of its end.
 // (Within the whole back-off, blips a second apart kept it at the max.)
 constexpr int64_t kRecurNs = 50'000'000;
+// Barrier waits a thread adds up before it publishes them (did_not_pay).
+constexpr int64_t kWaitFlushNs = 20'000;
 // A helper whose own task was taken by someone else this many phases in a
 // row is too late to help: it leaves the job.
 constexpr int kLateLimit = 2;
@@ -249,6 +251,21 @@ class Team {
   // should stop helping (helpers).
   void work(uint32_t job, int home, bool caller) {
     int late = 0;
+    // This thread's barrier waits, added to waited_ns_ in batches: an atomic
+    // add per phase would bounce its cache line between the cores every step.
+    struct Waits {
+      std::atomic<int64_t>& total;
+      int64_t mine = 0;
+      void add(int64_t ns) {
+        mine += ns;
+        if (mine >= kWaitFlushNs) flush();
+      }
+      void flush() {
+        if (mine != 0) total.fetch_add(mine, std::memory_order_relaxed);
+        mine = 0;
+      }
+      ~Waits() { flush(); }
+    } waits{waited_ns_};
     for (;;) {
       const uint64_t cur = cur_.load(std::memory_order_acquire);
       if (job_of(cur) != job) return;
@@ -277,7 +294,7 @@ class Team {
       }
       const int64_t waiting = now_ns();
       await_phase(cur, start, caller);
-      waited_ns_.fetch_add(now_ns() - waiting, std::memory_order_relaxed);
+      waits.add(now_ns() - waiting);
     }
   }
 

@@ -51,8 +51,9 @@ class StepProduct {
  public:
   enum class Pass { Forward, Backward };
 
-  // rows_ok: the loop using it takes task rows (rows(), pack_up_front()); a
-  // forward product may then split the batch rows instead of the units.
+  // rows_ok: the loop using it takes task rows (rows(), pack_up_front()) and
+  // sums across rows after it; the product may then split the batch rows
+  // instead of the units.
   StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
               const RnnShape& s, int64_t gates, float* scratch, bool rows_ok = false);
 
