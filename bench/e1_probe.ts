@@ -75,7 +75,8 @@ const push = (v: string, p: string, ms: number): void => {
 const batchedCalls = native.layersAsync;
 const oneByOne: typeof native.layersAsync = async (calls) => {
   for (const c of calls) {
-    if (c.backward) await native.backwardLayerAsync(c.dirs);
+    if ('op' in c) await native.layersAsync([c]);
+    else if (c.backward) await native.backwardLayerAsync(c.dirs);
     else await native.forwardLayerAsync(c.dirs);
   }
 };

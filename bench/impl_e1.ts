@@ -28,6 +28,7 @@ import { Adam, Embedding, Linear, RNN, Rng, Sequential, blasInfo, charDataset, c
 import { checkDataset, gatherBatch } from '../src/data/dataset.js';
 import type { IntTensor } from '../src/tensor.js';
 import { batchLoss } from '../src/train/loss.js';
+import { native } from '../src/native/binding.js';
 import { median, peakRssMB, runChild, type ChildResult } from './common.js';
 import { E1 } from './workloads.js';
 
@@ -268,6 +269,11 @@ runChild('rnnblas-e1', async (job) => {
 
   if (mode === 'fit') {
     const acc: Record<string, number> = {};
+    // fit queues a step as one native job (Sequential.forwardQueued): the Embedding and the
+    // queueing, then the job (RNN forward, head, loss, backward); forwardAsync/backwardAsync are
+    // its path for models it cannot queue.
+    timeMethod(model, 'forwardQueued', acc, 'forwardQueued (Embedding, queueing)');
+    timeMethod(native, 'layersAsync', acc, 'the native job');
     timeMethod(model, 'forwardAsync', acc, 'forwardAsync');
     timeMethod(model, 'backwardAsync', acc, 'backwardAsync');
     timeMethod(opt, 'step', acc, 'optimizer.step');
@@ -293,7 +299,7 @@ runChild('rnnblas-e1', async (job) => {
         lastAcc = { ...acc };
       },
     });
-    phaseSamples['rest (batching, loss + accuracy, clipping, zeroGrad, yields)'] = samples.map(
+    phaseSamples['rest (batching, queueing the loss, Embedding backward, accuracy, clipping, zeroGrad, yields)'] = samples.map(
       (s, i) => s - Object.keys(acc).reduce((a, k) => a + phaseSamples[k][i], 0),
     );
   } else {

@@ -556,58 +556,6 @@ Napi::Value layer_call(const Napi::CallbackInfo& info, Mode mode) {
   return dispatch(env, mode, std::move(kept), [ctx, call] { call.run(ctx); });
 }
 
-// layersAsync([{ backward, dirs: [dir, dir?] }, ...]): forwardLayer /
-// backwardLayer calls run in order as ONE job on the libuv pool, so that a
-// model pass costs one hand-off between threads instead of one per layer
-// (each is a thread wake-up, milliseconds on a busy machine). Every call is
-// read and checked as a single one would be, all before any runs; the memory
-// of all of them is held together (a foreign buffer one call writes and a
-// later one reads is the same copy).
-Napi::Value layers_async(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsArray()) throw_type(env, "layersAsync expects an array of layer calls");
-  const auto list = info[0].As<Napi::Array>();
-  const uint32_t n = list.Length();
-  if (n == 0 || n > 4096) throw_range(env, "layersAsync takes 1..4096 layer calls, got " + std::to_string(n));
-  // Phase 1 for every call before any conversion.
-  std::vector<bool> backward;
-  std::vector<LayerValues<ForwardCall>> fwd_values;
-  std::vector<LayerValues<BackwardCall>> bwd_values;
-  for (uint32_t i = 0; i < n; ++i) {
-    const Napi::Value item = list.Get(i);
-    const std::string what = "layersAsync[" + std::to_string(i) + "]";
-    if (!item.IsObject()) throw_type(env, what + " must be an object { backward, dirs }");
-    const auto obj = item.As<Napi::Object>();
-    const Napi::Value flag = obj.Get("backward");
-    if (!flag.IsBoolean()) throw_type(env, what + ".backward must be a boolean");
-    const Napi::Value dirs = obj.Get("dirs");
-    backward.push_back(flag.As<Napi::Boolean>().Value());
-    if (backward.back()) bwd_values.push_back(read_layer<BackwardCall>(env, dirs, what + ".dirs"));
-    else fwd_values.push_back(read_layer<ForwardCall>(env, dirs, what + ".dirs"));
-  }
-  std::vector<std::vector<FwdFields>> fwd_dirs;
-  std::vector<std::vector<BwdFields>> bwd_dirs;
-  std::vector<Array*> arrays;
-  for (const auto& v : fwd_values) fwd_dirs.push_back(convert_layer<ForwardCall>(env, v));
-  for (const auto& v : bwd_values) bwd_dirs.push_back(convert_layer<BackwardCall>(env, v));
-  for (auto& d : fwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
-  for (auto& d : bwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
-  auto kept = std::make_unique<Kept>();
-  kept->keep(env, arrays);
-  std::vector<LayerArgs<ForwardCall>> fwd;
-  std::vector<LayerArgs<BackwardCall>> bwd;
-  for (size_t i = 0; i < fwd_dirs.size(); ++i) fwd.push_back(layer_args<ForwardCall>(env, fwd_dirs[i], fwd_values[i]));
-  for (size_t i = 0; i < bwd_dirs.size(); ++i) bwd.push_back(layer_args<BackwardCall>(env, bwd_dirs[i], bwd_values[i]));
-  const ExecContext ctx = env_state(env).ctx;
-  return dispatch(env, Mode::Async, std::move(kept), [ctx, backward, fwd, bwd] {
-    size_t f = 0, b = 0;
-    for (const bool is_backward : backward) {
-      if (is_backward) bwd[b++].run(ctx);
-      else fwd[f++].run(ctx);
-    }
-  });
-}
-
 // ---------------------------------------------------------------------------
 // sgemm({...}) and sgemmAsync: row-major C = alpha op(A) op(B) + beta C
 
@@ -629,43 +577,61 @@ Napi::Value layers_async(const Napi::CallbackInfo& info) {
 enum class Gemm { SGEMM_FIELDS(RNNBLAS_FIELD_ENUM) };
 constexpr size_t kGemmCount = 0 SGEMM_FIELDS(RNNBLAS_FIELD_COUNT);
 const std::array<FieldSpec, kGemmCount> kGemmSpecs{{SGEMM_FIELDS(RNNBLAS_FIELD_SPEC)}};
+using GemmFields = Fields<Gemm, kGemmCount>;
 
-Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
-  Napi::Env env = info.Env();
-  auto f = read_call<Gemm>(info, kGemmSpecs, "sgemm");
+// Checks a call's sizes (before any memory is held).
+void check_sgemm(Napi::Env env, const GemmFields& f, const std::string& what) {
   const bool ta = f.flag(Gemm::transA), tb = f.flag(Gemm::transB);
   const int64_t M = f.dim(Gemm::M), N = f.dim(Gemm::N), K = f.dim(Gemm::K);
   const int64_t lda = f.dim(Gemm::lda), ldb = f.dim(Gemm::ldb), ldc = f.dim(Gemm::ldc);
   // Row-major op(A) is M x K; stored as rows x cols with leading dimension lda.
   const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K;
   const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N;
-  if (lda < a_cols) throw_range(env, "sgemm.lda is smaller than A's row length");
-  if (ldb < b_cols) throw_range(env, "sgemm.ldb is smaller than B's row length");
-  if (ldc < N) throw_range(env, "sgemm.ldc is smaller than N");
-  require_at_least(env, f[Gemm::A], "sgemm", strided_size(env, a_rows, lda, a_cols), "rows*lda");
-  require_at_least(env, f[Gemm::B], "sgemm", strided_size(env, b_rows, ldb, b_cols), "rows*ldb");
-  require_at_least(env, f[Gemm::C], "sgemm", strided_size(env, M, ldc, N), "M*ldc");
-  require_disjoint(env, "sgemm", f[Gemm::C], {&f[Gemm::A], &f[Gemm::B]});
-  const float alpha = static_cast<float>(f.number(Gemm::alpha));
-  const float beta = static_cast<float>(f.number(Gemm::beta));
+  if (lda < a_cols) throw_range(env, what + ".lda is smaller than A's row length");
+  if (ldb < b_cols) throw_range(env, what + ".ldb is smaller than B's row length");
+  if (ldc < N) throw_range(env, what + ".ldc is smaller than N");
+  require_at_least(env, f[Gemm::A], what, strided_size(env, a_rows, lda, a_cols), "rows*lda");
+  require_at_least(env, f[Gemm::B], what, strided_size(env, b_rows, ldb, b_cols), "rows*ldb");
+  require_at_least(env, f[Gemm::C], what, strided_size(env, M, ldc, N), "M*ldc");
+  require_disjoint(env, what, f[Gemm::C], {&f[Gemm::A], &f[Gemm::B]});
+}
 
+std::vector<Array*> gemm_arrays(GemmFields& f) {
+  return {&f.arrays[static_cast<size_t>(Gemm::A)], &f.arrays[static_cast<size_t>(Gemm::B)], &f.arrays[static_cast<size_t>(Gemm::C)]};
+}
+
+// A checked call's arguments (after the memory is held: pointers into it).
+struct SgemmOp {
+  bool ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float* a;
+  const float* b;
+  float* c;
+  explicit SgemmOp(const GemmFields& f)
+      : ta(f.flag(Gemm::transA)), tb(f.flag(Gemm::transB)), M(f.dim(Gemm::M)), N(f.dim(Gemm::N)), K(f.dim(Gemm::K)),
+        lda(f.dim(Gemm::lda)), ldb(f.dim(Gemm::ldb)), ldc(f.dim(Gemm::ldc)),
+        alpha(static_cast<float>(f.number(Gemm::alpha))), beta(static_cast<float>(f.number(Gemm::beta))),
+        a(f[Gemm::A].as<float>()), b(f[Gemm::B].as<float>()), c(f[Gemm::C].as<float>()) {}
+  void run(const ExecContext& ctx) const { team_sgemm(ctx, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); }
+};
+
+Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
+  Napi::Env env = info.Env();
+  auto f = read_call<Gemm>(info, kGemmSpecs, "sgemm");
+  check_sgemm(env, f, "sgemm");
   auto kept = std::make_unique<Kept>();
-  if (mode == Mode::Async) {
-    kept->keep(env, {&f.arrays[static_cast<size_t>(Gemm::A)], &f.arrays[static_cast<size_t>(Gemm::B)],
-                     &f.arrays[static_cast<size_t>(Gemm::C)]});
-  }
-  const float* a = f[Gemm::A].as<float>();
-  const float* b = f[Gemm::B].as<float>();
-  float* c = f[Gemm::C].as<float>();
+  if (mode == Mode::Async) kept->keep(env, gemm_arrays(f));
+  const SgemmOp op(f);
   const ExecContext ctx = env_state(env).ctx;
-  return dispatch(env, mode, std::move(kept), [=] {
-    team_sgemm(ctx, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
-  });
+  return dispatch(env, mode, std::move(kept), [ctx, op] { op.run(ctx); });
 }
 
 // ---------------------------------------------------------------------------
 // Losses (synchronous: one pass over the logits)
 
+// In a job (layersAsync) the summed loss goes to `loss` (a Float64Array of
+// one element); the synchronous calls return it.
 #define SOFTMAX_CE_FIELDS(F)          \
   F(logits, F32, In, Required)        \
   F(targets, I32, In, Required)       \
@@ -674,44 +640,79 @@ Napi::Value sgemm(const Napi::CallbackInfo& info, Mode mode) {
   F(C, Dim, In, Required)             \
   F(ignoreIndex, Int, In, Required)   \
   F(scale, Number, In, Required)      \
-  F(grad, F32, Out, Required)
+  F(grad, F32, Out, Required)         \
+  F(loss, F64, Out, Optional)
 
 enum class Sce { SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_ENUM) };
 constexpr size_t kSceCount = 0 SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_COUNT);
 const std::array<FieldSpec, kSceCount> kSceSpecs{{SOFTMAX_CE_FIELDS(RNNBLAS_FIELD_SPEC)}};
+using SceFields = Fields<Sce, kSceCount>;
 
-// softmaxCrossEntropy({...}) -> summed loss
-Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const auto f = read_call<Sce>(info, kSceSpecs, "softmaxCrossEntropy");
+// Checks the sizes and every counted target; returns a private copy of the
+// targets (they index the logits: the kernel must not see them change).
+std::shared_ptr<std::vector<int32_t>> check_sce(Napi::Env env, const SceFields& f, const std::string& what) {
   const int64_t N = f.dim(Sce::N), C = f.dim(Sce::C);
-  const std::string what = "softmaxCrossEntropy";
   require_length(env, f[Sce::logits], what, mul(env, N, C), "N*C");
   require_length(env, f[Sce::targets], what, N, "N");
   require_length(env, f[Sce::mask], what, N, "N");
   require_length(env, f[Sce::grad], what, mul(env, N, C), "N*C");
-  require_disjoint(env, what, f[Sce::grad], {&f[Sce::logits], &f[Sce::targets], &f[Sce::mask]});
+  require_length(env, f[Sce::loss], what, 1, "one summed loss");
+  require_disjoint(env, what, f[Sce::grad], {&f[Sce::logits], &f[Sce::targets], &f[Sce::mask], &f[Sce::loss]});
+  require_disjoint(env, what, f[Sce::loss], {&f[Sce::logits], &f[Sce::targets], &f[Sce::mask]});
   const int32_t ignore_index = static_cast<int32_t>(f.number(Sce::ignoreIndex));
-  // Targets index the logits: checked on a private copy.
-  std::vector<int32_t> targets(f[Sce::targets].as<int32_t>(), f[Sce::targets].as<int32_t>() + N);
+  auto targets = std::make_shared<std::vector<int32_t>>(f[Sce::targets].as<int32_t>(), f[Sce::targets].as<int32_t>() + N);
   const uint8_t* m = f[Sce::mask].as<uint8_t>();
   for (int64_t n = 0; n < N; ++n) {
-    const int32_t t = targets[n];
+    const int32_t t = (*targets)[n];
     if (m != nullptr && m[n] == 0) continue;
     if (t != ignore_index && (t < 0 || t >= C)) {
       throw_range(env, what + ".targets[" + std::to_string(n) + "] is " + std::to_string(t) +
                            ", expected 0.." + std::to_string(C - 1));
     }
   }
-  const float* x = f[Sce::logits].as<float>();
-  const int32_t* t = targets.data();
-  float* g = f[Sce::grad].as<float>();
-  const double scale = f.number(Sce::scale);
-  const ExecContext& ctx = env_state(env).ctx;
-  const double total = team_sum(ctx, N, 1, N * C, [=](int64_t r0, int64_t r1) {
-    return softmax_cross_entropy(x + r0 * C, t + r0, m ? m + r0 : nullptr, r1 - r0, C, ignore_index, scale, g + r0 * C);
-  });
-  return Napi::Number::New(env, total);
+  return targets;
+}
+
+std::vector<Array*> sce_arrays(SceFields& f) {
+  return {&f.arrays[static_cast<size_t>(Sce::logits)], &f.arrays[static_cast<size_t>(Sce::mask)],
+          &f.arrays[static_cast<size_t>(Sce::grad)], &f.arrays[static_cast<size_t>(Sce::loss)]};
+}
+
+struct SoftmaxCeOp {
+  const float* x;
+  std::shared_ptr<std::vector<int32_t>> targets;
+  const uint8_t* m;
+  int64_t N, C;
+  int32_t ignore_index;
+  double scale;
+  float* g;
+  double* loss;
+  SoftmaxCeOp(const SceFields& f, std::shared_ptr<std::vector<int32_t>> t)
+      : x(f[Sce::logits].as<float>()), targets(std::move(t)), m(f[Sce::mask].as<uint8_t>()), N(f.dim(Sce::N)), C(f.dim(Sce::C)),
+        ignore_index(static_cast<int32_t>(f.number(Sce::ignoreIndex))), scale(f.number(Sce::scale)),
+        g(f[Sce::grad].as<float>()), loss(f[Sce::loss].as<double>()) {}
+  double run(const ExecContext& ctx) const {
+    const float* xs = x;
+    const int32_t* t = targets->data();
+    const uint8_t* ms = m;
+    float* gs = g;
+    const int64_t C_ = C;
+    const int32_t ig = ignore_index;
+    const double sc = scale;
+    const double total = team_sum(ctx, N, 1, N * C, [=](int64_t r0, int64_t r1) {
+      return softmax_cross_entropy(xs + r0 * C_, t + r0, ms ? ms + r0 : nullptr, r1 - r0, C_, ig, sc, gs + r0 * C_);
+    });
+    if (loss != nullptr) *loss = total;
+    return total;
+  }
+};
+
+// softmaxCrossEntropy({...}) -> summed loss
+Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto f = read_call<Sce>(info, kSceSpecs, "softmaxCrossEntropy");
+  const SoftmaxCeOp op(f, check_sce(env, f, "softmaxCrossEntropy"));
+  return Napi::Number::New(env, op.run(env_state(env).ctx));
 }
 
 #define SQUARED_ERROR_FIELDS(F)  \
@@ -721,34 +722,186 @@ Napi::Value softmax_cross_entropy_js(const Napi::CallbackInfo& info) {
   F(rows, Dim, In, Required)     \
   F(inner, Dim, In, Required)    \
   F(scale, Number, In, Required) \
-  F(grad, F32, Out, Required)
+  F(grad, F32, Out, Required)    \
+  F(loss, F64, Out, Optional)
 
 enum class Sqe { SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_ENUM) };
 constexpr size_t kSqeCount = 0 SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_COUNT);
 const std::array<FieldSpec, kSqeCount> kSqeSpecs{{SQUARED_ERROR_FIELDS(RNNBLAS_FIELD_SPEC)}};
+using SqeFields = Fields<Sqe, kSqeCount>;
+
+void check_sqe(Napi::Env env, const SqeFields& f, const std::string& what) {
+  const int64_t n = mul(env, f.dim(Sqe::rows), f.dim(Sqe::inner));
+  require_length(env, f[Sqe::pred], what, n, "rows*inner");
+  require_length(env, f[Sqe::target], what, n, "rows*inner");
+  require_length(env, f[Sqe::mask], what, f.dim(Sqe::rows), "rows");
+  require_length(env, f[Sqe::grad], what, n, "rows*inner");
+  require_length(env, f[Sqe::loss], what, 1, "one summed loss");
+  require_disjoint(env, what, f[Sqe::grad], {&f[Sqe::pred], &f[Sqe::target], &f[Sqe::mask], &f[Sqe::loss]});
+  require_disjoint(env, what, f[Sqe::loss], {&f[Sqe::pred], &f[Sqe::target], &f[Sqe::mask]});
+}
+
+std::vector<Array*> sqe_arrays(SqeFields& f) {
+  return {&f.arrays[static_cast<size_t>(Sqe::pred)], &f.arrays[static_cast<size_t>(Sqe::target)],
+          &f.arrays[static_cast<size_t>(Sqe::mask)], &f.arrays[static_cast<size_t>(Sqe::grad)],
+          &f.arrays[static_cast<size_t>(Sqe::loss)]};
+}
+
+struct SquaredErrorOp {
+  const float* p;
+  const float* t;
+  const uint8_t* m;
+  int64_t rows, inner;
+  double scale;
+  float* g;
+  double* loss;
+  explicit SquaredErrorOp(const SqeFields& f)
+      : p(f[Sqe::pred].as<float>()), t(f[Sqe::target].as<float>()), m(f[Sqe::mask].as<uint8_t>()), rows(f.dim(Sqe::rows)),
+        inner(f.dim(Sqe::inner)), scale(f.number(Sqe::scale)), g(f[Sqe::grad].as<float>()), loss(f[Sqe::loss].as<double>()) {}
+  double run(const ExecContext& ctx) const {
+    const float* ps = p;
+    const float* ts = t;
+    const uint8_t* ms = m;
+    float* gs = g;
+    const int64_t in = inner;
+    const double sc = scale;
+    const double total = team_sum(ctx, rows, 1, rows * inner, [=](int64_t r0, int64_t r1) {
+      return squared_error(ps + r0 * in, ts + r0 * in, ms ? ms + r0 : nullptr, r1 - r0, in, sc, gs + r0 * in);
+    });
+    if (loss != nullptr) *loss = total;
+    return total;
+  }
+};
 
 // squaredError({...}) -> summed squared error
 Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto f = read_call<Sqe>(info, kSqeSpecs, "squaredError");
-  const int64_t rows = f.dim(Sqe::rows), inner = f.dim(Sqe::inner);
-  const int64_t n = mul(env, rows, inner);
-  const std::string what = "squaredError";
-  require_length(env, f[Sqe::pred], what, n, "rows*inner");
-  require_length(env, f[Sqe::target], what, n, "rows*inner");
-  require_length(env, f[Sqe::mask], what, rows, "rows");
-  require_length(env, f[Sqe::grad], what, n, "rows*inner");
-  require_disjoint(env, what, f[Sqe::grad], {&f[Sqe::pred], &f[Sqe::target], &f[Sqe::mask]});
-  const float* p = f[Sqe::pred].as<float>();
-  const float* t = f[Sqe::target].as<float>();
-  const uint8_t* m = f[Sqe::mask].as<uint8_t>();
-  float* g = f[Sqe::grad].as<float>();
-  const double scale = f.number(Sqe::scale);
-  const ExecContext& ctx = env_state(env).ctx;
-  const double total = team_sum(ctx, rows, 1, n, [=](int64_t r0, int64_t r1) {
-    return squared_error(p + r0 * inner, t + r0 * inner, m ? m + r0 : nullptr, r1 - r0, inner, scale, g + r0 * inner);
+  check_sqe(env, f, "squaredError");
+  return Napi::Number::New(env, SquaredErrorOp(f).run(env_state(env).ctx));
+}
+
+// ---------------------------------------------------------------------------
+// layersAsync([call, ...]): calls run in order as ONE job on the libuv pool,
+// so that a model pass (or a whole training step: the recurrent layers, the
+// head's GEMMs, the loss and the backward pass) costs one hand-off between
+// threads instead of one per call (each is a thread wake-up, milliseconds on
+// a busy machine). A call is a layer call { backward, dirs: [dir, dir?] } or
+// an op { op: 'sgemm' | 'softmaxCrossEntropy' | 'squaredError', ... } with
+// the fields of the synchronous call (the losses write their sum to `loss`).
+// Every call is read and checked as a single one would be, all before any
+// runs; the memory of all of them is held together (a foreign buffer one call
+// writes and a later one reads is the same copy).
+
+enum class JobKind { Forward, Backward, Sgemm, SoftmaxCe, SquaredError };
+
+Napi::Value layers_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsArray()) throw_type(env, "layersAsync expects an array of layer calls");
+  const auto list = info[0].As<Napi::Array>();
+  const uint32_t n = list.Length();
+  if (n == 0 || n > 4096) throw_range(env, "layersAsync takes 1..4096 layer calls, got " + std::to_string(n));
+  // Phase 1 for every call before any conversion.
+  std::vector<JobKind> kinds;
+  std::vector<std::string> names;
+  std::vector<LayerValues<ForwardCall>> fwd_values;
+  std::vector<LayerValues<BackwardCall>> bwd_values;
+  std::vector<std::array<napi_value, kGemmCount>> gemm_values;
+  std::vector<std::array<napi_value, kSceCount>> sce_values;
+  std::vector<std::array<napi_value, kSqeCount>> sqe_values;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Napi::Value item = list.Get(i);
+    const std::string what = "layersAsync[" + std::to_string(i) + "]";
+    names.push_back(what);
+    if (!item.IsObject()) throw_type(env, what + " must be an object { backward, dirs } or { op, ... }");
+    const auto obj = item.As<Napi::Object>();
+    const Napi::Value op = obj.Get("op");
+    if (!op.IsUndefined()) {
+      const std::string name = op.IsString() ? op.As<Napi::String>().Utf8Value() : std::string();
+      if (name == "sgemm") {
+        kinds.push_back(JobKind::Sgemm);
+        gemm_values.push_back(read_properties(env, obj, kGemmSpecs, what));
+      } else if (name == "softmaxCrossEntropy") {
+        kinds.push_back(JobKind::SoftmaxCe);
+        sce_values.push_back(read_properties(env, obj, kSceSpecs, what));
+      } else if (name == "squaredError") {
+        kinds.push_back(JobKind::SquaredError);
+        sqe_values.push_back(read_properties(env, obj, kSqeSpecs, what));
+      } else {
+        throw_type(env, what + ".op must be 'sgemm', 'softmaxCrossEntropy' or 'squaredError'");
+      }
+      continue;
+    }
+    const Napi::Value flag = obj.Get("backward");
+    if (!flag.IsBoolean()) throw_type(env, what + ".backward must be a boolean");
+    const Napi::Value dirs = obj.Get("dirs");
+    const bool backward = flag.As<Napi::Boolean>().Value();
+    kinds.push_back(backward ? JobKind::Backward : JobKind::Forward);
+    if (backward) bwd_values.push_back(read_layer<BackwardCall>(env, dirs, what + ".dirs"));
+    else fwd_values.push_back(read_layer<ForwardCall>(env, dirs, what + ".dirs"));
+  }
+  // Phase 2: converted and checked, in order (no JS runs from here on).
+  std::vector<std::vector<FwdFields>> fwd_dirs;
+  std::vector<std::vector<BwdFields>> bwd_dirs;
+  std::vector<GemmFields> gemms;
+  std::vector<SceFields> sces;
+  std::vector<std::shared_ptr<std::vector<int32_t>>> sce_targets;
+  std::vector<SqeFields> sqes;
+  {
+    size_t f = 0, b = 0, g = 0, c = 0, q = 0;
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      switch (kinds[i]) {
+        case JobKind::Forward: fwd_dirs.push_back(convert_layer<ForwardCall>(env, fwd_values[f++])); break;
+        case JobKind::Backward: bwd_dirs.push_back(convert_layer<BackwardCall>(env, bwd_values[b++])); break;
+        case JobKind::Sgemm:
+          gemms.push_back(convert_fields<Gemm>(env, gemm_values[g++], kGemmSpecs, names[i]));
+          check_sgemm(env, gemms.back(), names[i]);
+          break;
+        case JobKind::SoftmaxCe:
+          sces.push_back(convert_fields<Sce>(env, sce_values[c++], kSceSpecs, names[i]));
+          if (!sces.back()[Sce::loss].present) throw_type(env, "expected a Float64Array for " + names[i] + ".loss");
+          sce_targets.push_back(check_sce(env, sces.back(), names[i]));
+          break;
+        case JobKind::SquaredError:
+          sqes.push_back(convert_fields<Sqe>(env, sqe_values[q++], kSqeSpecs, names[i]));
+          if (!sqes.back()[Sqe::loss].present) throw_type(env, "expected a Float64Array for " + names[i] + ".loss");
+          check_sqe(env, sqes.back(), names[i]);
+          break;
+      }
+    }
+  }
+  std::vector<Array*> arrays;
+  for (auto& d : fwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
+  for (auto& d : bwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
+  for (auto& f : gemms) for (Array* a : gemm_arrays(f)) arrays.push_back(a);
+  for (auto& f : sces) for (Array* a : sce_arrays(f)) arrays.push_back(a);
+  for (auto& f : sqes) for (Array* a : sqe_arrays(f)) arrays.push_back(a);
+  auto kept = std::make_unique<Kept>();
+  kept->keep(env, arrays);
+  // Phase 3: the kernels' arguments, pointing into the held memory.
+  std::vector<LayerArgs<ForwardCall>> fwd;
+  std::vector<LayerArgs<BackwardCall>> bwd;
+  std::vector<SgemmOp> gemm_ops;
+  std::vector<SoftmaxCeOp> sce_ops;
+  std::vector<SquaredErrorOp> sqe_ops;
+  for (size_t i = 0; i < fwd_dirs.size(); ++i) fwd.push_back(layer_args<ForwardCall>(env, fwd_dirs[i], fwd_values[i]));
+  for (size_t i = 0; i < bwd_dirs.size(); ++i) bwd.push_back(layer_args<BackwardCall>(env, bwd_dirs[i], bwd_values[i]));
+  for (const auto& f : gemms) gemm_ops.emplace_back(f);
+  for (size_t i = 0; i < sces.size(); ++i) sce_ops.emplace_back(sces[i], sce_targets[i]);
+  for (const auto& f : sqes) sqe_ops.emplace_back(f);
+  const ExecContext ctx = env_state(env).ctx;
+  return dispatch(env, Mode::Async, std::move(kept), [ctx, kinds, fwd, bwd, gemm_ops, sce_ops, sqe_ops] {
+    size_t f = 0, b = 0, g = 0, c = 0, q = 0;
+    for (const JobKind k : kinds) {
+      switch (k) {
+        case JobKind::Forward: fwd[f++].run(ctx); break;
+        case JobKind::Backward: bwd[b++].run(ctx); break;
+        case JobKind::Sgemm: gemm_ops[g++].run(ctx); break;
+        case JobKind::SoftmaxCe: sce_ops[c++].run(ctx); break;
+        case JobKind::SquaredError: sqe_ops[q++].run(ctx); break;
+      }
+    }
   });
-  return Napi::Number::New(env, total);
 }
 
 // ---------------------------------------------------------------------------

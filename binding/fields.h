@@ -24,7 +24,7 @@ namespace rnnblas::binding {
   throw Napi::RangeError::New(env, "rnnblas native: " + msg);
 }
 
-enum class Kind { F32, I32, U8, Dim, Int, Number, Bool };
+enum class Kind { F32, F64, I32, U8, Dim, Int, Number, Bool };
 // What a call does with an array: reads it, writes it, or both (accumulates).
 enum class Role { In, Out, InOut };
 enum class Need { Required, Optional };
@@ -74,6 +74,7 @@ namespace detail {
 inline napi_typedarray_type typed_type(Kind k) {
   switch (k) {
     case Kind::F32: return napi_float32_array;
+    case Kind::F64: return napi_float64_array;
     case Kind::I32: return napi_int32_array;
     default: return napi_uint8_array;
   }
@@ -82,6 +83,7 @@ inline napi_typedarray_type typed_type(Kind k) {
 inline const char* typed_name(Kind k) {
   switch (k) {
     case Kind::F32: return "a Float32Array";
+    case Kind::F64: return "a Float64Array";
     case Kind::I32: return "an Int32Array";
     default: return "a Uint8Array";
   }
@@ -117,7 +119,7 @@ inline Array to_array(Napi::Env env, const FieldSpec& spec, napi_value v, const 
   a.present = true;
   a.buffer = buffer;
   a.length = static_cast<int64_t>(length);
-  a.element = spec.kind == Kind::F32 || spec.kind == Kind::I32 ? 4 : 1;
+  a.element = spec.kind == Kind::F64 ? 8 : spec.kind == Kind::F32 || spec.kind == Kind::I32 ? 4 : 1;
   a.offset = offset;
   void* base = nullptr;
   size_t base_bytes = 0;
@@ -193,7 +195,7 @@ Fields<Field, N> convert_fields(Napi::Env env, const std::array<napi_value, N>& 
   Fields<Field, N> out;
   for (size_t i = 0; i < N; ++i) {
     const FieldSpec& s = specs[i];
-    if (s.kind == Kind::F32 || s.kind == Kind::I32 || s.kind == Kind::U8) {
+    if (s.kind == Kind::F32 || s.kind == Kind::F64 || s.kind == Kind::I32 || s.kind == Kind::U8) {
       out.arrays[i] = detail::to_array(env, s, values[i], what);
     } else {
       out.scalars[i].value = detail::to_scalar(env, s, values[i], what);

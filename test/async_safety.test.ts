@@ -36,6 +36,7 @@ describe('async calls survive hostile JS', () => {
     ['detach-lstm', 'an LSTM: x, h0, c0 transferred during forwardAsync (backward then refuses, naming x), gy and gcN during backwardAsync'],
     ['detach-nograd', 'store-less (noGrad) forwardAsync of a 2-layer reset-before GRU and an LSTM: x, h0, c0 transferred mid-call'],
     ['detach-output', 'a plain output buffer detached mid-call: the promise rejects naming it'],
+    ['detach-job-ops', "a job's GEMM output and loss slot detached, its targets overwritten mid-call: it rejects naming both, later jobs are exact"],
     ['terminate', 'worker.terminate() while the worker has async calls running'],
     ['worker-exit', 'process.exit() in a worker while it has async calls running'],
     ['threads', 'setNumThreads(1024) is capped at the CPUs available; a large backward then works'],

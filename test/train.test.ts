@@ -124,6 +124,18 @@ describe('fit', () => {
       await original(gy);
       if (++calls === 5) g[3] = Infinity;
     });
+    // fit's one-job step: the backward is part of finish.
+    const queued = m.forwardQueued.bind(m);
+    vi.spyOn(m, 'forwardQueued').mockImplementation(async (x, o) => {
+      const q = await queued(x, o);
+      return q && {
+        ...q,
+        finish: async (gy) => {
+          await q.finish(gy);
+          if (gy && ++calls === 5) g[3] = Infinity;
+        },
+      };
+    });
     await expect(
       fit(m, delayTask(32, 8, 1, 1), { epochs: 2, batchSize: 8, loss: 'crossEntropy', optimizer: new Adam(m.parameters()), seed: 1 }),
     ).rejects.toThrow(/^non-finite gradient norm at step 5 \(epoch 2\): Infinity/);

@@ -50,6 +50,13 @@ function recordForwards(m: Sequential): Array<{ steps: number; lengths: number[]
     calls.push({ steps: x.shape[0], lengths: o?.seqLengths ? Array.from(o.seqLengths) : null, h0: o?.h0 as Tensor[] | undefined, hN: m.lastStates() as Tensor[] });
     return y;
   });
+  // fit's one-job step (its states are written when the step's job runs, before fit reads them).
+  const queued = m.forwardQueued.bind(m);
+  vi.spyOn(m, 'forwardQueued').mockImplementation(async (x: Tensor | IntTensor, o?: SequentialForwardOptions) => {
+    const q = await queued(x, o);
+    if (q) calls.push({ steps: x.shape[0], lengths: o?.seqLengths ? Array.from(o.seqLengths) : null, h0: o?.h0 as Tensor[] | undefined, hN: m.lastStates() as Tensor[] });
+    return q;
+  });
   return calls;
 }
 

@@ -123,6 +123,25 @@ export type SgemmArgs = [
   A: F32, lda: number, B: F32, ldb: number, beta: number, C: F32, ldc: number,
 ];
 
+/** softmaxCrossEntropy's arguments by name; `loss` (one float64) receives the sum inside a job. */
+export interface SoftmaxCeCall {
+  logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
+  loss?: Float64Array;
+}
+
+/** squaredError's arguments by name; `loss` (one float64) receives the sum inside a job. */
+export interface SquaredErrorCall {
+  pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32; loss?: Float64Array;
+}
+
+/** One call of a native job (layersAsync). */
+export type JobCall =
+  | { backward: false; dirs: ForwardDirection[] }
+  | { backward: true; dirs: BackwardDirection[] }
+  | ({ op: 'sgemm' } & SgemmCall)
+  | ({ op: 'softmaxCrossEntropy' } & SoftmaxCeCall & { loss: Float64Array })
+  | ({ op: 'squaredError' } & SquaredErrorCall & { loss: Float64Array });
+
 /** The addon's exports, as compiled: every call takes named arguments (binding/addon.cpp). */
 export interface AddonExports {
   /**
@@ -141,17 +160,16 @@ export interface AddonExports {
   /** As backwardLayer, on the libuv pool (memory held as for forwardLayerAsync). */
   backwardLayerAsync(dirs: BackwardDirection[]): Promise<void>;
   /**
-   * Layer calls run in order as one job on the libuv pool (one thread hand-off for all), each
-   * checked as forwardLayer/backwardLayer check theirs before any runs; memory held as for
-   * forwardLayerAsync, once for all of them.
+   * Calls run in order as one job on the libuv pool (one thread hand-off for all): layer calls, and
+   * ops with the fields of the synchronous sgemm / softmaxCrossEntropy / squaredError (a loss op
+   * writes its sum to `loss`). Each is checked as its synchronous form checks it before any runs;
+   * memory held as for forwardLayerAsync, once for all of them.
    */
-  layersAsync(calls: Array<{ backward: false; dirs: ForwardDirection[] } | { backward: true; dirs: BackwardDirection[] }>): Promise<void>;
+  layersAsync(calls: JobCall[]): Promise<void>;
   sgemm(call: SgemmCall): void;
   sgemmAsync(call: SgemmCall): Promise<void>;
-  softmaxCrossEntropy(call: {
-    logits: F32; targets: Int32Array; mask: Uint8Array | null; N: number; C: number; ignoreIndex: number; scale: number; grad: F32;
-  }): number;
-  squaredError(call: { pred: F32; target: F32; mask: Uint8Array | null; rows: number; inner: number; scale: number; grad: F32 }): number;
+  softmaxCrossEntropy(call: SoftmaxCeCall): number;
+  squaredError(call: SquaredErrorCall): number;
   /** One parameter's Adam/AdamW update in place (native/optim.h; the same bits as src/optim/adam.ts' formula). */
   adamStep(call: {
     p: F32; d: F32; m: F32; v: F32; vmax: F32OrNull; beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; eps: number; shrink: number;
@@ -218,7 +236,8 @@ interface PositionalCalls {
 /** The native surface as src/ uses it: the addon's calls, with the BLAS-style ones positional. */
 export type NativeBinding = Omit<AddonExports, keyof PositionalCalls> & PositionalCalls;
 
-function sgemmCall(a: SgemmArgs): SgemmCall {
+/** SgemmArgs by name. */
+export function sgemmCall(a: SgemmArgs): SgemmCall {
   const [transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc] = a;
   return { transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc };
 }

@@ -5,6 +5,7 @@
  * it; a custom layer may implement it (or be a {@link Module} whose
  * `forward(x)` / `backward(gy)` take and return Tensors).
  */
+import type { NativeJob } from '../native/job.js';
 import type { IntTensor, Parameter, Tensor } from '../tensor.js';
 import type { Module } from './module.js';
 
@@ -55,6 +56,15 @@ export interface Layer {
   forwardLayerAsync?(x: Tensor | IntTensor, ctx: LayerContext): Promise<Tensor>;
   /** Optional off-main-thread backward. */
   backwardLayerAsync?(gy: Tensor, ctx: LayerContext): Promise<Tensor | null>;
+  /**
+   * @internal Whether this layer's forward (with this context) and its backward can be queued in
+   * a native job (forwardLayerInto / backwardLayerInto): a training step's single pool call.
+   */
+  queueable?(ctx: LayerContext): boolean;
+  /** @internal As forwardLayer, queued in `job`: the output's buffer is written when the job runs. */
+  forwardLayerInto?(x: Tensor | IntTensor, ctx: LayerContext, job: NativeJob): Tensor;
+  /** @internal As backwardLayer, queued in `job` after this layer's forward (in the same job or an earlier one). */
+  backwardLayerInto?(gy: Tensor, ctx: LayerContext, job: NativeJob): Tensor | null;
   /** Parameters with local names (e.g. `weight`, `weight_ih_l0`). */
   parameters(): Parameter[];
   /** Training or evaluation mode. */

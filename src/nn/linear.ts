@@ -4,7 +4,8 @@
  * GEMMs run natively.
  */
 import { rangeError } from '../errors.js';
-import { native, nativeFloats } from '../native/binding.js';
+import { native, nativeFloats, type SgemmArgs } from '../native/binding.js';
+import type { NativeJob } from '../native/job.js';
 import { Rng } from '../random.js';
 import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
@@ -65,10 +66,11 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
 
   // `reuse`: the output lives in a buffer this layer reuses (inside a Sequential, when the
   // next layer consumes it within the step).
-  private forwardInto(x: Tensor, reuse: boolean): Tensor {
+  private forwardInto(x: Tensor, reuse: boolean, job?: NativeJob): Tensor {
     const t = this.checkInput(x);
     const rows = t.data.length / this.inFeatures;
-    const y = reuse ? this.reused('y', rows * this.outFeatures) : new Float32Array(rows * this.outFeatures);
+    // (Native-owned in a job: the job uses it in place instead of copying it in and out.)
+    const y = reuse ? this.reused('y', rows * this.outFeatures) : job ? nativeFloats(rows * this.outFeatures) : new Float32Array(rows * this.outFeatures);
     if (rows === 0) {
       this.lastInput = t;
       return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
@@ -78,7 +80,7 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
       const b = this.store.get('bias').data;
       for (let r = 0; r < rows; r++) y.set(b, r * this.outFeatures);
     }
-    native.sgemm(false, true, rows, this.outFeatures, this.inFeatures, 1, t.data, this.inFeatures, w, this.inFeatures, this.hasBias ? 1 : 0, y, this.outFeatures);
+    gemm(job, false, true, rows, this.outFeatures, this.inFeatures, 1, t.data, this.inFeatures, w, this.inFeatures, this.hasBias ? 1 : 0, y, this.outFeatures);
     this.lastInput = t;
     return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
   }
@@ -92,7 +94,7 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     return this.backwardInto(gy, inputGrad, false);
   }
 
-  private backwardInto(gy: Tensor, inputGrad: boolean, reuse: boolean): Tensor | null {
+  private backwardInto(gy: Tensor, inputGrad: boolean, reuse: boolean, job?: NativeJob): Tensor | null {
     const x = this.lastInput;
     if (!x) throw new Error('Linear.backward called before forward: call forward first');
     const rows = x.data.length / this.inFeatures;
@@ -103,15 +105,15 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
       this.lastInput = null;
       return inputGrad ? { data: new Float32Array(0), shape: x.shape } : null;
     }
-    native.sgemm(true, false, out, this.inFeatures, rows, 1, gy.data, out, x.data, this.inFeatures, 1, this.store.get('weight').grad, this.inFeatures);
+    gemm(job, true, false, out, this.inFeatures, rows, 1, gy.data, out, x.data, this.inFeatures, 1, this.store.get('weight').grad, this.inFeatures);
     if (this.hasBias) {
       // db += 1^T gy: the column sums as one more native GEMM.
-      native.sgemm(false, false, 1, out, rows, 1, this.ones(rows), rows, gy.data, out, 1, this.store.get('bias').grad, out);
+      gemm(job, false, false, 1, out, rows, 1, this.ones(rows), rows, gy.data, out, 1, this.store.get('bias').grad, out);
     }
     this.lastInput = null;
     if (!inputGrad) return null;
-    const dx = reuse ? this.reused('dx', rows * this.inFeatures) : new Float32Array(rows * this.inFeatures);
-    native.sgemm(false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
+    const dx = reuse ? this.reused('dx', rows * this.inFeatures) : job ? nativeFloats(rows * this.inFeatures) : new Float32Array(rows * this.inFeatures);
+    gemm(job, false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
     return { data: dx, shape: x.shape };
   }
 
@@ -156,7 +158,22 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     return this.backwardInto(gy, ctx.inputGrad, ctx.internal === true);
   }
 
-  private onesCache = new Float32Array(0);
+  /** @internal Its GEMMs can always join a job. */
+  queueable(): boolean {
+    return true;
+  }
+
+  /** @internal Sequential's entry for a training step's one job: the GEMMs, queued (the bias rows are set now). */
+  forwardLayerInto(x: Tensor | IntTensor, ctx: LayerContext, job: NativeJob): Tensor {
+    return this.forwardInto(x as Tensor, ctx.internal === true, job);
+  }
+
+  /** @internal Sequential's entry: the backward GEMMs, queued. */
+  backwardLayerInto(gy: Tensor, ctx: LayerContext, job: NativeJob): Tensor | null {
+    return this.backwardInto(gy, ctx.inputGrad, ctx.internal === true, job);
+  }
+
+  private onesCache: Float32Array = new Float32Array(0);
   private readonly reuse = new Map<'y' | 'dx', Float32Array>();
 
   // A buffer of n floats kept for the next call (contents overwritten by the caller). Native-owned:
@@ -172,7 +189,8 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
   }
 
   private ones(n: number): Float32Array {
-    if (this.onesCache.length < n) this.onesCache = new Float32Array(n).fill(1);
+    // Native-owned: a job uses it in place.
+    if (this.onesCache.length < n) this.onesCache = nativeFloats(n).fill(1);
     return this.onesCache.subarray(0, n);
   }
 
@@ -181,6 +199,12 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     if (rank < 1) throw rangeError('x', `a Tensor of shape [..., ${this.inFeatures}]`, x === null || typeof x !== 'object' ? String(x) : 'a tensor of rank 0');
     return checkTensor('x', x, [...new Array<number>(rank - 1).fill(-1), this.inFeatures], `[..., inFeatures = ${this.inFeatures}]`);
   }
+}
+
+// A GEMM now, or queued in `job`.
+function gemm(job: NativeJob | undefined, ...args: SgemmArgs): void {
+  if (job) job.sgemm(...args);
+  else native.sgemm(...args);
 }
 
 function linearShapes(spec: Readonly<Record<string, unknown>>, where: string): Array<[string, number[]]> {

@@ -4,7 +4,7 @@
  * Everything is computed in float64; the gradient is returned as float32.
  */
 import { rangeError, typeError } from '../errors.js';
-import { native } from '../native/binding.js';
+import { native, type SoftmaxCeCall, type SquaredErrorCall } from '../native/binding.js';
 import { type Tensor, checkTensor } from '../tensor.js';
 import { checkInt, checkOneOf, checkOptions } from '../validate.js';
 
@@ -74,6 +74,23 @@ export function crossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<num
  * next step), else into a new array.
  */
 export function crossEntropyInto(logits: Tensor, targets: Int32Array | ArrayLike<number>, options: CrossEntropyOptions, out: Float32Array | null): LossResult {
+  const p = prepareCrossEntropy(logits, targets, options, out);
+  return p.result(native.softmaxCrossEntropy(p.call.logits, p.call.targets, p.call.mask, p.call.N, p.call.C, p.call.ignoreIndex, p.call.scale, p.call.grad));
+}
+
+/** @internal A checked loss: the native call's arguments, and the result from its summed loss. */
+export interface PreparedLoss<Call> {
+  /** The native call's arguments (sizes checked; every target valid). */
+  readonly call: Call;
+  /** The loss and gradient, once the call has returned `total`. */
+  result(total: number): LossResult;
+}
+
+/**
+ * @internal crossEntropyInto's checks and arguments, without running it (the training step queues
+ * the call in its native job). `out` is reused as the gradient when it has N*C floats.
+ */
+export function prepareCrossEntropy(logits: Tensor, targets: Int32Array | ArrayLike<number>, options: CrossEntropyOptions, out: Float32Array | null): PreparedLoss<SoftmaxCeCall> {
   const x = checkTensor('logits', logits, [-1, -1]);
   const [N, C] = x.shape;
   const o = checkOptions<CrossEntropyOptions>('options', options, ['ignoreIndex', 'reduction', 'mask']);
@@ -116,9 +133,10 @@ export function crossEntropyInto(logits: Tensor, targets: Int32Array | ArrayLike
       ids[n] = (mask !== null && mask[n] === 0) || t === ignoreIndex ? clampedIgnore : t;
     }
   }
-  const total = native.softmaxCrossEntropy(x.data, ids, mask, N, C, clampedIgnore, scale, grad);
-  const loss = reduction === 'mean' ? total / count : total;
-  return { loss, grad: { data: grad, shape: Object.freeze([N, C]) } };
+  return {
+    call: { logits: x.data, targets: ids, mask, N, C, ignoreIndex: clampedIgnore, scale, grad },
+    result: (total) => ({ loss: reduction === 'mean' ? total / count : total, grad: { data: grad, shape: Object.freeze([N, C]) } }),
+  };
 }
 
 /**
@@ -133,6 +151,17 @@ export function crossEntropyInto(logits: Tensor, targets: Int32Array | ArrayLike
  * @throws TypeError / RangeError for bad arguments.
  */
 export function mseLoss(pred: Tensor, target: Tensor, options: MseLossOptions = {}): LossResult {
+  const p = prepareMse(pred, target, options, null);
+  const c = p.call;
+  // Zero-size tensors have nothing to sum (and the kernel wants sizes >= 1).
+  return p.result(c.rows > 0 && c.inner > 0 ? native.squaredError(c.pred, c.target, c.mask, c.rows, c.inner, c.scale, c.grad) : 0);
+}
+
+/**
+ * @internal mseLoss's checks and arguments, without running it (see prepareCrossEntropy); `out`
+ * is reused as the gradient when it has as many floats as `pred`.
+ */
+export function prepareMse(pred: Tensor, target: Tensor, options: MseLossOptions, out: Float32Array | null): PreparedLoss<SquaredErrorCall> {
   const anyShape = (v: unknown): number[] => {
     const s = v !== null && typeof v === 'object' ? (v as { shape?: unknown }).shape : undefined;
     return Array.isArray(s) ? s.map(() => -1) : [];
@@ -150,9 +179,10 @@ export function mseLoss(pred: Tensor, target: Tensor, options: MseLossOptions = 
   let count = 0;
   for (let r = 0; r < rows; r++) if (mask === null || mask[r] !== 0) count += inner;
   const scale = reduction === 'mean' ? 2 / count : 2;
-  const grad = new Float32Array(p.data.length);
-  // Zero-size tensors have nothing to sum (and the kernel wants sizes >= 1).
-  const total = rows > 0 && inner > 0 ? native.squaredError(p.data, t.data, mask, rows, inner, scale, grad) : 0;
-  const loss = reduction === 'mean' ? total / count : total;
-  return { loss, grad: { data: grad, shape: Object.freeze([...p.shape]) } };
+  // A reused buffer needs no clearing: every element of grad is written (masked rows get zeros).
+  const grad = out !== null && out.length === p.data.length ? out : new Float32Array(p.data.length);
+  return {
+    call: { pred: p.data, target: t.data, mask, rows, inner, scale, grad },
+    result: (total) => ({ loss: reduction === 'mean' ? total / count : total, grad: { data: grad, shape: Object.freeze([...p.shape]) } }),
+  };
 }

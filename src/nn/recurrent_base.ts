@@ -5,6 +5,7 @@
  * module contract, and the Sequential entry points. The cell is the
  * configuration's `mode`; the subclasses only name it and type its states.
  */
+import type { NativeJob } from '../native/job.js';
 import { Rng } from '../random.js';
 import { checkBool, checkOptions } from '../validate.js';
 import type { IntTensor, Parameter, Tensor } from '../tensor.js';
@@ -17,8 +18,11 @@ import { rnnConfig, rnnInitRecipe, rnnParameterShapes, type RnnConfig, type RnnI
 import {
   rnnBackwardChecked,
   rnnBackwardCheckedAsync,
+  rnnBackwardInto,
+  rnnDeferrable,
   rnnForwardChecked,
   rnnForwardCheckedAsync,
+  rnnForwardInto,
   type RnnBackwardOptions,
   type RnnBackwardResult,
   type RnnForwardOptions,
@@ -109,6 +113,7 @@ export abstract class RNNBase<
   // Intermediate buffers reused across calls (one call at a time per module).
   private readonly workspace = new RnnWorkspace();
   private busy = false;
+  private busyWith: NativeJob | null = null;
 
   /**
    * Lays out the parameters for `mode`, draws them from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch
@@ -211,6 +216,42 @@ export abstract class RNNBase<
   /** @internal Sequential's entry. */
   backwardLayer(gy: Tensor, ctx: LayerContext): Tensor | null {
     return this.runBackward({ gy } as Grads, { inputGrad: ctx.inputGrad }, ctx.internal === true).gx;
+  }
+
+  /** @internal Whether Sequential can queue this layer's passes in a job (no dropout between layers, time-major). */
+  queueable(ctx: LayerContext): boolean {
+    return ctx.noGrad !== true && rnnDeferrable(this.config, this.training);
+  }
+
+  /** @internal Sequential's entry for a training step's one job: the forward, queued. */
+  forwardLayerInto(x: Tensor | IntTensor, ctx: LayerContext, job: NativeJob): Tensor {
+    this.assertIdle();
+    const r = rnnForwardInto(this.config, this.weights, x as Tensor, this.forwardOptions(this.contextOptions(ctx), ctx.internal === true), job);
+    this.tape = r.tape;
+    this.holdFor(job);
+    ctx.hN?.set(this, this.finalState(this.output(r)));
+    return r.y;
+  }
+
+  /** @internal Sequential's entry: the backward, queued in the job of its forward (or a later one). */
+  backwardLayerInto(gy: Tensor, ctx: LayerContext, job: NativeJob): Tensor | null {
+    if (this.busyWith !== job) this.assertIdle();
+    const tape = this.requireTape();
+    const r = rnnBackwardInto(tape, { gy }, this.grads, this.backwardOptions({ inputGrad: ctx.inputGrad }, ctx.internal === true), job);
+    this.tape = null;
+    this.holdFor(job);
+    return r.gx;
+  }
+
+  // Busy until `job` settles (its calls use the workspace and the tape).
+  private holdFor(job: NativeJob): void {
+    if (this.busyWith === job) return;
+    this.busy = true;
+    this.busyWith = job;
+    job.onSettled(() => {
+      this.busy = false;
+      this.busyWith = null;
+    });
   }
 
   /** @internal Sequential's async entry. */

@@ -14,6 +14,7 @@
  */
 import { describe, rangeError, typeError } from '../errors.js';
 import { GATED_STORE_BLOCKS, native, nativeFloats, NativeActivation, NativeCell, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
+import type { NativeJob } from '../native/job.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
 import { checkFinite, MAX_ELEMENTS } from '../validate.js';
@@ -247,6 +248,27 @@ async function runAsync<R>(plan: Plan<R>): Promise<R> {
     pending.push(step.value);
     if (step.value.sync) await flush();
   }
+}
+
+// Queues every call of a plan in a job that runs later (a training step's one job). Only plans
+// without sync points can: their results are not read until the job has run.
+function runInto<R>(plan: Plan<R>, job: NativeJob): R {
+  for (;;) {
+    const step = plan.next();
+    if (step.done) return step.value;
+    const call = step.value;
+    if (call.sync) throw new Error('internal: a recurrent pass with a sync point was queued in a job (check rnnDeferrable first)');
+    job.push(call.kind === 'forward' ? { backward: false, dirs: call.dirs } : { backward: true, dirs: call.dirs });
+  }
+}
+
+/**
+ * @internal Whether a forward pass in this mode and its backward (without traces) can be queued
+ * in a job: neither reads a call's results before its next call (no dropout between layers, no
+ * batch-first copy).
+ */
+export function rnnDeferrable(cfg: RnnConfig, training: boolean): boolean {
+  return !cfg.batchFirst && !(training && cfg.dropout > 0 && cfg.numLayers > 1);
 }
 
 /** [A,B,F] -> [B,A,F] copy (batch-first <-> time-major). */
@@ -642,4 +664,20 @@ export function rnnBackwardChecked(tape: RnnTape, grads: RnnOutputGrads | undefi
 export async function rnnBackwardCheckedAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
   const t = readTape(tape);
   return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, nativeFloats));
+}
+
+/**
+ * @internal rnnForwardChecked queued in `job`: the result's buffers are written when the job runs
+ * (rnnDeferrable must hold).
+ */
+export function rnnForwardInto(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions, job: NativeJob): RnnForwardResult {
+  const o = checkForwardInputs(cfg, x, opts);
+  if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
+  return runInto(forwardPlan(cfg, weights, x, o, nativeFloats), job);
+}
+
+/** @internal rnnBackwardChecked queued in `job` (after the forward whose tape it is; no traces). */
+export function rnnBackwardInto(tape: RnnTape, grads: RnnOutputGrads, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions, job: NativeJob): RnnBackwardResult {
+  const t = readTape(tape);
+  return runInto(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, nativeFloats), job);
 }

@@ -4,6 +4,7 @@
  * travel alongside the data.
  */
 import { rangeError, typeError } from '../errors.js';
+import { NativeJob } from '../native/job.js';
 import { registerModule } from '../io/registry.js';
 import type { IntTensor, Parameter, Tensor } from '../tensor.js';
 import { checkBool, checkOptions } from '../validate.js';
@@ -29,6 +30,24 @@ export interface SequentialForwardOptions {
    * store (LSTM/GRU memory O(B·H) per layer instead of O(T·B·4H)); `backward` then throws.
    */
   noGrad?: boolean;
+}
+
+/**
+ * @internal A training step's forward queued as one native job (Sequential.forwardQueued): the
+ * output's buffer is written when `finish` runs the job.
+ */
+export interface QueuedStep {
+  /** The model output (written when the job has run). */
+  readonly out: Tensor;
+  /** The job: the loss's op goes in after the forward's calls. */
+  readonly job: NativeJob;
+  /**
+   * Queues the backward of `gy` (null: forward only), runs the job, then the backward of the
+   * layers before the queued ones.
+   */
+  finish(gy: Tensor | null): Promise<void>;
+  /** Drops the job unrun (the layers are free again); the forward has not happened. */
+  abandon(): void;
 }
 
 /**
@@ -79,6 +98,64 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     }
     finish();
     return out as Tensor;
+  }
+
+  /**
+   * @internal A training step as one pool job: the layers before the first queueable one run
+   * now (Embedding), every later one queues its forward in a job, the caller queues the loss,
+   * and `finish` queues the backward, runs the job and backpropagates through the first
+   * layers. Null (nothing ran) when a later layer cannot be queued (dropout between
+   * recurrent layers, batch-first, LastStep, a custom layer): use forwardAsync/backwardAsync.
+   */
+  async forwardQueued(x: Tensor | IntTensor, options?: SequentialForwardOptions): Promise<QueuedStep | null> {
+    const steps = this.steps;
+    const first = steps.findIndex((l) => l.forwardLayerInto !== undefined);
+    if (first < 0) return null;
+    const { ctxFor, finish } = this.begin(options);
+    for (let i = first; i < steps.length; i++) {
+      const l = steps[i];
+      if (!l.forwardLayerInto || !l.backwardLayerInto || !l.queueable || !l.queueable(ctxFor(i))) return null;
+    }
+    let out: Tensor | IntTensor = x;
+    for (let i = 0; i < first; i++) {
+      const layer = steps[i];
+      out = layer.forwardLayerAsync ? await layer.forwardLayerAsync(out, ctxFor(i)) : layer.forwardLayer(out, ctxFor(i));
+    }
+    const job = new NativeJob();
+    try {
+      for (let i = first; i < steps.length; i++) out = (steps[i].forwardLayerInto as NonNullable<Layer['forwardLayerInto']>)(out, ctxFor(i), job);
+    } catch (e) {
+      job.abandon();
+      throw e;
+    }
+    finish();
+    const lengths = this.lastCtx?.seqLengths ?? null;
+    return {
+      out: out as Tensor,
+      job,
+      abandon: () => job.abandon(),
+      finish: async (gy) => {
+        let g: Tensor | null = gy;
+        if (gy) {
+          this.lastCtx = null;
+          try {
+            for (let i = steps.length - 1; i >= first && g; i--) {
+              g = (steps[i].backwardLayerInto as NonNullable<Layer['backwardLayerInto']>)(g, { seqLengths: lengths, inputGrad: i > 0, internal: true }, job);
+            }
+          } catch (e) {
+            job.abandon();
+            throw e;
+          }
+        }
+        await job.run();
+        if (!gy) return;
+        for (let i = first - 1; i >= 0 && g; i--) {
+          const layer = steps[i];
+          const c = { seqLengths: lengths, inputGrad: i > 0, internal: true };
+          g = layer.backwardLayerAsync ? await layer.backwardLayerAsync(g, c) : layer.backwardLayer(g, c);
+        }
+      },
+    };
   }
 
   private begin(options: SequentialForwardOptions | undefined): { ctxFor: (i: number) => LayerContext; finish: () => void } {

@@ -41,12 +41,14 @@ export function swapLeading<T extends Tensor | IntTensor>(t: T): T {
 export interface TimeMajorModel {
   forward(x: Tensor | IntTensor, options: Parameters<Sequential['forwardAsync']>[1]): Promise<Tensor>;
   backward(gy: Tensor): Promise<void>;
+  /** A training step as one native job (time-major models only; null: not this model). */
+  forwardQueued?: Sequential['forwardQueued'];
 }
 
 /** Wraps `model` so the training loop can keep its batches time-major. */
 export function timeMajor(model: Sequential): TimeMajorModel {
   if (!isBatchFirst(model)) {
-    return { forward: (x, o) => model.forwardAsync(x, o), backward: (g) => model.backwardAsync(g) };
+    return { forward: (x, o) => model.forwardAsync(x, o), backward: (g) => model.backwardAsync(g), forwardQueued: (x, o) => model.forwardQueued(x, o) };
   }
   return {
     forward: async (x, o) => {

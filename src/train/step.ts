@@ -9,7 +9,7 @@ import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { IntTensor, Tensor } from '../tensor.js';
 import type { TimeMajorModel } from './layout.js';
-import { batchLoss, type LossName } from './loss.js';
+import { batchLoss, queueBatchLoss, type BatchLoss, type LossName, type QueuedBatchLoss } from './loss.js';
 import { batchMetricSums, type MetricName, type MetricSums } from './metrics.js';
 
 /** Thrown by fit when a loss or gradient norm is not finite; the message names the step. */
@@ -78,12 +78,36 @@ export async function trainStep(
   s: StepSetup, n: number, epoch: number, x: Tensor | IntTensor, y: Tensor | IntTensor, rnnLengths: Int32Array | null, valid: Int32Array | null, h0: ReturnType<Sequential['lastStates']> | undefined,
 ): Promise<StepOutcome | null> {
   s.model.zeroGrad();
-  const out = await s.net.forward(x, { seqLengths: rnnLengths ?? undefined, h0 });
-  const r = batchLoss(s.loss, out, y, s.target, valid, true, s.metrics.includes('accuracy'), s.scratch);
-  if (r === null) return null;
-  if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
+  const wantCorrect = s.metrics.includes('accuracy');
+  const opts = { seqLengths: rnnLengths ?? undefined, h0 };
+  // One pool job for the forward, the loss and the backward when the model allows (one thread
+  // hand-off per step instead of one per pass, and the head's GEMMs on the team's threads).
+  const queued = s.net.forwardQueued ? await s.net.forwardQueued(x, opts) : null;
+  let r: BatchLoss;
+  let out: Tensor;
+  if (queued) {
+    out = queued.out;
+    let loss: QueuedBatchLoss | null;
+    try {
+      loss = queueBatchLoss(s.loss, out, y, s.target, valid, wantCorrect, s.scratch, queued.job);
+    } catch (e) {
+      queued.abandon();
+      throw e;
+    }
+    await queued.finish(loss ? loss.grad : null);
+    if (loss === null) return null;
+    r = loss.result();
+    // (The backward has run, but no update is applied: the next step zeroes the gradients.)
+    if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
+  } else {
+    out = await s.net.forward(x, opts);
+    const b = batchLoss(s.loss, out, y, s.target, valid, true, wantCorrect, s.scratch);
+    if (b === null) return null;
+    r = b;
+    if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
+    await s.net.backward(r.grad);
+  }
   const metrics = s.metrics.length > 0 ? batchMetricSums(s.metrics, out, y, s.target, valid, r) : {};
-  await s.net.backward(r.grad);
   const params = s.optimizer.params;
   if (s.clipValue !== null) clipGradValue(params, s.clipValue);
   // The norm is always measured (one pass over the gradients): progress reports it.

@@ -193,6 +193,49 @@ const scenarios: Record<string, () => Promise<Result>> = {
     return { ok: /dwIh.*detached/.test(message), detail: message };
   },
 
+  // A training step's kind of job (a layer call, then a GEMM and the loss on its output):
+  // the GEMM's plain output and the loss slot detached mid-call. The promise rejects naming
+  // both; the kernels wrote only the job's own copies.
+  async 'detach-job-ops'() {
+    const { native } = await import('../../src/native/binding.js');
+    const T = 1500, B = 4, I = 16, H = 128, C = 9;
+    const m = new RNN({ inputSize: I, hiddenSize: H, seed: 8 });
+    const sd = m.stateDict();
+    const x = rand([T, B, I]);
+    const y = new Float32Array(T * B * H);
+    const wOut = rand([C, H]).data;
+    const logits = new Float32Array(T * B * C);
+    const grad = new Float32Array(T * B * C);
+    const targets = Int32Array.from({ length: T * B }, (_, i) => i % C);
+    const loss = new Float64Array(1);
+    const job = native.layersAsync([
+      { backward: false, dirs: [{ x: x.data, h0: null, wIh: sd.weight_ih_l0.data, wHh: sd.weight_hh_l0.data, bIh: sd.bias_ih_l0.data, bHh: sd.bias_hh_l0.data, lengths: null, y, hN: new Float32Array(B * H), T, B, I, H, ld: H, act: 0, reverse: false }] },
+      { op: 'sgemm', transA: false, transB: true, M: T * B, N: C, K: H, alpha: 1, A: y, lda: H, B: wOut, ldb: H, beta: 0, C: logits, ldc: C },
+      { op: 'softmaxCrossEntropy', logits, targets, mask: null, N: T * B, C, ignoreIndex: -100, scale: 1 / (T * B), grad, loss },
+    ]);
+    detach(logits.buffer);
+    detach(loss.buffer);
+    targets.fill(1 << 30);  // the job checked and copied them when it was queued
+    churn();
+    let message = '';
+    await job.catch((e: Error) => (message = e.message));
+    // Afterwards the same job with fresh buffers gives the synchronous calls' bits.
+    const y2 = new Float32Array(T * B * H), logits2 = new Float32Array(T * B * C), grad2 = new Float32Array(T * B * C), loss2 = new Float64Array(1);
+    const t2 = Int32Array.from({ length: T * B }, (_, i) => i % C);
+    await native.layersAsync([
+      { backward: false, dirs: [{ x: x.data, h0: null, wIh: sd.weight_ih_l0.data, wHh: sd.weight_hh_l0.data, bIh: sd.bias_ih_l0.data, bHh: sd.bias_hh_l0.data, lengths: null, y: y2, hN: new Float32Array(B * H), T, B, I, H, ld: H, act: 0, reverse: false }] },
+      { op: 'sgemm', transA: false, transB: true, M: T * B, N: C, K: H, alpha: 1, A: y2, lda: H, B: wOut, ldb: H, beta: 0, C: logits2, ldc: C },
+      { op: 'softmaxCrossEntropy', logits: logits2, targets: t2, mask: null, N: T * B, C, ignoreIndex: -100, scale: 1 / (T * B), grad: grad2, loss: loss2 },
+    ]);
+    const yRef = m.forward(x).y.data;
+    const lRef = new Float32Array(T * B * C);
+    native.sgemm(false, true, T * B, C, H, 1, yRef, H, wOut, H, 0, lRef, C);
+    const gRef = new Float32Array(T * B * C);
+    const total = native.softmaxCrossEntropy(lRef, t2, null, T * B, C, -100, 1 / (T * B), gRef);
+    const ok = /C, loss|loss, C/.test(message) && /detached/.test(message) && sameBits(y2, yRef) && sameBits(logits2, lRef) && sameBits(grad2, gRef) && loss2[0] === total;
+    return { ok, detail: message };
+  },
+
   // The worker running an async call is terminated while it runs.
   async terminate() {
     return workerScenario('terminate');
