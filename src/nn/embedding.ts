@@ -3,10 +3,12 @@
  * weight initialised from N(0, 1)). Backward scatters into the weight gradient.
  */
 import { rangeError, typeError } from '../errors.js';
+import { nativeFloats } from '../native/binding.js';
 import { Rng } from '../random.js';
 import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
 import { registerModule } from '../io/registry.js';
+import type { LayerContext } from './layer.js';
 import type { Module, ModuleSpec, ShapeDim } from './module.js';
 import { ParametrizedLayer } from './parametrized_layer.js';
 
@@ -43,14 +45,33 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
 
   /** ids [...] (Int32Array) -> [..., E]. An id outside 0..numEmbeddings-1 is a RangeError naming it and its position. */
   forward(ids: IntTensor): Tensor {
+    return this.forwardInto(ids, false);
+  }
+
+  // `reuse`: the output lives in a buffer this layer reuses, native-owned (inside a Sequential,
+  // where the next layer consumes it within the step: a native job then uses it in place).
+  private forwardInto(ids: IntTensor, reuse: boolean): Tensor {
     const t = this.checkIds(ids);
     const E = this.embeddingDim;
     const w = this.store.get('weight').data;
-    const out = new Float32Array(t.data.length * E);
-    for (let i = 0; i < t.data.length; i++) out.set(w.subarray(t.data[i] * E, (t.data[i] + 1) * E), i * E);
+    const n = t.data.length * E;
+    let out: Float32Array;
+    if (reuse) {
+      if (this.reused.length < n) this.reused = nativeFloats(n);
+      out = this.reused.subarray(0, n);
+    } else {
+      out = new Float32Array(n);
+    }
+    // An element loop: a subarray per row costs more than the copy at small E.
+    for (let i = 0; i < t.data.length; i++) {
+      const src = t.data[i] * E, dst = i * E;
+      for (let j = 0; j < E; j++) out[dst + j] = w[src + j];
+    }
     this.lastIds = t;
     return { data: out, shape: [...t.shape, E] };
   }
+
+  private reused: Float32Array = new Float32Array(0);
 
   /** Scatters gy [..., E] into the weight gradient; ids have no gradient. */
   backward(gy: Tensor): null {
@@ -99,8 +120,8 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
   }
 
   /** @internal Sequential's entry. */
-  forwardLayer(x: Tensor | IntTensor): Tensor {
-    return this.forward(x as IntTensor);
+  forwardLayer(x: Tensor | IntTensor, ctx?: LayerContext): Tensor {
+    return this.forwardInto(x as IntTensor, ctx?.internal === true);
   }
 
   /** @internal Sequential's entry. */

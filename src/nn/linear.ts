@@ -78,7 +78,9 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     const w = this.store.get('weight').data;
     if (this.hasBias) {
       const b = this.store.get('bias').data;
-      for (let r = 0; r < rows; r++) y.set(b, r * this.outFeatures);
+      // Every row starts as b: one copy, then copies of what is filled (log2(rows) memmoves).
+      y.set(b, 0);
+      for (let filled = 1; filled < rows; filled *= 2) y.copyWithin(filled * this.outFeatures, 0, Math.min(filled, rows - filled) * this.outFeatures);
     }
     gemm(job, false, true, rows, this.outFeatures, this.inFeatures, 1, t.data, this.inFeatures, w, this.inFeatures, this.hasBias ? 1 : 0, y, this.outFeatures);
     this.lastInput = t;
