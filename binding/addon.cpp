@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../native/blas_runtime.h"
+#include "../native/embedding.h"
 #include "../native/exec_context.h"
 #include "../native/losses.h"
 #include "../native/optim.h"
@@ -782,18 +783,193 @@ Napi::Value squared_error_js(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
-// layersAsync([call, ...]): calls run in order as ONE job on the libuv pool,
-// so that a model pass (or a whole training step: the recurrent layers, the
-// head's GEMMs, the loss and the backward pass) costs one hand-off between
-// threads instead of one per call (each is a thread wake-up, milliseconds on
-// a busy machine). A call is a layer call { backward, dirs: [dir, dir?] } or
-// an op { op: 'sgemm' | 'softmaxCrossEntropy' | 'squaredError', ... } with
-// the fields of the synchronous call (the losses write their sum to `loss`).
-// Every call is read and checked as a single one would be, all before any
-// runs; the memory of all of them is held together (a foreign buffer one call
-// writes and a later one reads is the same copy).
+// Embedding lookups and their gradient: ops of a training step's job (there is
+// no synchronous export; the TypeScript layer runs its own loops outside jobs).
 
-enum class JobKind { Forward, Backward, Sgemm, SoftmaxCe, SquaredError };
+#define EMBED_FWD_FIELDS(F)      \
+  F(ids, I32, In, Required)      \
+  F(weight, F32, In, Required)   \
+  F(out, F32, Out, Required)     \
+  F(V, Dim, In, Required)        \
+  F(E, Dim, In, Required)
+
+enum class Emf { EMBED_FWD_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kEmfCount = 0 EMBED_FWD_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kEmfCount> kEmfSpecs{{EMBED_FWD_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+#define EMBED_BWD_FIELDS(F)      \
+  F(ids, I32, In, Required)      \
+  F(gy, F32, In, Required)       \
+  F(grad, F32, InOut, Required)  \
+  F(V, Dim, In, Required)        \
+  F(E, Dim, In, Required)
+
+enum class Emb { EMBED_BWD_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kEmbCount = 0 EMBED_BWD_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kEmbCount> kEmbSpecs{{EMBED_BWD_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+// The ids index the table: checked on a private copy (at least one id).
+std::shared_ptr<std::vector<int32_t>> checked_ids(Napi::Env env, const Array& ids, int64_t V, const std::string& what) {
+  if (ids.length < 1) throw_range(env, what + ".ids has no elements, expected at least 1");
+  auto copy = std::make_shared<std::vector<int32_t>>(ids.as<int32_t>(), ids.as<int32_t>() + ids.length);
+  for (size_t i = 0; i < copy->size(); ++i) {
+    const int32_t id = (*copy)[i];
+    if (id < 0 || id >= V) {
+      throw_range(env, what + ".ids[" + std::to_string(i) + "] is " + std::to_string(id) + ", expected 0.." + std::to_string(V - 1));
+    }
+  }
+  return copy;
+}
+
+// ---------------------------------------------------------------------------
+// layersAsync([call, ...]): calls run in order as ONE job on the libuv pool,
+// so that a model pass (or a whole training step: the embedding lookup, the
+// recurrent layers, the head's GEMMs, the loss and the backward pass) costs
+// one hand-off between threads instead of one per call (each is a thread
+// wake-up, milliseconds on a busy machine). A call is a layer call
+// { backward, dirs: [dir, dir?] } or an op { op: 'sgemm' |
+// 'softmaxCrossEntropy' | 'squaredError' | 'embeddingForward' |
+// 'embeddingBackward', ... } with the fields of the synchronous call (the
+// losses write their sum to `loss`). Every call is read and checked as a
+// single one would be, all before any runs; the memory of all of them is held
+// together (a foreign buffer one call writes and a later one reads is the same
+// copy).
+
+using JobStep = std::function<void(const ExecContext&)>;
+
+// One call of a job, in the three phases of layers_async.
+class JobCall {
+ public:
+  virtual ~JobCall() = default;
+  // Phase 2: convert what phase 1 read, and check it (no JS runs).
+  virtual void convert(Napi::Env env) = 0;
+  // The arrays to hold for the job.
+  virtual void arrays(std::vector<Array*>& out) = 0;
+  // Phase 3 (the memory held): the kernel call, on pointers into it.
+  virtual JobStep bind(Napi::Env env) = 0;
+};
+
+template <typename Call>
+class LayerJobCall final : public JobCall {
+ public:
+  LayerJobCall(Napi::Env env, Napi::Value dirs, const std::string& what) : values_(read_layer<Call>(env, dirs, what)) {}
+  void convert(Napi::Env env) override { dirs_ = convert_layer<Call>(env, values_); }
+  void arrays(std::vector<Array*>& out) override {
+    for (Array* a : arrays_of(dirs_)) out.push_back(a);
+  }
+  JobStep bind(Napi::Env env) override {
+    auto call = layer_args<Call>(env, dirs_, values_);
+    return [call](const ExecContext& ctx) { call.run(ctx); };
+  }
+
+ private:
+  LayerValues<Call> values_;
+  std::vector<typename Call::FieldsT> dirs_;
+};
+
+// An op read by one descriptor table; Check(env, fields, what) checks it
+// (returning what it keeps apart: private copies), Bind makes the step.
+template <typename Field, size_t N, typename Private>
+class FieldJobCall final : public JobCall {
+ public:
+  using FieldsT = Fields<Field, N>;
+  using Check = Private (*)(Napi::Env, const FieldsT&, const std::string&);
+  using Bind = JobStep (*)(const FieldsT&, const Private&);
+  using Hold = std::vector<Array*> (*)(FieldsT&);
+  FieldJobCall(Napi::Env env, Napi::Value object, const std::array<FieldSpec, N>& specs, std::string what, Check check, Hold hold, Bind bind)
+      : specs_(specs), what_(std::move(what)), check_(check), hold_(hold), bind_(bind), values_(read_properties(env, object, specs, what_)) {}
+  void convert(Napi::Env env) override {
+    f_ = convert_fields<Field>(env, values_, specs_, what_);
+    private_ = check_(env, f_, what_);
+  }
+  void arrays(std::vector<Array*>& out) override {
+    for (Array* a : hold_(f_)) out.push_back(a);
+  }
+  JobStep bind(Napi::Env) override { return bind_(f_, private_); }
+
+ private:
+  const std::array<FieldSpec, N>& specs_;
+  std::string what_;
+  Check check_;
+  Hold hold_;
+  Bind bind_;
+  std::array<napi_value, N> values_;
+  FieldsT f_;
+  Private private_;
+};
+
+struct NoPrivate {};
+using Targets = std::shared_ptr<std::vector<int32_t>>;
+
+template <typename F, typename E>
+void require_loss_slot(Napi::Env env, const F& f, E loss, const std::string& what) {
+  if (!f[loss].present) throw_type(env, "expected a Float64Array for " + what + ".loss");
+}
+
+std::unique_ptr<JobCall> job_op(Napi::Env env, const Napi::Object& obj, const std::string& name, const std::string& what) {
+  if (name == "sgemm") {
+    return std::make_unique<FieldJobCall<Gemm, kGemmCount, NoPrivate>>(
+        env, obj, kGemmSpecs, what,
+        [](Napi::Env e, const GemmFields& f, const std::string& w) { check_sgemm(e, f, w); return NoPrivate{}; },
+        gemm_arrays,
+        [](const GemmFields& f, const NoPrivate&) -> JobStep { const SgemmOp op(f); return [op](const ExecContext& ctx) { op.run(ctx); }; });
+  }
+  if (name == "softmaxCrossEntropy") {
+    return std::make_unique<FieldJobCall<Sce, kSceCount, Targets>>(
+        env, obj, kSceSpecs, what,
+        [](Napi::Env e, const SceFields& f, const std::string& w) { require_loss_slot(e, f, Sce::loss, w); return check_sce(e, f, w); },
+        sce_arrays,
+        [](const SceFields& f, const Targets& t) -> JobStep { const SoftmaxCeOp op(f, t); return [op](const ExecContext& ctx) { op.run(ctx); }; });
+  }
+  if (name == "squaredError") {
+    return std::make_unique<FieldJobCall<Sqe, kSqeCount, NoPrivate>>(
+        env, obj, kSqeSpecs, what,
+        [](Napi::Env e, const SqeFields& f, const std::string& w) { require_loss_slot(e, f, Sqe::loss, w); check_sqe(e, f, w); return NoPrivate{}; },
+        sqe_arrays,
+        [](const SqeFields& f, const NoPrivate&) -> JobStep { const SquaredErrorOp op(f); return [op](const ExecContext& ctx) { op.run(ctx); }; });
+  }
+  if (name == "embeddingForward") {
+    using F = Fields<Emf, kEmfCount>;
+    return std::make_unique<FieldJobCall<Emf, kEmfCount, Targets>>(
+        env, obj, kEmfSpecs, what,
+        [](Napi::Env e, const F& f, const std::string& w) {
+          const int64_t V = f.dim(Emf::V), E = f.dim(Emf::E);
+          require_length(e, f[Emf::weight], w, mul(e, V, E), "V*E");
+          auto ids = checked_ids(e, f[Emf::ids], V, w);
+          require_length(e, f[Emf::out], w, mul(e, static_cast<int64_t>(ids->size()), E), "ids.length*E");
+          require_disjoint(e, w, f[Emf::out], {&f[Emf::weight]});
+          return ids;
+        },
+        [](F& f) -> std::vector<Array*> { return {&f.arrays[static_cast<size_t>(Emf::weight)], &f.arrays[static_cast<size_t>(Emf::out)]}; },
+        [](const F& f, const Targets& ids) -> JobStep {
+          const float* w = f[Emf::weight].as<float>();
+          float* out = f[Emf::out].as<float>();
+          const int64_t E = f.dim(Emf::E);
+          return [ids, w, out, E](const ExecContext&) { embedding_gather(ids->data(), static_cast<int64_t>(ids->size()), w, E, out); };
+        });
+  }
+  if (name == "embeddingBackward") {
+    using F = Fields<Emb, kEmbCount>;
+    return std::make_unique<FieldJobCall<Emb, kEmbCount, Targets>>(
+        env, obj, kEmbSpecs, what,
+        [](Napi::Env e, const F& f, const std::string& w) {
+          const int64_t V = f.dim(Emb::V), E = f.dim(Emb::E);
+          require_length(e, f[Emb::grad], w, mul(e, V, E), "V*E");
+          auto ids = checked_ids(e, f[Emb::ids], V, w);
+          require_length(e, f[Emb::gy], w, mul(e, static_cast<int64_t>(ids->size()), E), "ids.length*E");
+          require_disjoint(e, w, f[Emb::grad], {&f[Emb::gy]});
+          return ids;
+        },
+        [](F& f) -> std::vector<Array*> { return {&f.arrays[static_cast<size_t>(Emb::gy)], &f.arrays[static_cast<size_t>(Emb::grad)]}; },
+        [](const F& f, const Targets& ids) -> JobStep {
+          const float* gy = f[Emb::gy].as<float>();
+          float* g = f[Emb::grad].as<float>();
+          const int64_t E = f.dim(Emb::E);
+          return [ids, gy, g, E](const ExecContext&) { embedding_scatter_add(ids->data(), static_cast<int64_t>(ids->size()), gy, E, g); };
+        });
+  }
+  throw_type(env, what + ".op must be 'sgemm', 'softmaxCrossEntropy', 'squaredError', 'embeddingForward' or 'embeddingBackward'");
+}
 
 Napi::Value layers_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -801,106 +977,36 @@ Napi::Value layers_async(const Napi::CallbackInfo& info) {
   const auto list = info[0].As<Napi::Array>();
   const uint32_t n = list.Length();
   if (n == 0 || n > 4096) throw_range(env, "layersAsync takes 1..4096 layer calls, got " + std::to_string(n));
-  // Phase 1 for every call before any conversion.
-  std::vector<JobKind> kinds;
-  std::vector<std::string> names;
-  std::vector<LayerValues<ForwardCall>> fwd_values;
-  std::vector<LayerValues<BackwardCall>> bwd_values;
-  std::vector<std::array<napi_value, kGemmCount>> gemm_values;
-  std::vector<std::array<napi_value, kSceCount>> sce_values;
-  std::vector<std::array<napi_value, kSqeCount>> sqe_values;
+  // Phase 1 for every call before any conversion (JS getters run only here).
+  std::vector<std::unique_ptr<JobCall>> calls;
   for (uint32_t i = 0; i < n; ++i) {
     const Napi::Value item = list.Get(i);
     const std::string what = "layersAsync[" + std::to_string(i) + "]";
-    names.push_back(what);
     if (!item.IsObject()) throw_type(env, what + " must be an object { backward, dirs } or { op, ... }");
     const auto obj = item.As<Napi::Object>();
     const Napi::Value op = obj.Get("op");
     if (!op.IsUndefined()) {
-      const std::string name = op.IsString() ? op.As<Napi::String>().Utf8Value() : std::string();
-      if (name == "sgemm") {
-        kinds.push_back(JobKind::Sgemm);
-        gemm_values.push_back(read_properties(env, obj, kGemmSpecs, what));
-      } else if (name == "softmaxCrossEntropy") {
-        kinds.push_back(JobKind::SoftmaxCe);
-        sce_values.push_back(read_properties(env, obj, kSceSpecs, what));
-      } else if (name == "squaredError") {
-        kinds.push_back(JobKind::SquaredError);
-        sqe_values.push_back(read_properties(env, obj, kSqeSpecs, what));
-      } else {
-        throw_type(env, what + ".op must be 'sgemm', 'softmaxCrossEntropy' or 'squaredError'");
-      }
+      calls.push_back(job_op(env, obj, op.IsString() ? op.As<Napi::String>().Utf8Value() : std::string(), what));
       continue;
     }
     const Napi::Value flag = obj.Get("backward");
     if (!flag.IsBoolean()) throw_type(env, what + ".backward must be a boolean");
     const Napi::Value dirs = obj.Get("dirs");
-    const bool backward = flag.As<Napi::Boolean>().Value();
-    kinds.push_back(backward ? JobKind::Backward : JobKind::Forward);
-    if (backward) bwd_values.push_back(read_layer<BackwardCall>(env, dirs, what + ".dirs"));
-    else fwd_values.push_back(read_layer<ForwardCall>(env, dirs, what + ".dirs"));
+    if (flag.As<Napi::Boolean>().Value()) calls.push_back(std::make_unique<LayerJobCall<BackwardCall>>(env, dirs, what + ".dirs"));
+    else calls.push_back(std::make_unique<LayerJobCall<ForwardCall>>(env, dirs, what + ".dirs"));
   }
-  // Phase 2: converted and checked, in order (no JS runs from here on).
-  std::vector<std::vector<FwdFields>> fwd_dirs;
-  std::vector<std::vector<BwdFields>> bwd_dirs;
-  std::vector<GemmFields> gemms;
-  std::vector<SceFields> sces;
-  std::vector<std::shared_ptr<std::vector<int32_t>>> sce_targets;
-  std::vector<SqeFields> sqes;
-  {
-    size_t f = 0, b = 0, g = 0, c = 0, q = 0;
-    for (size_t i = 0; i < kinds.size(); ++i) {
-      switch (kinds[i]) {
-        case JobKind::Forward: fwd_dirs.push_back(convert_layer<ForwardCall>(env, fwd_values[f++])); break;
-        case JobKind::Backward: bwd_dirs.push_back(convert_layer<BackwardCall>(env, bwd_values[b++])); break;
-        case JobKind::Sgemm:
-          gemms.push_back(convert_fields<Gemm>(env, gemm_values[g++], kGemmSpecs, names[i]));
-          check_sgemm(env, gemms.back(), names[i]);
-          break;
-        case JobKind::SoftmaxCe:
-          sces.push_back(convert_fields<Sce>(env, sce_values[c++], kSceSpecs, names[i]));
-          if (!sces.back()[Sce::loss].present) throw_type(env, "expected a Float64Array for " + names[i] + ".loss");
-          sce_targets.push_back(check_sce(env, sces.back(), names[i]));
-          break;
-        case JobKind::SquaredError:
-          sqes.push_back(convert_fields<Sqe>(env, sqe_values[q++], kSqeSpecs, names[i]));
-          if (!sqes.back()[Sqe::loss].present) throw_type(env, "expected a Float64Array for " + names[i] + ".loss");
-          check_sqe(env, sqes.back(), names[i]);
-          break;
-      }
-    }
-  }
+  // Phase 2: converted and checked, in order.
+  for (auto& c : calls) c->convert(env);
   std::vector<Array*> arrays;
-  for (auto& d : fwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
-  for (auto& d : bwd_dirs) for (Array* a : arrays_of(d)) arrays.push_back(a);
-  for (auto& f : gemms) for (Array* a : gemm_arrays(f)) arrays.push_back(a);
-  for (auto& f : sces) for (Array* a : sce_arrays(f)) arrays.push_back(a);
-  for (auto& f : sqes) for (Array* a : sqe_arrays(f)) arrays.push_back(a);
+  for (auto& c : calls) c->arrays(arrays);
   auto kept = std::make_unique<Kept>();
   kept->keep(env, arrays);
   // Phase 3: the kernels' arguments, pointing into the held memory.
-  std::vector<LayerArgs<ForwardCall>> fwd;
-  std::vector<LayerArgs<BackwardCall>> bwd;
-  std::vector<SgemmOp> gemm_ops;
-  std::vector<SoftmaxCeOp> sce_ops;
-  std::vector<SquaredErrorOp> sqe_ops;
-  for (size_t i = 0; i < fwd_dirs.size(); ++i) fwd.push_back(layer_args<ForwardCall>(env, fwd_dirs[i], fwd_values[i]));
-  for (size_t i = 0; i < bwd_dirs.size(); ++i) bwd.push_back(layer_args<BackwardCall>(env, bwd_dirs[i], bwd_values[i]));
-  for (const auto& f : gemms) gemm_ops.emplace_back(f);
-  for (size_t i = 0; i < sces.size(); ++i) sce_ops.emplace_back(sces[i], sce_targets[i]);
-  for (const auto& f : sqes) sqe_ops.emplace_back(f);
+  std::vector<JobStep> steps;
+  for (auto& c : calls) steps.push_back(c->bind(env));
   const ExecContext ctx = env_state(env).ctx;
-  return dispatch(env, Mode::Async, std::move(kept), [ctx, kinds, fwd, bwd, gemm_ops, sce_ops, sqe_ops] {
-    size_t f = 0, b = 0, g = 0, c = 0, q = 0;
-    for (const JobKind k : kinds) {
-      switch (k) {
-        case JobKind::Forward: fwd[f++].run(ctx); break;
-        case JobKind::Backward: bwd[b++].run(ctx); break;
-        case JobKind::Sgemm: gemm_ops[g++].run(ctx); break;
-        case JobKind::SoftmaxCe: sce_ops[c++].run(ctx); break;
-        case JobKind::SquaredError: sqe_ops[q++].run(ctx); break;
-      }
-    }
+  return dispatch(env, Mode::Async, std::move(kept), [ctx, steps] {
+    for (const JobStep& step : steps) step(ctx);
   });
 }
 

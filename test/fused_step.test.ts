@@ -1,4 +1,4 @@
-// fit's training step as ONE native job (Sequential.forwardQueued): the Embedding runs first, the
+// fit's training step as ONE native job (Sequential.forwardQueued): the Embedding's lookup, the
 // recurrent layers, the head's GEMMs, the loss and the whole backward are queued and run as one
 // pool call. It must give exactly the bits of the per-pass path (forwardAsync, the loss on the main
 // thread, backwardAsync): same kernels, same order, same thread partition. Models it cannot queue
@@ -70,8 +70,9 @@ describe('a training step as one native job', () => {
       const ra = await train(a, data, { loss: 'crossEntropy', metrics: ['accuracy'] });
       const steps = ra.history.length;
       expect(jobs.length).toBe(steps);
-      // RNN forward ×2, Linear forward, the loss, Linear backward (dW, db, dx), RNN backward ×2.
-      expect(jobs[0].ops).toEqual(['forward', 'forward', 'sgemm', 'softmaxCrossEntropy', 'sgemm', 'sgemm', 'sgemm', 'backward', 'backward']);
+      // The lookup, RNN forward ×2, Linear forward, the loss, Linear backward (dW, db, dx), RNN
+      // backward ×2, the lookup's gradient.
+      expect(jobs[0].ops).toEqual(['embeddingForward', 'forward', 'forward', 'sgemm', 'softmaxCrossEntropy', 'sgemm', 'sgemm', 'sgemm', 'backward', 'backward', 'embeddingBackward']);
       const b = perPass(make());
       const rb = await train(b, data, { loss: 'crossEntropy', metrics: ['accuracy'] });
       expect(ra.history).toEqual(rb.history);
@@ -139,6 +140,11 @@ describe('a training step as one native job', () => {
     expect(() => original([gemm(y0), ce(new Int32Array([0, 1]))])).toThrow(/Float64Array for layersAsync\[1\]\.loss/);
     expect(() => original([gemm(y0), ce(new Int32Array([0, 1]), new Float64Array(2))])).toThrow(/loss has 2 elements/);
     expect(() => original([{ ...gemm(y0), op: 'axpy' as 'sgemm' }])).toThrow(TypeError);
+    const table = new Float32Array(4 * 2);
+    expect(() => original([gemm(y0), { op: 'embeddingForward', ids: new Int32Array([0, 4]), weight: table, out: new Float32Array(4), V: 4, E: 2 }])).toThrow(/layersAsync\[1\]\.ids\[1\] is 4, expected 0\.\.3/);
+    expect(() => original([gemm(y0), { op: 'embeddingForward', ids: new Int32Array([0, 3]), weight: table, out: new Float32Array(3), V: 4, E: 2 }])).toThrow(/out has 3 elements, expected 4/);
+    expect(() => original([gemm(y0), { op: 'embeddingBackward', ids: new Int32Array([-1]), gy: new Float32Array(2), grad: table, V: 4, E: 2 }])).toThrow(/ids\[0\] is -1/);
+    expect(() => original([gemm(y0), { op: 'embeddingBackward', ids: new Int32Array([1]), gy: new Float32Array(2), grad: new Float32Array(7), V: 4, E: 2 }])).toThrow(/grad has 7 elements, expected 8/);
     expect(Array.from(y0)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 });

@@ -140,7 +140,11 @@ export type JobCall =
   | { backward: true; dirs: BackwardDirection[] }
   | ({ op: 'sgemm' } & SgemmCall)
   | ({ op: 'softmaxCrossEntropy' } & SoftmaxCeCall & { loss: Float64Array })
-  | ({ op: 'squaredError' } & SquaredErrorCall & { loss: Float64Array });
+  | ({ op: 'squaredError' } & SquaredErrorCall & { loss: Float64Array })
+  /** out[i, :] = weight[ids[i], :] (rows of E floats; every id in 0..V-1, at least one). */
+  | { op: 'embeddingForward'; ids: Int32Array; weight: F32; out: F32; V: number; E: number }
+  /** grad[ids[i], :] += gy[i, :], in index order. */
+  | { op: 'embeddingBackward'; ids: Int32Array; gy: F32; grad: F32; V: number; E: number };
 
 /** The addon's exports, as compiled: every call takes named arguments (binding/addon.cpp). */
 export interface AddonExports {
@@ -162,7 +166,7 @@ export interface AddonExports {
   /**
    * Calls run in order as one job on the libuv pool (one thread hand-off for all): layer calls, and
    * ops with the fields of the synchronous sgemm / softmaxCrossEntropy / squaredError (a loss op
-   * writes its sum to `loss`). Each is checked as its synchronous form checks it before any runs;
+   * writes its sum to `loss`), and an embedding's lookup and gradient. Each is checked as its synchronous form checks it before any runs;
    * memory held as for forwardLayerAsync, once for all of them.
    */
   layersAsync(calls: JobCall[]): Promise<void>;

@@ -4,6 +4,7 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { nativeFloats } from '../native/binding.js';
+import type { NativeJob } from '../native/job.js';
 import { Rng } from '../random.js';
 import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
 import { checkInt, checkOptions } from '../validate.js';
@@ -72,6 +73,39 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
   }
 
   private reused: Float32Array = new Float32Array(0);
+
+  /** @internal The lookup and its gradient can always join a job. */
+  queueable(): boolean {
+    return true;
+  }
+
+  /** @internal Sequential's entry for a training step's one job: the lookup, queued (ids checked now). */
+  forwardLayerInto(x: Tensor | IntTensor, ctx: LayerContext, job: NativeJob): Tensor {
+    const t = this.checkIds(x);
+    const E = this.embeddingDim;
+    const n = t.data.length * E;
+    let out: Float32Array;
+    if (ctx.internal === true) {
+      if (this.reused.length < n) this.reused = nativeFloats(n);
+      out = this.reused.subarray(0, n);
+    } else {
+      out = nativeFloats(n);
+    }
+    if (n > 0) job.push({ op: 'embeddingForward', ids: t.data, weight: this.store.get('weight').data, out, V: this.numEmbeddings, E });
+    this.lastIds = t;
+    return { data: out, shape: [...t.shape, E] };
+  }
+
+  /** @internal Sequential's entry: the scatter into the weight gradient, queued. */
+  backwardLayerInto(gy: Tensor, _ctx: LayerContext, job: NativeJob): null {
+    const ids = this.lastIds;
+    if (!ids) throw new Error('Embedding.backward called before forward: call forward first');
+    const E = this.embeddingDim;
+    checkTensor('gy', gy, [...ids.shape, E], 'the shape of the output');
+    if (ids.data.length > 0) job.push({ op: 'embeddingBackward', ids: ids.data, gy: gy.data, grad: this.store.get('weight').grad, V: this.numEmbeddings, E });
+    this.lastIds = null;
+    return null;
+  }
 
   /** Scatters gy [..., E] into the weight gradient; ids have no gradient. */
   backward(gy: Tensor): null {

@@ -101,11 +101,12 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
   }
 
   /**
-   * @internal A training step as one pool job: the layers before the first queueable one run
-   * now (Embedding), every later one queues its forward in a job, the caller queues the loss,
-   * and `finish` queues the backward, runs the job and backpropagates through the first
-   * layers. Null (nothing ran) when a later layer cannot be queued (dropout between
-   * recurrent layers, batch-first, LastStep, a custom layer): use forwardAsync/backwardAsync.
+   * @internal A training step as one pool job: the layers before the first queueable one (a
+   * custom first layer) run now, every later one queues its forward in a job, the caller
+   * queues the loss, and `finish` queues the backward, runs the job and backpropagates
+   * through the first layers. Null (nothing ran) when a later layer cannot be queued (dropout
+   * between recurrent layers, batch-first, LastStep, a custom layer): use
+   * forwardAsync/backwardAsync.
    */
   async forwardQueued(x: Tensor | IntTensor, options?: SequentialForwardOptions): Promise<QueuedStep | null> {
     const steps = this.steps;
