@@ -37,7 +37,7 @@ export interface SequentialForwardOptions {
  * output's buffer is written when `finish` runs the job.
  */
 export interface QueuedStep {
-  /** The model output (written when the job has run). */
+  /** The model output (written when the job has run; valid until the model's next step or forward). */
   readonly out: Tensor;
   /** The job: the loss's op goes in after the forward's calls. */
   readonly job: NativeJob;
@@ -124,7 +124,9 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     }
     const job = new NativeJob();
     try {
-      for (let i = first; i < steps.length; i++) out = (steps[i].forwardLayerInto as NonNullable<Layer['forwardLayerInto']>)(out, ctxFor(i), job);
+      // The output too lives in a buffer its layer reuses: the step reads it before the next one
+      // (a fresh MB-sized block per step costs its page faults).
+      for (let i = first; i < steps.length; i++) out = (steps[i].forwardLayerInto as NonNullable<Layer['forwardLayerInto']>)(out, { ...ctxFor(i), internal: true }, job);
     } catch (e) {
       job.abandon();
       throw e;
