@@ -4,12 +4,14 @@
  * T=64 × B=32 of the E1 text, timed in one of these modes (job.options.mode):
  *
  * - `fit`: the library's `fit` (what `rnnblas train` runs), one step = the time between two
- *   `onProgress` calls. The model's forwardAsync/backwardAsync and the optimizer's step are
- *   wrapped with timers (measurement only; fit itself is not touched) to split the step.
+ *   `onProgress` calls. The model's forwardQueued (fit's one-job step), native.layersAsync (the
+ *   job), forwardAsync/backwardAsync (the per-pass path) and the optimizer's step are wrapped
+ *   with timers (measurement only; fit itself is not touched) to split the step.
  * - `sync`: the same step as a plain synchronous loop of the library's calls: the batch
  *   copied time-major into buffers made once, `model.forward`, `crossEntropy`,
  *   `model.backward`, `clipGradNorm`, `opt.step`, each part timed.
- * - `sync-async`: `sync` with forwardAsync/backwardAsync (what fit awaits) instead.
+ * - `sync-async`: `sync` with forwardAsync/backwardAsync (fit's path for models it cannot
+ *   queue as one job) instead.
  * - `sync-fit-data`: `sync` with fit's own per-step data work instead of the hand-made
  *   batch: `gatherBatch` (new arrays per step) and `batchLoss` (cross-entropy plus the
  *   accuracy argmax), then a `nextTick` yield as fit does.
@@ -269,10 +271,10 @@ runChild('rnnblas-e1', async (job) => {
 
   if (mode === 'fit') {
     const acc: Record<string, number> = {};
-    // fit queues a step as one native job (Sequential.forwardQueued): the Embedding and the
-    // queueing, then the job (RNN forward, head, loss, backward); forwardAsync/backwardAsync are
-    // its path for models it cannot queue.
-    timeMethod(model, 'forwardQueued', acc, 'forwardQueued (Embedding, queueing)');
+    // fit queues a step as one native job (Sequential.forwardQueued), then runs it (the lookup,
+    // the RNN, the head, the loss and the whole backward); forwardAsync/backwardAsync are its
+    // path for models it cannot queue.
+    timeMethod(model, 'forwardQueued', acc, 'forwardQueued (queueing the forward)');
     timeMethod(native, 'layersAsync', acc, 'the native job');
     timeMethod(model, 'forwardAsync', acc, 'forwardAsync');
     timeMethod(model, 'backwardAsync', acc, 'backwardAsync');
@@ -299,7 +301,7 @@ runChild('rnnblas-e1', async (job) => {
         lastAcc = { ...acc };
       },
     });
-    phaseSamples['rest (batching, queueing the loss, Embedding backward, accuracy, clipping, zeroGrad, yields)'] = samples.map(
+    phaseSamples['rest (batching, queueing the loss and the backward, clipping, zeroGrad, yields)'] = samples.map(
       (s, i) => s - Object.keys(acc).reduce((a, k) => a + phaseSamples[k][i], 0),
     );
   } else {
