@@ -113,9 +113,11 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     const first = steps.findIndex((l) => l.forwardLayerInto !== undefined);
     if (first < 0) return null;
     const { ctxFor, finish } = this.begin(options);
+    const queued: QueueableLayer[] = [];
     for (let i = first; i < steps.length; i++) {
       const l = steps[i];
-      if (!l.forwardLayerInto || !l.backwardLayerInto || !l.queueable || !l.queueable(ctxFor(i))) return null;
+      if (!isQueueable(l) || !l.queueable(ctxFor(i))) return null;
+      queued.push(l);
     }
     let out: Tensor | IntTensor = x;
     for (let i = 0; i < first; i++) {
@@ -126,7 +128,9 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     try {
       // The output too lives in a buffer its layer reuses: the step reads it before the next one
       // (a fresh MB-sized block per step costs its page faults).
-      for (let i = first; i < steps.length; i++) out = (steps[i].forwardLayerInto as NonNullable<Layer['forwardLayerInto']>)(out, { ...ctxFor(i), internal: true }, job);
+      queued.forEach((l, k) => {
+        out = l.forwardLayerInto(out, { ...ctxFor(first + k), internal: true }, job);
+      });
     } catch (e) {
       job.abandon();
       throw e;
@@ -142,8 +146,8 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
         if (gy) {
           this.lastCtx = null;
           try {
-            for (let i = steps.length - 1; i >= first && g; i--) {
-              g = (steps[i].backwardLayerInto as NonNullable<Layer['backwardLayerInto']>)(g, { seqLengths: lengths, inputGrad: i > 0, internal: true }, job);
+            for (let k = queued.length - 1; k >= 0 && g; k--) {
+              g = queued[k].backwardLayerInto(g, { seqLengths: lengths, inputGrad: first + k > 0, internal: true }, job);
             }
           } catch (e) {
             job.abandon();
@@ -271,6 +275,13 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     const first = this.layers[0];
     return first instanceof ModuleBase ? first.inputShapeHint(isBatchFirst(this.layers)) : null;
   }
+}
+
+/** A layer whose passes can join a training step's job. */
+type QueueableLayer = Layer & Required<Pick<Layer, 'queueable' | 'forwardLayerInto' | 'backwardLayerInto'>>;
+
+function isQueueable(l: Layer): l is QueueableLayer {
+  return l.queueable !== undefined && l.forwardLayerInto !== undefined && l.backwardLayerInto !== undefined;
 }
 
 function isBatchFirst(layers: readonly unknown[]): boolean {
