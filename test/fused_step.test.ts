@@ -4,7 +4,7 @@
 // thread, backwardAsync): same kernels, same order, same thread partition. Models it cannot queue
 // (dropout between layers, LastStep, batch-first) take the per-pass path.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Adam, Embedding, fit, GRU, LastStep, Linear, LSTM, RNN, Sequential, type SequenceDataset } from '../src/index.js';
+import { Adam, Embedding, evaluate, fit, GRU, LastStep, Linear, LSTM, RNN, Sequential, type SequenceDataset } from '../src/index.js';
 import { native } from '../src/native/binding.js';
 import { makeRng } from './helpers/random.js';
 
@@ -129,6 +129,41 @@ describe('a training step as one native job', () => {
     (bad.y.data as Int32Array)[3] = V;
     await expect(train(m, bad, { loss: 'crossEntropy', steps: 1 })).rejects.toThrow(/targets\[\d+\]/);
     expect(rnn.forward({ data: new Float32Array(4), shape: [1, 1, 4] }).y.shape).toEqual([1, 1, 64]);
+  });
+
+  it('evaluate: the forward and the loss as one job per batch or chunk, the per-pass results exactly', async () => {
+    const classifier = () => new Sequential([
+      new Embedding({ numEmbeddings: V, embeddingDim: 5, seed: 1 }),
+      new LSTM({ inputSize: 5, hiddenSize: 10, numLayers: 2, dropout: 0.5, seed: 2 }),
+      new Linear({ inFeatures: 10, outFeatures: V, seed: 3 }),
+    ]);
+    const ids = idsData(10, 9, 4, true);
+    for (const extra of [{}, { tbptt: 4 }]) {
+      const a = await evaluate(classifier(), ids, { loss: 'crossEntropy', batchSize: 4, ...extra });
+      // Dropout is off in evaluation: the 2-layer LSTM queues; 3 batches (of up to 3 chunks with
+      // tbptt: a batch is cut at its longest sequence).
+      if ('tbptt' in extra) expect(jobs.length).toBeGreaterThan(3);
+      else expect(jobs.length).toBe(3);
+      expect(jobs.every((j) => j.ops.includes('softmaxCrossEntropy') && !j.ops.includes('backward'))).toBe(true);
+      const b = await evaluate(perPass(classifier()), ids, { loss: 'crossEntropy', batchSize: 4, ...extra });
+      expect(a).toEqual(b);
+      expect(a.accuracy).toBeGreaterThan(0);
+      jobs = [];
+    }
+    const regressor = () => new Sequential([new GRU({ inputSize: 3, hiddenSize: 6, bidirectional: true, seed: 5 }), new Linear({ inFeatures: 12, outFeatures: 2, seed: 6 })]);
+    const values = valuesData(8, 11, 3, 2, 9);
+    const a = await evaluate(regressor(), values, { loss: 'mse', batchSize: 3, metrics: ['mae'] });
+    expect(jobs.length).toBe(3);
+    const b = await evaluate(perPass(regressor()), values, { loss: 'mse', batchSize: 3, metrics: ['mae'] });
+    expect(a).toEqual(b);
+  });
+
+  it('a step queued with noGrad refuses a backward and leaves nothing busy', async () => {
+    const rnn = new GRU({ inputSize: 4, hiddenSize: 8, seed: 2 });
+    const m = new Sequential([new Embedding({ numEmbeddings: V, embeddingDim: 4, seed: 1 }), rnn, new Linear({ inFeatures: 8, outFeatures: V, seed: 3 })]);
+    const q = await m.forwardQueued({ data: new Int32Array(6).fill(2), shape: [3, 2] }, { noGrad: true });
+    await expect(q?.finish({ data: new Float32Array(3 * 2 * V), shape: [3, 2, V] })).rejects.toThrow(/noGrad/);
+    expect(rnn.forward({ data: new Float32Array(4), shape: [1, 1, 4] }).y.shape).toEqual([1, 1, 8]);
   });
 
   it("a job's ops are checked before any call runs (op name, sizes, targets, the loss slot)", () => {

@@ -219,8 +219,8 @@ export abstract class RNNBase<
   }
 
   /** @internal Whether Sequential can queue this layer's passes in a job (no dropout between layers, time-major). */
-  queueable(ctx: LayerContext): boolean {
-    return ctx.noGrad !== true && rnnDeferrable(this.config, this.training);
+  queueable(): boolean {
+    return rnnDeferrable(this.config, this.training);
   }
 
   /** @internal Sequential's entry for a training step's one job: the forward, queued. */

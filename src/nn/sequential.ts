@@ -42,8 +42,8 @@ export interface QueuedStep {
   /** The job: the loss's op goes in after the forward's calls. */
   readonly job: NativeJob;
   /**
-   * Queues the backward of `gy` (null: forward only), runs the job, then the backward of the
-   * layers before the queued ones.
+   * Queues the backward of `gy` (null: forward only, as after `noGrad: true`), runs the job, then
+   * the backward of the layers before the queued ones.
    */
   finish(gy: Tensor | null): Promise<void>;
   /** Drops the job unrun (the layers are free again); the forward has not happened. */
@@ -137,6 +137,7 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
     }
     finish();
     const lengths = this.lastCtx?.seqLengths ?? null;
+    const noGrad = this.lastCtx?.noGrad === true;
     return {
       out: out as Tensor,
       job,
@@ -144,6 +145,10 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
       finish: async (gy) => {
         let g: Tensor | null = gy;
         if (gy) {
+          if (noGrad) {
+            job.abandon();
+            throw new Error('Sequential.forwardQueued: the step ran with noGrad: true and kept nothing for backpropagation; finish it with null');
+          }
           this.lastCtx = null;
           try {
             for (let k = queued.length - 1; k >= 0 && g; k--) {

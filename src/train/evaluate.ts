@@ -8,7 +8,7 @@ import type { IntTensor, Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import { checkInputKind, checkLossFor, checkModel, checkTbptt } from './checks.js';
 import { timeMajor } from './layout.js';
-import { batchLoss, type LossName } from './loss.js';
+import { batchLoss, queueBatchLoss, type BatchLoss, type LossName, type QueuedBatchLoss } from './loss.js';
 import { addSums, batchMetricSums, checkMetrics, meanOf, type MetricName, type MetricSums } from './metrics.js';
 import { chunkLengths, sliceTime, tbpttChunks } from './tbptt.js';
 
@@ -73,27 +73,46 @@ export async function evaluateChecked(
   let count = 0;
   let correct = 0;
   const sums: MetricSums = {};
-  const add = (out: Tensor, y: Tensor | IntTensor, valid: Int32Array | null): void => {
-    const r = batchLoss(loss, out, y, info.target, valid, false);
+  const add = (r: BatchLoss | null, out: Tensor, y: Tensor | IntTensor, valid: Int32Array | null): void => {
     if (r === null) return;
     sum += r.loss * r.count;
     count += r.count;
     correct += r.correct;
     if (extra.length > 0) addSums(sums, batchMetricSums(extra, out, y, info.target, valid, r));
   };
+  const scratch = { grad: null };
+  // One pool job for the forward and the loss when the model allows (as fit's step), else the
+  // forward's own jobs and the loss on this thread.
+  const run = async (x: Tensor | IntTensor, y: Tensor | IntTensor, lengths: Int32Array | null, valid: Int32Array | null, h0: ReturnType<Sequential['lastStates']> | undefined): Promise<void> => {
+    const opts = { seqLengths: lengths ?? undefined, h0, noGrad: true };
+    const queued = net.forwardQueued ? await net.forwardQueued(x, opts) : null;
+    if (!queued) {
+      const out = await net.forward(x, opts);
+      add(batchLoss(loss, out, y, info.target, valid, false), out, y, valid);
+      return;
+    }
+    let l: QueuedBatchLoss | null;
+    try {
+      l = queueBatchLoss(loss, queued.out, y, info.target, valid, true, scratch, queued.job);
+    } catch (e) {
+      queued.abandon();
+      throw e;
+    }
+    await queued.finish(null);
+    add(l ? l.result() : null, queued.out, y, valid);
+  };
   try {
     for (const idx of splitBatches(Array.from({ length: info.size }, (_, i) => i), batchSize)) {
       const b = gatherBatch(data, info, idx);
       if (tbptt === null) {
-        add(await net.forward(b.x, { seqLengths: b.seqLengths ?? undefined, noGrad: true }), b.y, b.seqLengths);
+        await run(b.x, b.y, b.seqLengths, b.seqLengths, undefined);
         continue;
       }
       let states: ReturnType<Sequential['lastStates']> | undefined;
       for (const { start, end } of tbpttChunks(b.x.shape[0], tbptt)) {
         const lens = chunkLengths(b.seqLengths, start, end, idx.length);
-        const out = await net.forward(sliceTime(b.x, start, end), { seqLengths: lens.rnn ?? undefined, h0: states, noGrad: true });
+        await run(sliceTime(b.x, start, end), sliceTime(b.y, start, end), lens.rnn, lens.valid, states);
         if (carry) states = model.lastStates();
-        add(out, sliceTime(b.y, start, end), lens.valid);
       }
     }
   } finally {
