@@ -147,6 +147,8 @@ export interface RunReport {
   /** sgemm 2048³ GFLOP/s per thread count: every measurement (start of each round, end) and the peak used (the largest). */
   peaks: Record<string, { measured: number[]; peak: number }>;
   workloads: Workload[];
+  /** bench/thread_pair.ts under the busy neighbour: the default thread count against 1, alternating in one process. */
+  pairs?: Array<{ workload: string; threads: number; msMany: number; msOne: number; ratio: number }>;
   /** Every child's result, as printed (neighbour: measured while a busy neighbour process ran). */
   children: Array<ChildResult & { job: { threads: number; workloads: string[]; neighbour?: boolean } }>;
 }
@@ -160,6 +162,23 @@ function startNeighbour(): () => Promise<void> {
   return () => new Promise((resolve) => {
     p.once('exit', () => resolve());
     p.kill('SIGKILL');
+  });
+}
+
+/** bench/thread_pair.ts in a child process (the neighbour already running): its JSON line. */
+function threadPair(workload: string, threads: number, blocks: number): Promise<{ workload: string; threads: number; msMany: number; msOne: number; ratio: number }> {
+  return new Promise((resolve, reject) => {
+    const script = join(BENCH_DIR, 'thread_pair.ts');
+    const p = spawn(process.execPath, ['--import', 'tsx', script, '--workload', workload, '--threads', String(threads), '--blocks', String(blocks), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) => {
+      if (code !== 0) {
+        reject(new Error(`bench/thread_pair.ts ${workload} exited with ${code}`));
+        return;
+      }
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
+    });
   });
 }
 
@@ -257,6 +276,12 @@ async function measure(args: Args): Promise<RunReport> {
             if (round % 2 === 1) order.reverse();
             for (const impl of order) add(await runChildProcess(impl, job), job, true);
           }
+        }
+        // Separate processes minutes apart also measure the host's drift: the same ratio from
+        // blocks alternating in one process (bench/thread_pair.ts), once per round.
+        const many = Math.max(...args.threads);
+        if (args.threads.includes(1) && many > 1) {
+          for (const w of nws) (report.pairs ??= []).push(await threadPair(w.id, many, args.quick ? 6 : 20));
         }
       } finally {
         await stop();
@@ -396,10 +421,10 @@ function neighbourTable(r: RunReport): string | null {
   const th = r.meta.threads;
   const dflt = Math.max(...th);
   const lines = [
-    `The same train steps while one other CPU-bound process (\`node -e 'for(;;){}'\`) runs on this ${r.meta.cores}-core machine. Target: rnnblas at the default thread count (${dflt}) at most 1.1× its 1-thread time. Lowest round median; every round's median in brackets.`,
+    `The same train steps while one other CPU-bound process (\`node -e 'for(;;){}'\`) runs on this ${r.meta.cores}-core machine. Target: rnnblas at the default thread count (${dflt}) at most 1.1× its 1-thread time. Lowest round median; every round's median in brackets. "In one process": \`bench/thread_pair.ts\`, blocks of steps alternating the two thread counts in one process under the same neighbour (separate processes minutes apart also measure the host's drift).`,
     '',
-    `| Workload | ${th.map((n) => `rnnblas ms @${n}`).join(' | ')} | rnnblas @${dflt} / @1 | ${th.map((n) => `PyTorch ms @${n}`).join(' | ')} | × PyTorch (each at its best) | quiet rnnblas ms @${dflt} |`,
-    `|---|${th.map(() => '---:').join('|')}|---:|${th.map(() => '---:').join('|')}|---:|---:|`,
+    `| Workload | ${th.map((n) => `rnnblas ms @${n}`).join(' | ')} | rnnblas @${dflt} / @1 | @${dflt} / @1 in one process (per round) | ${th.map((n) => `PyTorch ms @${n}`).join(' | ')} | × PyTorch (each at its best) | quiet rnnblas ms @${dflt} |`,
+    `|---|${th.map(() => '---:').join('|')}|---:|---:|${th.map(() => '---:').join('|')}|---:|---:|`,
   ];
   for (const id of NEIGHBOUR_WORKLOADS) {
     if (!r.workloads.some((w) => w.id === id)) continue;
@@ -410,7 +435,8 @@ function neighbourTable(r: RunReport): string | null {
     const atOne = ours[th.indexOf(1)];
     const bestOurs = Math.min(...ours.filter((t): t is Timing => t !== undefined).map((t) => t.ms));
     const bestTorch = Math.min(...torch.filter((t): t is Timing => t !== undefined).map((t) => t.ms));
-    lines.push(`| ${id} | ${ours.map((t, i) => cell(t, 'rnnblas', th[i])).join(' | ')} | ${atDefault && atOne ? `${(atDefault.ms / atOne.ms).toFixed(2)}` : '–'} | ${torch.map((t, i) => cell(t, 'pytorch', th[i])).join(' | ')} | ${Number.isFinite(bestOurs) && Number.isFinite(bestTorch) ? fmtRatio(bestTorch / bestOurs) : '–'} | ${fmtMs(find(r, 'rnnblas', id, dflt)?.ms)} |`);
+    const pairs = (r.pairs ?? []).filter((p) => p.workload === id).map((p) => p.ratio.toFixed(2));
+    lines.push(`| ${id} | ${ours.map((t, i) => cell(t, 'rnnblas', th[i])).join(' | ')} | ${atDefault && atOne ? `${(atDefault.ms / atOne.ms).toFixed(2)}` : '–'} | ${pairs.length > 0 ? pairs.join(', ') : '–'} | ${torch.map((t, i) => cell(t, 'pytorch', th[i])).join(' | ')} | ${Number.isFinite(bestOurs) && Number.isFinite(bestTorch) ? fmtRatio(bestTorch / bestOurs) : '–'} | ${fmtMs(find(r, 'rnnblas', id, dflt)?.ms)} |`);
   }
   return lines.join('\n');
 }

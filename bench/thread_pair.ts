@@ -6,9 +6,10 @@
  * team's counters for the run.
  *
  *   OPENBLAS_CORETYPE=SkylakeX npx tsx bench/thread_pair.ts [--workload W1|F1] [--blocks 40]
- *        [--steps 5] [--neighbour]
+ *        [--steps 5] [--threads 2] [--neighbour] [--json]
  *
- * --neighbour starts one CPU-bound process (`node -e 'for(;;){}'`) for the run's duration.
+ * --neighbour starts one CPU-bound process (`node -e 'for(;;){}'`) for the run's duration; --json
+ * prints one JSON line instead of the sentence (bench/run.ts's busy-neighbour table runs it).
  * The steps are run.ts's train steps: W1 (T=64, B=32, I=65, H=256, Linear 256→65, CE) and F1
  * (T=400, B=32, I=1, H=64, the last step → Linear 64→1, MSE), SGD.
  */
@@ -26,6 +27,8 @@ if (workload !== 'W1' && workload !== 'F1') throw new Error(`--workload: W1 or F
 const blocks = Number(arg('--blocks', '40'));
 const steps = Number(arg('--steps', '5'));
 const withNeighbour = process.argv.includes('--neighbour');
+const asJson = process.argv.includes('--json');
+const many = Number(arg('--threads', '2'));
 
 const rng = new Rng(1);
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
@@ -57,10 +60,10 @@ function step(): void {
 
 const neighbour = withNeighbour ? spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }) : null;
 try {
-  const times: Record<number, number[]> = { 1: [], 2: [] };
+  const times: Record<number, number[]> = { 1: [], [many]: [] };
   const before = native.teamStats();
   for (let b = 0; b < blocks; b++) {
-    for (const threads of [2, 1]) {
+    for (const threads of [many, 1]) {
       setNumThreads(threads);
       for (let i = 0; i < steps; i++) {
         const t0 = performance.now();
@@ -72,12 +75,17 @@ try {
   }
   const after = native.teamStats();
   const median = (a: number[]): number => [...a].sort((p, q) => p - q)[a.length >> 1];
-  const m2 = median(times[2]), m1 = median(times[1]);
-  console.log(
-    `${workload}${withNeighbour ? ' with a busy neighbour' : ''}: 2 threads ${m2.toFixed(2)} ms, 1 thread ${m1.toFixed(2)} ms, ` +
-      `2/1 = ${(m2 / m1).toFixed(3)} (medians of ${times[2].length} steps each); team: ${after.jobs - before.jobs} jobs, ` +
-      `${after.soloBenched - before.soloBenched} benched, ${after.stalls - before.stalls} stalls`,
-  );
+  const mMany = median(times[many]), m1 = median(times[1]);
+  const team = { jobs: after.jobs - before.jobs, benched: after.soloBenched - before.soloBenched, stalls: after.stalls - before.stalls };
+  if (asJson) {
+    console.log(JSON.stringify({ workload, threads: many, neighbour: withNeighbour, msMany: mMany, msOne: m1, ratio: mMany / m1, steps: times[1].length, team }));
+  } else {
+    console.log(
+      `${workload}${withNeighbour ? ' with a busy neighbour' : ''}: ${many} threads ${mMany.toFixed(2)} ms, 1 thread ${m1.toFixed(2)} ms, ` +
+        `${many}/1 = ${(mMany / m1).toFixed(3)} (medians of ${times[1].length} steps each); team: ${team.jobs} jobs, ` +
+        `${team.benched} benched, ${team.stalls} stalls`,
+    );
+  }
 } finally {
   neighbour?.kill();
 }
