@@ -7,9 +7,10 @@
  * Its parts live next to it: options.ts (the options and their validation), step.ts (one
  * update), evaluate.ts, predict.ts, metrics.ts, checkpoint.ts and progress_bar.ts.
  *
- * Every forward and backward goes through Sequential's async path, so the native work
- * runs on libuv's thread pool and the event loop keeps serving (timers, I/O, an
- * AbortSignal) while a model trains.
+ * Every step's native work runs on libuv's thread pool, so the event loop keeps serving
+ * (timers, I/O, an AbortSignal) while a model trains: as one job per step (forward, loss
+ * and backward, Sequential.forwardQueued) when the model allows, else through Sequential's
+ * per-pass async path.
  */
 import { gatherBatch, splitBatches, type SequenceDataset } from '../data/dataset.js';
 import { rangeError } from '../errors.js';
