@@ -41,7 +41,7 @@ export function swapLeading<T extends Tensor | IntTensor>(t: T): T {
 export interface TimeMajorModel {
   forward(x: Tensor | IntTensor, options: Parameters<Sequential['forwardAsync']>[1]): Promise<Tensor>;
   backward(gy: Tensor): Promise<void>;
-  /** A training step as one native job (time-major models only; null: not this model). */
+  /** @internal A training step as one native job (time-major models only; null: not this model). */
   forwardQueued?: Sequential['forwardQueued'];
 }
 
