@@ -107,3 +107,46 @@ describe('fuzz: loss kernels', () => {
     expect(threw).toBeGreaterThan(100);
   });
 });
+
+describe('fuzz: job ops (layersAsync)', () => {
+  it('1500 random jobs of embedding, sgemm and loss ops either settle with the reference values or throw before running', async () => {
+    let threw = 0;
+    let ran = 0;
+    const dim = () => (rng.uniform() < 0.85 ? 1 + Math.floor(rng.uniform() * 5) : pick(sizes));
+    const len = (k: number) => Math.max(0, Math.min(4096, (Number.isFinite(k) ? Math.floor(k) : 3) + (rng.uniform() < 0.2 ? pick([-1, 1, 7]) : 0)));
+    for (let i = 0; i < 1500; i++) {
+      const V = dim(), E = dim(), n = 1 + Math.floor(rng.uniform() * 6);
+      const ids = Int32Array.from({ length: rng.uniform() < 0.1 ? 0 : n }, () => (rng.uniform() < 0.9 ? Math.floor(rng.uniform() * (Number.isFinite(V) && V > 0 ? V : 3)) : pick([-1, 2 ** 30, V])));
+      const weight = rng.uniform() < 0.9 ? Float32Array.from({ length: len(V * E) }, () => rng.normal()) : randomArray(len(V * E));
+      const out = rng.uniform() < 0.9 ? new Float32Array(len(ids.length * E)) : randomArray(len(ids.length * E));
+      const grad = new Float32Array(len(V * E));
+      const gy = Float32Array.from({ length: len(ids.length * E) }, () => rng.normal());
+      const loss = rng.uniform() < 0.9 ? new Float64Array(rng.uniform() < 0.9 ? 1 : 2) : undefined;
+      const C = dim();
+      const logits = new Float32Array(len(ids.length * C));
+      const targets = Int32Array.from({ length: len(ids.length) }, () => pick([0, 1, 2, -100, 7]));
+      const calls = [
+        { op: 'embeddingForward', ids, weight, out, V, E },
+        { op: rng.uniform() < 0.95 ? 'embeddingBackward' : 'embeddingBack', ids, gy, grad, V, E },
+        { op: 'softmaxCrossEntropy', logits, targets, mask: null, N: ids.length, C, ignoreIndex: -100, scale: 1, grad: new Float32Array(len(ids.length * C)), loss },
+      ];
+      const before = grad.slice();
+      let job: Promise<void>;
+      try {
+        job = native.layersAsync(calls.slice(0, 1 + Math.floor(rng.uniform() * 3)) as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        expect(Array.from(grad)).toEqual(Array.from(before));  // nothing ran
+        threw++;
+        continue;
+      }
+      await job;
+      ran++;
+      // It ran: the lookup is the table's rows, exactly.
+      const w = weight as Float32Array, o = out as Float32Array;
+      for (let k = 0; k < ids.length; k++) for (let j = 0; j < E; j++) expect(o[k * E + j]).toBe(w[ids[k] * E + j]);
+    }
+    expect(threw).toBeGreaterThan(100);
+    expect(ran).toBeGreaterThan(100);
+  });
+});
