@@ -80,6 +80,23 @@ describe('a training step as one native job', () => {
     });
   }
 
+  it('a reset-before GRU (resetAfter: false), relu RNN and bias-free layers: the per-pass bits', async () => {
+    const makes = [
+      () => new Sequential([new Embedding({ numEmbeddings: V, embeddingDim: 5, seed: 1 }), new GRU({ inputSize: 5, hiddenSize: 12, numLayers: 2, resetAfter: false, seed: 2 }), new Linear({ inFeatures: 12, outFeatures: V, seed: 3 })]),
+      () => new Sequential([new Embedding({ numEmbeddings: V, embeddingDim: 5, seed: 1 }), new RNN({ inputSize: 5, hiddenSize: 12, nonlinearity: 'relu', bias: false, seed: 2 }), new Linear({ inFeatures: 12, outFeatures: V, bias: false, seed: 3 })]),
+    ];
+    const data = idsData(10, 9, 4, true);
+    for (const make of makes) {
+      const a = make(), b = perPass(make());
+      const ra = await train(a, data, { loss: 'crossEntropy' });
+      expect(jobs.length).toBe(ra.history.length);
+      const rb = await train(b, data, { loss: 'crossEntropy' });
+      expect(ra.history).toEqual(rb.history);
+      expectSameParams(a, b);
+      jobs = [];
+    }
+  });
+
   it('regressors (MSE per step, lengths): a bidirectional GRU, and a 2-layer LSTM with truncated BPTT and carried states', async () => {
     const cases: Array<[() => Sequential, Record<string, unknown>]> = [
       [() => new Sequential([new GRU({ inputSize: 3, hiddenSize: 6, bidirectional: true, seed: 5 }), new Linear({ inFeatures: 12, outFeatures: 2, seed: 6 })]), {}],
