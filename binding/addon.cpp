@@ -906,6 +906,32 @@ void require_loss_slot(Napi::Env env, const F& f, E loss, const std::string& wha
   if (!f[loss].present) throw_type(env, "expected a Float64Array for " + what + ".loss");
 }
 
+// The two embedding ops: a table of V*E floats, rows of ids.length*E, and a
+// kernel(ids, n, from, E, to) reading one and writing the other (the lookup
+// reads the table, its gradient writes it).
+template <typename Field, size_t N, const std::array<FieldSpec, N>& Specs, Field kTable, Field kRows, bool kReadsTable,
+          void (*Kernel)(const int32_t*, int64_t, const float*, int64_t, float*)>
+std::unique_ptr<JobCall> embedding_op(Napi::Env env, const Napi::Object& obj, const std::string& what) {
+  using F = Fields<Field, N>;
+  return std::make_unique<FieldJobCall<Field, N, Targets>>(
+      env, obj, Specs, what,
+      [](Napi::Env e, const F& f, const std::string& w) {
+        const int64_t V = f.dim(Field::V), E = f.dim(Field::E);
+        require_length(e, f[kTable], w, mul(e, V, E), "V*E");
+        auto ids = checked_ids(e, f[Field::ids], V, w);
+        require_length(e, f[kRows], w, mul(e, static_cast<int64_t>(ids->size()), E), "ids.length*E");
+        require_disjoint(e, w, f[kReadsTable ? kRows : kTable], {&f[kReadsTable ? kTable : kRows]});
+        return ids;
+      },
+      [](F& f) -> std::vector<Array*> { return {&f.arrays[static_cast<size_t>(kTable)], &f.arrays[static_cast<size_t>(kRows)]}; },
+      [](const F& f, const Targets& ids) -> JobStep {
+        const float* from = f[kReadsTable ? kTable : kRows].template as<float>();
+        float* to = f[kReadsTable ? kRows : kTable].template as<float>();
+        const int64_t E = f.dim(Field::E);
+        return [ids, from, to, E](const ExecContext&) { Kernel(ids->data(), static_cast<int64_t>(ids->size()), from, E, to); };
+      });
+}
+
 std::unique_ptr<JobCall> job_op(Napi::Env env, const Napi::Object& obj, const std::string& name, const std::string& what) {
   if (name == "sgemm") {
     return std::make_unique<FieldJobCall<Gemm, kGemmCount, NoPrivate>>(
@@ -929,44 +955,10 @@ std::unique_ptr<JobCall> job_op(Napi::Env env, const Napi::Object& obj, const st
         [](const SqeFields& f, const NoPrivate&) -> JobStep { const SquaredErrorOp op(f); return [op](const ExecContext& ctx) { op.run(ctx); }; });
   }
   if (name == "embeddingForward") {
-    using F = Fields<Emf, kEmfCount>;
-    return std::make_unique<FieldJobCall<Emf, kEmfCount, Targets>>(
-        env, obj, kEmfSpecs, what,
-        [](Napi::Env e, const F& f, const std::string& w) {
-          const int64_t V = f.dim(Emf::V), E = f.dim(Emf::E);
-          require_length(e, f[Emf::weight], w, mul(e, V, E), "V*E");
-          auto ids = checked_ids(e, f[Emf::ids], V, w);
-          require_length(e, f[Emf::out], w, mul(e, static_cast<int64_t>(ids->size()), E), "ids.length*E");
-          require_disjoint(e, w, f[Emf::out], {&f[Emf::weight]});
-          return ids;
-        },
-        [](F& f) -> std::vector<Array*> { return {&f.arrays[static_cast<size_t>(Emf::weight)], &f.arrays[static_cast<size_t>(Emf::out)]}; },
-        [](const F& f, const Targets& ids) -> JobStep {
-          const float* w = f[Emf::weight].as<float>();
-          float* out = f[Emf::out].as<float>();
-          const int64_t E = f.dim(Emf::E);
-          return [ids, w, out, E](const ExecContext&) { embedding_gather(ids->data(), static_cast<int64_t>(ids->size()), w, E, out); };
-        });
+    return embedding_op<Emf, kEmfCount, kEmfSpecs, Emf::weight, Emf::out, true, embedding_gather>(env, obj, what);
   }
   if (name == "embeddingBackward") {
-    using F = Fields<Emb, kEmbCount>;
-    return std::make_unique<FieldJobCall<Emb, kEmbCount, Targets>>(
-        env, obj, kEmbSpecs, what,
-        [](Napi::Env e, const F& f, const std::string& w) {
-          const int64_t V = f.dim(Emb::V), E = f.dim(Emb::E);
-          require_length(e, f[Emb::grad], w, mul(e, V, E), "V*E");
-          auto ids = checked_ids(e, f[Emb::ids], V, w);
-          require_length(e, f[Emb::gy], w, mul(e, static_cast<int64_t>(ids->size()), E), "ids.length*E");
-          require_disjoint(e, w, f[Emb::grad], {&f[Emb::gy]});
-          return ids;
-        },
-        [](F& f) -> std::vector<Array*> { return {&f.arrays[static_cast<size_t>(Emb::gy)], &f.arrays[static_cast<size_t>(Emb::grad)]}; },
-        [](const F& f, const Targets& ids) -> JobStep {
-          const float* gy = f[Emb::gy].as<float>();
-          float* g = f[Emb::grad].as<float>();
-          const int64_t E = f.dim(Emb::E);
-          return [ids, gy, g, E](const ExecContext&) { embedding_scatter_add(ids->data(), static_cast<int64_t>(ids->size()), gy, E, g); };
-        });
+    return embedding_op<Emb, kEmbCount, kEmbSpecs, Emb::grad, Emb::gy, false, embedding_scatter_add>(env, obj, what);
   }
   throw_type(env, what + ".op must be 'sgemm', 'softmaxCrossEntropy', 'squaredError', 'embeddingForward' or 'embeddingBackward'");
 }
