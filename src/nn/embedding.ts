@@ -56,13 +56,7 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
     const E = this.embeddingDim;
     const w = this.store.get('weight').data;
     const n = t.data.length * E;
-    let out: Float32Array;
-    if (reuse) {
-      if (this.reused.length < n) this.reused = nativeFloats(n);
-      out = this.reused.subarray(0, n);
-    } else {
-      out = new Float32Array(n);
-    }
+    const out = reuse ? this.reusedOutput(n) : new Float32Array(n);
     // An element loop: a subarray per row costs more than the copy at small E.
     for (let i = 0; i < t.data.length; i++) {
       const src = t.data[i] * E, dst = i * E;
@@ -74,6 +68,12 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
 
   private reused: Float32Array = new Float32Array(0);
 
+  // n floats of the buffer the output reuses, native-owned (grown when it does not fit).
+  private reusedOutput(n: number): Float32Array {
+    if (this.reused.length < n) this.reused = nativeFloats(n);
+    return this.reused.subarray(0, n);
+  }
+
   /** @internal The lookup and its gradient can always join a job. */
   queueable(): boolean {
     return true;
@@ -84,13 +84,7 @@ export class Embedding extends ParametrizedLayer implements Module<IntTensor, Te
     const t = this.checkIds(x);
     const E = this.embeddingDim;
     const n = t.data.length * E;
-    let out: Float32Array;
-    if (ctx.internal === true) {
-      if (this.reused.length < n) this.reused = nativeFloats(n);
-      out = this.reused.subarray(0, n);
-    } else {
-      out = nativeFloats(n);
-    }
+    const out = ctx.internal === true ? this.reusedOutput(n) : nativeFloats(n);
     if (n > 0) job.push({ op: 'embeddingForward', ids: t.data, weight: this.store.get('weight').data, out, V: this.numEmbeddings, E });
     this.lastIds = t;
     return { data: out, shape: [...t.shape, E] };

@@ -48,6 +48,8 @@ export interface QueuedStep {
   finish(gy: Tensor | null): Promise<void>;
   /** Drops the job unrun (the layers are free again); the forward has not happened. */
   abandon(): void;
+  /** Runs `queue(job)` (the loss's calls); if it throws, abandons the job and rethrows. */
+  enqueue<T>(queue: (job: NativeJob) => T): T;
 }
 
 /**
@@ -142,6 +144,14 @@ export class Sequential extends ModuleBase implements Module<Tensor | IntTensor,
       out: out as Tensor,
       job,
       abandon: () => job.abandon(),
+      enqueue: (queue) => {
+        try {
+          return queue(job);
+        } catch (e) {
+          job.abandon();
+          throw e;
+        }
+      },
       finish: async (gy) => {
         let g: Tensor | null = gy;
         if (gy) {

@@ -8,7 +8,7 @@ import type { IntTensor, Tensor } from '../tensor.js';
 import { checkBool, checkInt, checkOptions } from '../validate.js';
 import { checkInputKind, checkLossFor, checkModel, checkTbptt } from './checks.js';
 import { timeMajor } from './layout.js';
-import { batchLoss, queueBatchLoss, type BatchLoss, type LossName, type QueuedBatchLoss } from './loss.js';
+import { batchLoss, queueBatchLoss, type BatchLoss, type LossName } from './loss.js';
 import { addSums, batchMetricSums, checkMetrics, meanOf, type MetricName, type MetricSums } from './metrics.js';
 import { chunkLengths, sliceTime, tbpttChunks } from './tbptt.js';
 
@@ -91,13 +91,7 @@ export async function evaluateChecked(
       add(batchLoss(loss, out, y, info.target, valid, false), out, y, valid);
       return;
     }
-    let l: QueuedBatchLoss | null;
-    try {
-      l = queueBatchLoss(loss, queued.out, y, info.target, valid, true, scratch, queued.job);
-    } catch (e) {
-      queued.abandon();
-      throw e;
-    }
+    const l = queued.enqueue((job) => queueBatchLoss(loss, queued.out, y, info.target, valid, true, scratch, job));
     await queued.finish(null);
     add(l ? l.result() : null, queued.out, y, valid);
   };

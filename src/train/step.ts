@@ -9,7 +9,7 @@ import type { LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { IntTensor, Tensor } from '../tensor.js';
 import type { TimeMajorModel } from './layout.js';
-import { batchLoss, queueBatchLoss, type BatchLoss, type LossName, type QueuedBatchLoss } from './loss.js';
+import { batchLoss, queueBatchLoss, type BatchLoss, type LossName } from './loss.js';
 import { batchMetricSums, type MetricName, type MetricSums } from './metrics.js';
 
 /** Thrown by fit when a loss or gradient norm is not finite; the message names the step. */
@@ -87,13 +87,7 @@ export async function trainStep(
   let out: Tensor;
   if (queued) {
     out = queued.out;
-    let loss: QueuedBatchLoss | null;
-    try {
-      loss = queueBatchLoss(s.loss, out, y, s.target, valid, wantCorrect, s.scratch, queued.job);
-    } catch (e) {
-      queued.abandon();
-      throw e;
-    }
+    const loss = queued.enqueue((job) => queueBatchLoss(s.loss, queued.out, y, s.target, valid, wantCorrect, s.scratch, job));
     await queued.finish(loss ? loss.grad : null);
     if (loss === null) return null;
     r = loss.result();
