@@ -1063,6 +1063,54 @@ Napi::Value adam_step_js(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
+// sgdStep({...}): one parameter's SGD update (plain, momentum or Nesterov), in place (synchronous)
+
+#define SGD_FIELDS(F)               \
+  F(p, F32, InOut, Required)        \
+  F(d, F32, In, Required)           \
+  F(buf, F32, InOut, Optional)      \
+  F(lr, Number, In, Required)       \
+  F(momentum, Number, In, Required) \
+  F(keep, Number, In, Required)     \
+  F(nesterov, Bool, In, Required)
+
+enum class Sgd { SGD_FIELDS(RNNBLAS_FIELD_ENUM) };
+constexpr size_t kSgdCount = 0 SGD_FIELDS(RNNBLAS_FIELD_COUNT);
+const std::array<FieldSpec, kSgdCount> kSgdSpecs{{SGD_FIELDS(RNNBLAS_FIELD_SPEC)}};
+
+Napi::Value sgd_step_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto f = read_call<Sgd>(info, kSgdSpecs, "sgdStep");
+  const std::string what = "sgdStep";
+  const int64_t n = f[Sgd::p].length;
+  for (Sgd a : {Sgd::d, Sgd::buf}) require_length(env, f[a], what, n, "p.length");
+  for (Sgd out : {Sgd::p, Sgd::buf}) require_disjoint(env, what, f[out], {&f[Sgd::p], &f[Sgd::d], &f[Sgd::buf]});
+  SgdStep s;
+  s.p = f[Sgd::p].as<float>();
+  s.d = f[Sgd::d].as<float>();
+  s.buf = f[Sgd::buf].as<float>();
+  s.n = n;
+  s.lr = f.number(Sgd::lr);
+  s.momentum = f.number(Sgd::momentum);
+  s.keep = f.number(Sgd::keep);
+  s.nesterov = f.flag(Sgd::nesterov);
+  if (s.nesterov && s.buf == nullptr) throw_type(env, "expected a Float32Array for sgdStep.buf (a Nesterov step needs its momentum buffer)");
+  // Elementwise (the same bits however it is split); memory-bound, ~3 touched floats an element.
+  if (n > 0) {
+    team_sum(env_state(env).ctx, n, 16, mul(env, n, 2), [&s](int64_t r0, int64_t r1) {
+      SgdStep part = s;
+      part.p += r0;
+      part.d += r0;
+      if (part.buf != nullptr) part.buf += r0;
+      part.n = r1 - r0;
+      sgd_step(part);
+      return 0.0;
+    });
+  }
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------------------
 // addSquares({ g, s0 }) -> s0 + sum g^2 and scaleInPlace({ g, coef }): clipGradNorm's passes
 // (synchronous; the same bits as its TypeScript loops, native/optim.h)
 
@@ -1266,6 +1314,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");
   export_fn<squared_error_js>(env, exports, "squaredError");
   export_fn<adam_step_js>(env, exports, "adamStep");
+  export_fn<sgd_step_js>(env, exports, "sgdStep");
   export_fn<add_squares_js>(env, exports, "addSquares");
   export_fn<scale_in_place_js>(env, exports, "scaleInPlace");
   export_fn<alloc_js>(env, exports, "alloc");

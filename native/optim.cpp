@@ -40,7 +40,43 @@ void adam_amsgrad(float* __restrict p, const float* __restrict d, float* __restr
   }
 }
 
+RNNBLAS_CLONES
+void sgd_plain(float* __restrict p, const float* __restrict d, int64_t n, double lr) {
+  for (int64_t j = 0; j < n; ++j) p[j] = static_cast<float>(p[j] - lr * d[j]);
+}
+
+RNNBLAS_CLONES
+void sgd_momentum(float* __restrict p, const float* __restrict d, float* __restrict buf, int64_t n,
+                  double lr, double momentum, double keep) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float b = static_cast<float>(momentum * buf[j] + keep * d[j]);
+    buf[j] = b;
+    p[j] = static_cast<float>(p[j] - lr * b);
+  }
+}
+
+RNNBLAS_CLONES
+void sgd_nesterov(float* __restrict p, const float* __restrict d, float* __restrict buf, int64_t n,
+                  double lr, double momentum) {
+  for (int64_t j = 0; j < n; ++j) {
+    const double dj = d[j];
+    const float b = static_cast<float>(momentum * buf[j] + dj);
+    buf[j] = b;
+    p[j] = static_cast<float>(p[j] - lr * (dj + momentum * b));
+  }
+}
+
 }  // namespace
+
+void sgd_step(const SgdStep& s) {
+  if (s.buf == nullptr) {
+    sgd_plain(s.p, s.d, s.n, s.lr);
+  } else if (s.nesterov) {
+    sgd_nesterov(s.p, s.d, s.buf, s.n, s.lr, s.momentum);
+  } else {
+    sgd_momentum(s.p, s.d, s.buf, s.n, s.lr, s.momentum, s.keep);
+  }
+}
 
 void adam_step(const AdamStep& a) {
   if (a.vmax != nullptr) {

@@ -25,6 +25,21 @@ struct AdamStep {
 // with v' = v, or max(vmax, v) stored into vmax (amsgrad).
 void adam_step(const AdamStep& a);
 
+struct SgdStep {
+  float* p = nullptr;          // [n] values
+  const float* d = nullptr;    // [n] effective gradient
+  float* buf = nullptr;        // [n] momentum buffer, or null (plain SGD)
+  int64_t n = 0;
+  double lr = 0;
+  double momentum = 0;
+  double keep = 1;             // 1 - dampening
+  bool nesterov = false;
+};
+
+// Plain (buf null): p = p - lr d. Momentum: buf = momentum buf + keep d, p = p - lr buf.
+// Nesterov (keep 1): buf = momentum buf + d, p = p - lr (d + momentum buf).
+void sgd_step(const SgdStep& s);
+
 // clip_grad_norm_'s 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the square
 // of a float is exact in a double, so this is the TypeScript loop's running sum, bit for bit).
 double add_squares(const float* g, int64_t n, double s0);

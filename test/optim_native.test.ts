@@ -47,3 +47,47 @@ describe('native Adam step', () => {
     expect(() => native.adamStep({ ...call, v: call.p })).toThrow(/shares memory/);
   });
 });
+
+// The TypeScript forms of SGD's three updates (float64 per element, float32 stores).
+function sgdTs(p: Float32Array, d: Float32Array, buf: Float32Array | null, lr: number, momentum: number, keep: number, nesterov: boolean): void {
+  for (let j = 0; j < p.length; j++) {
+    if (buf === null) {
+      p[j] = p[j] - lr * d[j];
+    } else if (nesterov) {
+      buf[j] = momentum * buf[j] + d[j];
+      p[j] = p[j] - lr * (d[j] + momentum * buf[j]);
+    } else {
+      buf[j] = momentum * buf[j] + keep * d[j];
+      p[j] = p[j] - lr * buf[j];
+    }
+  }
+}
+
+describe('native SGD step', () => {
+  const modes = [['plain', 0, 1, false], ['momentum, dampening 0.1', 0.9, 0.9, false], ['nesterov', 0.85, 1, true]] as const;
+  for (const [name, momentum, keep, nesterov] of modes) {
+    for (const n of [1031, 20011]) {
+      it(`bit-identical to the TypeScript formula (${name}, ${n} elements)`, () => {
+        const rng = makeRng(n + momentum * 100);
+        const p1 = Float32Array.from({ length: n }, () => rng.normal());
+        const p2 = p1.slice();
+        const b1 = momentum === 0 ? null : Float32Array.from({ length: n }, () => rng.normal());
+        const b2 = b1 === null ? null : b1.slice();
+        for (let t = 1; t <= 30; t++) {
+          const d = Float32Array.from({ length: n }, () => rng.normal() * 10 ** (rng.uniform() * 8 - 6));
+          const lr = 0.0137 * t;
+          sgdTs(p1, d, b1, lr, momentum, keep, nesterov);
+          native.sgdStep({ p: p2, d, buf: b2, lr, momentum, keep, nesterov });
+        }
+        expect(p2).toEqual(p1);
+        if (b1) expect(b2).toEqual(b1);
+      });
+    }
+  }
+  it('refuses mismatched lengths, aliasing and a Nesterov step without a buffer', () => {
+    const call = { p: new Float32Array(4), d: new Float32Array(4), buf: new Float32Array(4), lr: 0.1, momentum: 0.9, keep: 1, nesterov: false };
+    expect(() => native.sgdStep({ ...call, buf: new Float32Array(3) })).toThrow(/buf has 3 elements, expected 4/);
+    expect(() => native.sgdStep({ ...call, d: call.p })).toThrow(/shares memory/);
+    expect(() => native.sgdStep({ ...call, buf: null, nesterov: true })).toThrow(/sgdStep.buf/);
+  });
+});

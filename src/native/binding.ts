@@ -178,6 +178,11 @@ export interface AddonExports {
   adamStep(call: {
     p: F32; d: F32; m: F32; v: F32; vmax: F32OrNull; beta1: number; beta2: number; stepSize: number; bc2Sqrt: number; eps: number; shrink: number;
   }): void;
+  /**
+   * One parameter's SGD update in place (native/optim.h; the same bits as src/optim/sgd.ts' formulas):
+   * plain when buf is null, else momentum (keep = 1 − dampening) or Nesterov.
+   */
+  sgdStep(call: { p: F32; d: F32; buf: F32OrNull; lr: number; momentum: number; keep: number; nesterov: boolean }): void;
   /** clipGradNorm's 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the TypeScript loop's bits). */
   addSquares(call: { g: F32; s0: number }): number;
   /** clipGradNorm's rescale: g[j] = float32(g[j] * coef), the product in float64. */

@@ -4,6 +4,7 @@
  */
 import type { Parameter } from '../tensor.js';
 import { rangeError } from '../errors.js';
+import { native } from '../native/binding.js';
 import { checkBool, checkNumber, checkOptions } from '../validate.js';
 import { effectiveGrad, type HyperValue, Optimizer, type PreparedHyper, withDefaults } from './optimizer.js';
 
@@ -46,15 +47,11 @@ function checkHyper(h: Readonly<Record<string, unknown>>, name: string): SgdHype
   return { momentum, dampening, nesterov, weightDecay, maximize };
 }
 
-// The update loops, one per mode so that no loop tests a loop-invariant flag. `d` is the
-// effective gradient (see effectiveGrad); values are computed in float64 per element and
-// stored as float32, like torch's float32 tensors.
-
-/** θ −= lr·d. */
-function sgdPlain(p: Float32Array, d: Float32Array, lr: number): void {
-  const n = p.length;
-  for (let j = 0; j < n; j++) p[j] = p[j] - lr * d[j];
-}
+// The updates: `d` is the effective gradient (see effectiveGrad); values are computed in float64
+// per element and stored as float32, like torch's float32 tensors. The steady-state updates run
+// in native/optim.cpp (vectorised, the same formulas: plain θ −= lr·d; momentum b = μ·b +
+// (1 − dampening)·d, θ −= lr·b; Nesterov b = μ·b + d, θ −= lr·(d + μ·b)); only a momentum
+// buffer's first step is here.
 
 /** First momentum step: b = d, then θ −= lr·b (or lr·(d + μ·b) with Nesterov). */
 function sgdMomentumInit(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number, nesterov: boolean): void {
@@ -62,25 +59,6 @@ function sgdMomentumInit(p: Float32Array, d: Float32Array, buf: Float32Array, lr
   buf.set(d);
   if (nesterov) for (let j = 0; j < n; j++) p[j] = p[j] - lr * (d[j] + momentum * buf[j]);
   else for (let j = 0; j < n; j++) p[j] = p[j] - lr * buf[j];
-}
-
-/** b = μ·b + (1 − dampening)·d, θ −= lr·b. */
-function sgdMomentum(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number, keep: number): void {
-  const n = p.length;
-  for (let j = 0; j < n; j++) {
-    buf[j] = momentum * buf[j] + keep * d[j];
-    p[j] = p[j] - lr * buf[j];
-  }
-}
-
-/** b = μ·b + d, θ −= lr·(d + μ·b). */
-function sgdNesterov(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number): void {
-  const n = p.length;
-  for (let j = 0; j < n; j++) {
-    const dj = d[j];
-    buf[j] = momentum * buf[j] + dj;
-    p[j] = p[j] - lr * (dj + momentum * buf[j]);
-  }
 }
 
 /**
@@ -134,7 +112,7 @@ export class SGD extends Optimizer {
       }
       const d = effectiveGrad(p.data, p.grad, weightDecay, maximize, this.scratch(n));
       if (momentum === 0) {
-        sgdPlain(p.data, d, lr);
+        native.sgdStep({ p: p.data, d, buf: null, lr, momentum: 0, keep: 1, nesterov: false });
       } else {
         const buf = slot.buffers.momentumBuffer;
         if (buf === undefined) {
@@ -142,10 +120,8 @@ export class SGD extends Optimizer {
           const fresh = new Float32Array(n);
           slot.buffers.momentumBuffer = fresh;
           sgdMomentumInit(p.data, d, fresh, lr, momentum, nesterov);
-        } else if (nesterov) {
-          sgdNesterov(p.data, d, buf, lr, momentum);
         } else {
-          sgdMomentum(p.data, d, buf, lr, momentum, 1 - dampening);
+          native.sgdStep({ p: p.data, d, buf, lr, momentum, keep: 1 - dampening, nesterov });
         }
       }
       slot.step++;
