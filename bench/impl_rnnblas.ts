@@ -8,10 +8,9 @@
  * T=1, B=1, I=64, H=128. adjacentPeak (boolean, one workload): also the workload's speed as a
  * percentage of sgemm 2048³ calls made between its steps (extra `<id>:adjacentPeakPct`).
  */
-import { RNN, blasInfo, setNumThreads, tensor, type Tensor } from '../src/index.js';
+import { LastStep, Linear, RNN, SGD, Sequential, blasInfo, crossEntropy, mseLoss, setNumThreads, tensor, type Tensor } from '../src/index.js';
 import { native, NativeActivation } from '../src/native/binding.js';
 import { Lcg, median, peakRssMB, runChild, timeSteps, timing, type ChildResult, type Timing } from './common.js';
-import { loadTrainKit, type TrainKit } from './train_kit.js';
 import { cellOf, directions, flops, type Workload } from './workloads.js';
 import { sgemmRunner } from './sgemm_rates.js';
 import { gatedRecurrent } from './gated.js';
@@ -24,7 +23,10 @@ interface Phases {
   update: number;
 }
 
-function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
+/** What the train step's model is built as (for the report's notes). */
+export const TRAIN_MODEL = 'Sequential([RNN | LSTM | GRU, Linear]) (F1: [RNN, LastStep, Linear]; W2, W3: [RNN]), losses from src/nn/losses.ts, SGD from src/optim/sgd.ts';
+
+function makeStep(w: Workload, phases: Phases[]): () => void {
   const { T, B, I, H } = w;
   const D = directions(w);
   const DH = D * H;
@@ -41,38 +43,31 @@ function makeStep(w: Workload, kit: TrainKit, phases: Phases[]): () => void {
       rnn.forward(x, { noGrad: true });
     };
   }
-  const params = rnn.parameters();
-  const head = w.head.kind === 'linear-ce' ? kit.linear(DH, w.head.classes)
-    : w.head.kind === 'last-linear-mse' ? kit.linear(DH, w.head.outputs) : null;
-  if (head) params.push(...head.parameters());
-  const targets = w.head.kind === 'linear-ce' ? rng.ints(T * B, w.head.classes) : null;
-  const target = w.head.kind === 'mse' ? tensor(rng.floats(T * B * DH), [T, B, DH])
-    : w.head.kind === 'last-linear-mse' ? tensor(rng.floats(B * w.head.outputs), [B, w.head.outputs]) : null;
-  // The last step's rows of y, and the gradient flowing back into them.
-  const last = new Float32Array(B * DH);
-  const gyLast = new Float32Array(T * B * DH);
-  const opt = kit.sgd(params, 0.01);
+  // The model as a user builds it: a Sequential, which hands each layer's output and gradient
+  // to the next in buffers it reuses from step to step. The first layer's input gradient is
+  // not computed (x is data), as in PyTorch's twin.
+  const head = w.head;
+  const model = head.kind === 'linear-ce' ? new Sequential([rnn, new Linear({ inFeatures: DH, outFeatures: head.classes, seed: 1 })])
+    : head.kind === 'last-linear-mse' ? new Sequential([rnn, new LastStep({ directions: D }), new Linear({ inFeatures: DH, outFeatures: head.outputs, seed: 1 })])
+    : new Sequential([rnn]);
+  const targets = head.kind === 'linear-ce' ? rng.ints(T * B, head.classes) : null;
+  const target = head.kind === 'mse' ? tensor(rng.floats(T * B * DH), [T, B, DH])
+    : head.kind === 'last-linear-mse' ? tensor(rng.floats(B * head.outputs), [B, head.outputs]) : null;
+  const opt = new SGD(model.parameters(), { lr: 0.01 });
   return () => {
     const t0 = performance.now();
     opt.zeroGrad();
-    const { y } = rnn.forward(x);
+    const out = model.forward(x);
     const t1 = performance.now();
     let gy: Tensor;
-    if (head && targets) {
-      const logits = head.forward({ data: y.data, shape: [T * B, DH] });
-      const g = head.backward(kit.crossEntropy(logits, targets).grad);
-      gy = { data: g.data, shape: [T, B, DH] };
-    } else if (head && w.head.kind === 'last-linear-mse') {
-      last.set(y.data.subarray((T - 1) * B * DH));
-      const pred = head.forward({ data: last, shape: [B, DH] });
-      const g = head.backward(kit.mse(pred, target as Tensor).grad);
-      gyLast.subarray((T - 1) * B * DH).set(g.data);
-      gy = { data: gyLast, shape: [T, B, DH] };
+    if (targets && head.kind === 'linear-ce') {
+      const g = crossEntropy({ data: out.data, shape: [T * B, head.classes] }, targets, { reduction: 'mean' }).grad;
+      gy = { data: g.data, shape: out.shape };
     } else {
-      gy = kit.mse(y, target as Tensor).grad;
+      gy = mseLoss(out, target as Tensor).grad;
     }
     const t2 = performance.now();
-    rnn.backward({ gy }, { inputGrad: false });
+    model.backward(gy);
     const t3 = performance.now();
     opt.step();
     const t4 = performance.now();
@@ -138,7 +133,6 @@ async function adjacentPeakPct(step: () => unknown, w: Workload, stepMs: number,
 
 runChild('rnnblas', async (job) => {
   setNumThreads(job.threads);
-  const kit = await loadTrainKit();
   const info = blasInfo();
   const baseRssMB = peakRssMB();
   let stepsRssMB = baseRssMB;
@@ -146,7 +140,7 @@ runChild('rnnblas', async (job) => {
   const extra: Record<string, number | string> = {};
   for (const w of job.workloads) {
     const phases: Phases[] = [];
-    const step = makeStep(w, kit, phases);
+    const step = makeStep(w, phases);
     const team0 = native.teamStats();
     const r = await timeSteps(step, job.warmup, job.reps, job.budgetMs, job.minTimeMs);
     const t = timing(w, job.threads, r, job.reps);
@@ -179,7 +173,7 @@ runChild('rnnblas', async (job) => {
     baseRssMB,
     peakRssMB: stepsRssMB, // before the adjacent peak's 48 MB of sgemm operands
     extra,
-    notes: [`train layer: Linear from ${kit.source.linear}, losses from ${kit.source.losses}, SGD from ${kit.source.sgd}`],
+    notes: [`train step: ${TRAIN_MODEL}`],
   };
   return result;
 });

@@ -87,6 +87,28 @@ describe('LastStep', () => {
     expectClose(dx.data, numericGrad((t) => new LastStep({ directions: 2, batchFirst: true }).forward(t, [3, 1]), x, g));
   });
   it('lengths out of range', () => expect(() => new LastStep().forward(rand([2, 1, 2]), [3])).toThrow(RangeError));
+  it('inside a Sequential its reused gradient buffer holds only this step\'s rows (lengths changing between steps)', () => {
+    for (const [directions, batchFirst] of [[1, false], [2, false], [2, true]] as const) {
+      const ls = new LastStep({ directions, batchFirst });
+      const seq = new Sequential([ls]);
+      const [T, B, F] = [4, 3, 6];
+      let previous: Float32Array | undefined;
+      for (const lengths of [[4, 2, 1], [1, 3, 4], [2, 2, 2], [4, 4, 4]]) {
+        const x = rand(batchFirst ? [B, T, F] : [T, B, F]);
+        const g = rand([B, F]);
+        // The expected gradient from a fresh LastStep's public backward (a new buffer).
+        const fresh = new LastStep({ directions, batchFirst });
+        fresh.forward(x, lengths);
+        const want = fresh.backward(g).data;
+        seq.forward(x, { seqLengths: lengths });
+        // Sequential's entry, as its backward calls it for the layer below.
+        const got = ls.backwardLayer(g, { seqLengths: null, inputGrad: true, internal: true })?.data as Float32Array;
+        expect(Array.from(got)).toEqual(Array.from(want));
+        if (previous) expect(got).toBe(previous);
+        previous = got;
+      }
+    }
+  });
 });
 
 describe('merge modes', () => {
