@@ -86,14 +86,24 @@ void adam_step(const AdamStep& a) {
   }
 }
 
-double add_squares(const float* g, int64_t n, double s0) {
-  // One running sum (no reassociation: -ffp-contract=off and no fast-math here).
-  double s = s0;
-  for (int64_t j = 0; j < n; ++j) {
+RNNBLAS_CLONES
+double add_squares(const float* __restrict g, int64_t n, double s0) {
+  // Eight partial sums (element j into lane j % 8), so the adds are not one dependent chain
+  // (0.21 ms for E1's 239K gradients as one running sum). The order is fixed, so the bits are.
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const double v = g[j + k];
+      lane[k] += v * v;
+    }
+  }
+  double s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; j < n; ++j) {
     const double v = g[j];
     s += v * v;
   }
-  return s;
+  return s0 + s;
 }
 
 RNNBLAS_CLONES

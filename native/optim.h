@@ -40,8 +40,9 @@ struct SgdStep {
 // Nesterov (keep 1): buf = momentum buf + d, p = p - lr (d + momentum buf).
 void sgd_step(const SgdStep& s);
 
-// clip_grad_norm_'s 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the square
-// of a float is exact in a double, so this is the TypeScript loop's running sum, bit for bit).
+// clip_grad_norm_'s 2-norm pass, in float64 (the square of a float is exact in a double):
+// s0 + (eight partial sums, element j into lane j % 8 for the first n - n % 8 elements, added
+// pairwise ((0+1)+(2+3))+((4+5)+(6+7)), then the rest in index order).
 double add_squares(const float* g, int64_t n, double s0);
 
 // clip_grad_norm_'s rescale: g[j] = float(g[j] * coef), the product in float64.

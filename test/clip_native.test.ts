@@ -1,13 +1,25 @@
-// clipGradNorm's 2-norm and rescale run natively (native.addSquares / scaleInPlace): the same
-// bits as the TypeScript loops they replaced, on values with subnormals, huge values, NaN, ±Inf.
+// clipGradNorm's 2-norm and rescale run natively (native.addSquares / scaleInPlace): the bits of
+// the TypeScript forms below (the norm in its documented summation order), on values with
+// subnormals, huge values, NaN, ±Inf.
 import { describe, expect, it } from 'vitest';
 import { clipGradNorm } from '../src/index.js';
 import type { Parameter } from '../src/tensor.js';
 import { makeRng } from './helpers/random.js';
 
+// The native pass's order: per parameter, eight partial float64 sums (lane j % 8), combined
+// pairwise, then the n % 8 rest in order, added to the running total.
+function squares(g: Float32Array): number {
+  const lane = new Float64Array(8);
+  const whole = g.length - (g.length % 8);
+  for (let j = 0; j < whole; j++) lane[j % 8] += g[j] * g[j];
+  let s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (let j = whole; j < g.length; j++) s += g[j] * g[j];
+  return s;
+}
+
 function jsClip(ps: Parameter[], maxNorm: number): number {
   let s = 0;
-  for (const p of ps) for (let j = 0; j < p.grad.length; j++) s += p.grad[j] * p.grad[j];
+  for (const p of ps) s = s + squares(p.grad);
   const total = Math.sqrt(s);
   if (!Number.isFinite(total)) return total;
   const coef = maxNorm / (total + 1e-6);

@@ -183,7 +183,7 @@ export interface AddonExports {
    * plain when buf is null, else momentum (keep = 1 − dampening) or Nesterov.
    */
   sgdStep(call: { p: F32; d: F32; buf: F32OrNull; lr: number; momentum: number; keep: number; nesterov: boolean }): void;
-  /** clipGradNorm's 2-norm pass: s0 + the sum of g[j]^2 in index order, in float64 (the TypeScript loop's bits). */
+  /** clipGradNorm's 2-norm pass in float64: s0 + the sum of g[j]^2 as eight partial sums (lane j % 8, combined pairwise, then the n % 8 rest in order; native/optim.h). */
   addSquares(call: { g: F32; s0: number }): number;
   /** clipGradNorm's rescale: g[j] = float32(g[j] * coef), the product in float64. */
   scaleInPlace(call: { g: F32; coef: number }): void;

@@ -49,8 +49,8 @@ export function clipGradNorm(params: readonly Parameter[], maxNorm: number, norm
     }
     total = mx;
   } else if (normType === 2) {
-    // Natively, one running float64 sum in the order of this loop (same bits):
-    //   for (const p of ps) for (j...) s += p.grad[j] * p.grad[j]
+    // Natively, per parameter: s = s + (its squares in float64 as eight partial sums, lane
+    // j % 8, combined pairwise, then the rest in order; native/optim.h).
     let s = 0;
     for (const p of ps) {
       s = native.addSquares({ g: p.grad, s0: s });
