@@ -1003,6 +1003,19 @@ Napi::Value layers_async(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
+// An elementwise update of n elements split over the thread team by ranges (the same bits however
+// it is split); `cost` weighs an element against one touched float for the solo threshold.
+
+template <typename Run>
+void split_elementwise(Napi::Env env, int64_t n, int64_t cost, const Run& run) {
+  if (n <= 0) return;
+  team_sum(env_state(env).ctx, n, 16, mul(env, n, cost), [&run](int64_t r0, int64_t r1) {
+    run(r0, r1);
+    return 0.0;
+  });
+}
+
+// ---------------------------------------------------------------------------
 // adamStep({...}): one parameter's Adam/AdamW update, in place (synchronous)
 
 #define ADAM_FIELDS(F)             \
@@ -1044,21 +1057,8 @@ Napi::Value adam_step_js(const Napi::CallbackInfo& info) {
   a.bc2_sqrt = f.number(Adm::bc2Sqrt);
   a.eps = f.number(Adm::eps);
   a.shrink = f.number(Adm::shrink);
-  // Elementwise (the same bits however it is split); float64 sqrt and division make an element
-  // cost about as much as 8 touched floats of a plain pass.
-  if (n > 0) {
-    team_sum(env_state(env).ctx, n, 16, mul(env, n, 8), [&a](int64_t r0, int64_t r1) {
-      AdamStep part = a;
-      part.p += r0;
-      part.d += r0;
-      part.m += r0;
-      part.v += r0;
-      if (part.vmax != nullptr) part.vmax += r0;
-      part.n = r1 - r0;
-      adam_step(part);
-      return 0.0;
-    });
-  }
+  // float64 sqrt and division make an element cost about as much as 8 touched floats.
+  split_elementwise(env, n, 8, [&a](int64_t r0, int64_t r1) { adam_step(a.slice(r0, r1)); });
   return env.Undefined();
 }
 
@@ -1095,18 +1095,8 @@ Napi::Value sgd_step_js(const Napi::CallbackInfo& info) {
   s.keep = f.number(Sgd::keep);
   s.nesterov = f.flag(Sgd::nesterov);
   if (s.nesterov && s.buf == nullptr) throw_type(env, "expected a Float32Array for sgdStep.buf (a Nesterov step needs its momentum buffer)");
-  // Elementwise (the same bits however it is split); memory-bound, ~3 touched floats an element.
-  if (n > 0) {
-    team_sum(env_state(env).ctx, n, 16, mul(env, n, 2), [&s](int64_t r0, int64_t r1) {
-      SgdStep part = s;
-      part.p += r0;
-      part.d += r0;
-      if (part.buf != nullptr) part.buf += r0;
-      part.n = r1 - r0;
-      sgd_step(part);
-      return 0.0;
-    });
-  }
+  // Memory-bound: about 2 touched floats' worth an element.
+  split_elementwise(env, n, 2, [&s](int64_t r0, int64_t r1) { sgd_step(s.slice(r0, r1)); });
   return env.Undefined();
 }
 

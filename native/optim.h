@@ -19,6 +19,18 @@ struct AdamStep {
   double bc2_sqrt = 0;         // sqrt(1 - beta2^t)
   double eps = 0;
   double shrink = 1;           // AdamW's 1 - lr * weightDecay (1 for Adam)
+
+  // Elements [r0, r1) of the same update (elementwise: a split gives the same bits).
+  AdamStep slice(int64_t r0, int64_t r1) const {
+    AdamStep s = *this;
+    s.p += r0;
+    s.d += r0;
+    s.m += r0;
+    s.v += r0;
+    if (s.vmax != nullptr) s.vmax += r0;
+    s.n = r1 - r0;
+    return s;
+  }
 };
 
 // m = b1 m + (1-b1) d; v = b2 v + (1-b2) d^2; p = p*shrink - step_size m / (sqrt(v')/bc2_sqrt + eps)
@@ -34,6 +46,16 @@ struct SgdStep {
   double momentum = 0;
   double keep = 1;             // 1 - dampening
   bool nesterov = false;
+
+  // Elements [r0, r1) of the same update.
+  SgdStep slice(int64_t r0, int64_t r1) const {
+    SgdStep s = *this;
+    s.p += r0;
+    s.d += r0;
+    if (s.buf != nullptr) s.buf += r0;
+    s.n = r1 - r0;
+    return s;
+  }
 };
 
 // Plain (buf null): p = p - lr d. Momentum: buf = momentum buf + keep d, p = p - lr buf.
