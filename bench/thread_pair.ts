@@ -10,11 +10,11 @@
  *
  * --neighbour starts one CPU-bound process (`node -e 'for(;;){}'`) for the run's duration; --json
  * prints one JSON line instead of the sentence (bench/run.ts's busy-neighbour table runs it).
- * The steps are run.ts's train steps: W1 (T=64, B=32, I=65, H=256, Linear 256→65, CE) and F1
- * (T=400, B=32, I=1, H=64, the last step → Linear 64→1, MSE), SGD.
+ * The steps are run.ts's train steps, as a Sequential: W1 (T=64, B=32, I=65, H=256, Linear 256→65,
+ * CE) and F1 (T=400, B=32, I=1, H=64, the last step → Linear 64→1, MSE), SGD.
  */
 import { spawn } from 'node:child_process';
-import { Linear, RNN, Rng, SGD, crossEntropy, mseLoss, setNumThreads, tensor, type Tensor } from '../src/index.js';
+import { LastStep, Linear, RNN, Rng, SGD, Sequential, crossEntropy, mseLoss, setNumThreads, tensor } from '../src/index.js';
 import { native } from '../src/native/binding.js';
 
 function arg(name: string, fallback: string): string {
@@ -33,28 +33,22 @@ const many = Number(arg('--threads', '2'));
 const rng = new Rng(1);
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
 const [T, B, I, H, C] = workload === 'W1' ? [64, 32, 65, 256, 65] : [400, 32, 1, 64, 1];
+// As run.ts builds them: a Sequential (the input gradient of the first layer is not computed).
 const rnn = new RNN({ inputSize: I, hiddenSize: H, seed: 1 });
 const head = new Linear({ inFeatures: H, outFeatures: C, seed: 2 });
-const opt = new SGD([...rnn.parameters(), ...head.parameters()], { lr: 0.01 });
+const model = workload === 'W1' ? new Sequential([rnn, head]) : new Sequential([rnn, new LastStep(), head]);
+const opt = new SGD(model.parameters(), { lr: 0.01 });
 const x = tensor(rand(T * B * I), [T, B, I]);
 const classes = Int32Array.from({ length: T * B }, () => Math.floor(rng.uniform() * C));
 const values = tensor(rand(B), [B, 1]);
-const gy = new Float32Array(T * B * H);
 
 function step(): void {
   opt.zeroGrad();
-  const { y } = rnn.forward(x);
-  let g: Tensor;
-  if (workload === 'W1') {
-    const logits = head.forward({ data: y.data, shape: [T * B, H] });
-    g = head.backward(crossEntropy(logits, classes, { reduction: 'mean' }).grad) as Tensor;
-    rnn.backward({ gy: { data: g.data, shape: [T, B, H] } });
-  } else {
-    const pred = head.forward({ data: y.data.subarray((T - 1) * B * H), shape: [B, H] });
-    g = head.backward(mseLoss(pred, values).grad) as Tensor;
-    gy.set(g.data, (T - 1) * B * H);
-    rnn.backward({ gy: { data: gy, shape: [T, B, H] } });
-  }
+  const out = model.forward(x);
+  const g = workload === 'W1'
+    ? crossEntropy({ data: out.data, shape: [T * B, C] }, classes, { reduction: 'mean' }).grad
+    : mseLoss(out, values).grad;
+  model.backward({ data: g.data, shape: out.shape });
   opt.step();
 }
 
