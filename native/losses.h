@@ -14,7 +14,8 @@ double softmax_cross_entropy(const float* logits, const int32_t* targets,
 
 // Squared error over rows of `inner` values with mask[r] != 0 (mask may be
 // null): returns the summed (pred - target)^2 and writes grad = scale * (pred -
-// target) there and 0 elsewhere. Sums in double precision.
+// target) there and 0 elsewhere. Sums in double precision: a row's squares in eight lanes
+// (element i into lane i % 8, combined pairwise, then the rest in order), the rows in order.
 double squared_error(const float* pred, const float* target, const uint8_t* mask,
                      int64_t rows, int64_t inner, double scale, float* grad);
 
