@@ -1,6 +1,7 @@
 /**
- * The training layer the rnnblas benchmark uses: the library's own Linear,
- * cross-entropy / MSE and SGD.
+ * The training layer bench/profile.ts times call by call: the library's own Linear,
+ * cross-entropy / MSE and SGD as separate module calls. (run.ts's train step builds the
+ * model as a Sequential instead: bench/impl_rnnblas.ts.)
  */
 import { Linear } from '../src/nn/linear.js';
 import { crossEntropy, mseLoss } from '../src/nn/losses.js';
