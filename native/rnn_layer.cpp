@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <cassert>
@@ -24,20 +25,70 @@ inline blasint as_blas(int64_t v) {
   return static_cast<blasint>(v);
 }
 
+// The instruction set of the packed kernel for this shape, or none for
+// OpenBLAS (one row is a GEMV: small_gemv's job).
+std::optional<PackedIsa> packed_isa_for(const ExecContext& ctx, const RnnShape& s) {
+  if (s.B < 2) return std::nullopt;
+  switch (resolve_step_kernel(ctx.step_kernel)) {
+    case StepKernel::Avx512: return PackedIsa::Avx512;
+    case StepKernel::Avx2: return PackedIsa::Avx2;
+    default: return std::nullopt;
+  }
+}
+
+PanelLayout step_layout(StepProduct::Pass pass, int64_t H, int64_t gates) {
+  // Forward B = W_hh^T ([H, G*H], gate blocks of H columns); backward B = W_hh
+  // ([G*H, H]: the gates are in the inner dimension).
+  return pass == StepProduct::Pass::Forward ? PanelLayout{H, H, gates} : PanelLayout{gates * H, H, 1};
+}
+
+// Split a step's product (and its loop) by batch rows when every task gets this
+// many rows and all of W_hh's panels fit in half of a 2 MB L2 (each task
+// reads them all, every step). W1 (B=32, H=256) at 2 threads: the per-unit
+// split spent ~25 us per step on what one thread does in ~29 (both tasks read
+// all of h(t-1), half of it just written by the other core, then wait at
+// the barrier); by rows each task reads only the rows it wrote itself.
+constexpr int64_t kRowSplitMinRows = 8;
+constexpr int64_t kRowSplitMaxPanelBytes = int64_t{1} << 20;
+
+// Whether a loop that takes task rows (rows_ok) splits its step product by
+// rows on `tasks` tasks.
+bool rows_split_on(int tasks, const std::optional<PackedIsa>& isa, StepProduct::Pass pass,
+                   const RnnShape& s, int64_t gates) {
+  return isa && tasks > 1 && s.B >= kRowSplitMinRows * tasks &&
+         packed_size(step_layout(pass, s.H, gates)) * static_cast<int64_t>(sizeof(float)) <=
+             kRowSplitMaxPanelBytes;
+}
+
+// The same for a cell's loop at the context's full thread count (the
+// reset-before GRU's two products split by units only).
+bool rows_split_for(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
+                    CellKind cell) {
+  return cell != CellKind::GruResetBefore &&
+         rows_split_on(team_tasks(ctx), packed_isa_for(ctx, s), pass, s, gate_count(cell));
+}
+
 // Below ctx.solo_call_macs (default 2^26, about a millisecond on one core) a
 // whole call runs on one thread: waking others for its small products and
 // splitting its GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M:
-// 0.16 ms with 2 threads, 0.09 ms with 1; F1, T=400 B=32 H=64, 53M: 6.24 vs
-// 5.22 ms a train step with the step products already on one thread).
-bool small_work(const ExecContext& ctx, const RnnShape& s, CellKind cell) {
-  return s.T * s.B * s.H * (s.I + s.H) * gate_count(cell) < ctx.solo_call_macs;
+// 0.16 ms with 2 threads, 0.09 ms with 1). A loop split by rows has only
+// kRowSplitPhases barriers, so there the cut is 16x lower (F1, T=400 B=32
+// H=64, 53M: 5.5 ms a train step on one thread, 3.6 ms on two).
+template <class Args>
+bool small_work(const ExecContext& ctx, const Args& a) {
+  constexpr auto pass = std::is_same_v<Args, RnnForwardArgs> ? StepProduct::Pass::Forward
+                                                              : StepProduct::Pass::Backward;
+  const RnnShape& s = a.shape;
+  const int64_t macs = s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell);
+  const bool few_barriers = rows_split_for(ctx, pass, s, a.cell);
+  return macs < (few_barriers ? ctx.solo_call_macs / 16 : ctx.solo_call_macs);
 }
 
 // The context a direction runs with: one thread for small work.
 template <class Args>
 ExecContext sized_for(const ExecContext& ctx, const Args& a) {
   ExecContext c = ctx;
-  if (small_work(ctx, a.shape, a.cell)) c.threads = 1;
+  if (small_work(ctx, a)) c.threads = 1;
   return c;
 }
 
@@ -48,23 +99,15 @@ ExecContext solo(const ExecContext& ctx) {
 }
 
 // Below ctx.solo_step_macs (default 2^19) per step product, splitting a step
-// between threads costs more in its barrier than it saves (F1, B=32 H=64:
-// 131k per step, faster on one thread; W1, B=32 H=256: 2.1M, faster on two).
-// The whole-sequence GEMMs still split on their own terms (team_gemm.cpp).
-ExecContext step_context(const ExecContext& ctx, const RnnShape& s, CellKind cell) {
+// between threads costs more in its barrier than it saves (W1, B=32 H=256:
+// 2.1M, faster on two). Split by rows the loop has few barriers, so any step
+// product splits. The whole-sequence GEMMs split on their own terms
+// (team_gemm.cpp).
+ExecContext step_context(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
+                         CellKind cell) {
+  if (rows_split_for(ctx, pass, s, cell)) return ctx;
   if (s.B * gate_count(cell) * s.H * s.H < ctx.solo_step_macs) return solo(ctx);
   return ctx;
-}
-
-// The instruction set of the packed kernel for this shape, or none for
-// OpenBLAS (one row is a GEMV: small_gemv's job).
-std::optional<PackedIsa> packed_isa_for(const ExecContext& ctx, const RnnShape& s) {
-  if (s.B < 2) return std::nullopt;
-  switch (resolve_step_kernel(ctx.step_kernel)) {
-    case StepKernel::Avx512: return PackedIsa::Avx512;
-    case StepKernel::Avx2: return PackedIsa::Avx2;
-    default: return std::nullopt;
-  }
 }
 
 // Scratch regions are whole cache lines (a packed panel row is two).
@@ -611,10 +654,10 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   std::optional<StepProduct> one;
   std::optional<SplitProducts> split;
   if (a.cell == CellKind::GruResetBefore) {
-    split.emplace(step_context(ctx, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
+    split.emplace(step_context(ctx, StepProduct::Pass::Forward, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
                   scratch);
   } else {
-    one.emplace(step_context(ctx, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
+    one.emplace(step_context(ctx, StepProduct::Pass::Forward, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
                 gate_count(a.cell), scratch, /*rows_ok=*/true);
   }
   const StepProduct* p1 = one ? &*one : nullptr;
@@ -676,13 +719,13 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
   float* bias_sum = bias ? w.bias : nullptr;
   const bool reset_before = a.cell == CellKind::GruResetBefore;
   if (reset_before) {
-    const SplitProducts products(step_context(ctx, a.shape, a.cell), a.w_hh,
+    const SplitProducts products(step_context(ctx, StepProduct::Pass::Backward, a.shape, a.cell), a.w_hh,
                                  StepProduct::Pass::Backward, a.shape, scratch);
     const GruResetBeforeBackward cell{rows, w.dA, w.du, w.carry, bias_sum, a.gates, a.y, a.h0};
     backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
                                     a.dhN, a.dh0, w.carry, a.trace);
   } else {
-    const StepProduct product(step_context(ctx, a.shape, a.cell), a.w_hh,
+    const StepProduct product(step_context(ctx, StepProduct::Pass::Backward, a.shape, a.cell), a.w_hh,
                               StepProduct::Pass::Backward, a.shape, G, scratch, /*rows_ok=*/true);
     // Split by rows, tasks would add into the same bias sums: they are summed
     // after the loop instead, in the loop's order (the same bits).
@@ -761,28 +804,15 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
 
 }  // namespace
 
-// Split a step's product (and its loop) by batch rows when every task gets this
-// many rows and all of W_hh's panels fit in half of a 2 MB L2 (each task
-// reads them all, every step). W1 (B=32, H=256) at 2 threads: the per-unit
-// split spent ~25 us per step on what one thread does in ~29 (both tasks read
-// all of h(t-1), half of it just written by the other core, then wait at
-// the barrier); by rows each task reads only the rows it wrote itself.
-constexpr int64_t kRowSplitMinRows = 8;
-constexpr int64_t kRowSplitMaxPanelBytes = int64_t{1} << 20;
-
 StepProduct::StepProduct(const ExecContext& ctx, const float* w_hh, Pass pass,
                          const RnnShape& s, int64_t gates, float* scratch, bool rows_ok)
     : w_(w_hh), pass_(pass), B_(s.B), H_(s.H), G_(gates), isa_(packed_isa_for(ctx, s)) {
   assert(gates >= 1);
-  // Forward B = W_hh^T ([H, G*H], gate blocks of H columns); backward B = W_hh
-  // ([G*H, H]: the gates are in the inner dimension).
-  layout_ = pass == Pass::Forward ? PanelLayout{H_, H_, G_} : PanelLayout{G_ * H_, H_, 1};
+  layout_ = step_layout(pass, H_, G_);
   const int max_tasks = B_ > 1 ? team_tasks(ctx) : 1;  // one row: one GEMV
   if (isa_) {
     panels_ = scratch;
-    rows_split_ = rows_ok && max_tasks > 1 &&
-                  B_ >= kRowSplitMinRows * max_tasks &&
-                  packed_size(layout_) * static_cast<int64_t>(sizeof(float)) <= kRowSplitMaxPanelBytes;
+    rows_split_ = rows_ok && rows_split_on(max_tasks, isa_, pass, s, G_);
     tasks_ = rows_split_ ? max_tasks
                          : static_cast<int>(std::min<int64_t>(max_tasks, unit_blocks(layout_)));
   } else {

@@ -11,8 +11,13 @@ import { makeRng } from './helpers/random.js';
 
 interface Case { T: number; B: number; I: number; H: number; cell: 0 | 1 | 2; lengths: boolean; h0: boolean; reverse: boolean }
 
-// B from 16 (8 rows a task) to 65 (an odd split), H with partial 32-column panels.
+// B from 16 (8 rows a task) to 65 (an odd split), H with partial 32-column panels. T above 16
+// puts several steps in a phase (the loop has 16 phases when split by rows): T=37 and 50 leave a
+// short last phase.
 const CASES: Case[] = [
+  { T: 50, B: 32, I: 3, H: 64, cell: 0, lengths: true, h0: true, reverse: false },
+  { T: 37, B: 24, I: 5, H: 48, cell: 1, lengths: true, h0: true, reverse: true },
+  { T: 41, B: 16, I: 2, H: 32, cell: 2, lengths: false, h0: true, reverse: false },
   { T: 20, B: 32, I: 17, H: 100, cell: 0, lengths: false, h0: true, reverse: false },
   { T: 15, B: 48, I: 16, H: 160, cell: 0, lengths: true, h0: false, reverse: true },
   { T: 12, B: 40, I: 9, H: 64, cell: 1, lengths: true, h0: true, reverse: false },
@@ -81,7 +86,11 @@ describe.skipIf(blasInfo().availableCpus < 2)('BPTT split by batch rows', () => 
     native.setSoloThresholds(2 ** 26, 2 ** 19);
     setNumThreads(threads);
   });
+  // T=47 and 33: phases of 3 steps, with dh0 the loop's T+1 steps end on a short phase.
   const cases = [
+    { kind: 'rnn', T: 47, B: 32, I: 3, H: 64, lengths: true },
+    { kind: 'lstm', T: 33, B: 16, I: 4, H: 40, lengths: false },
+    { kind: 'gru', T: 47, B: 24, I: 2, H: 32, lengths: true },
     { kind: 'rnn', T: 20, B: 32, I: 17, H: 100, lengths: false },
     { kind: 'rnn', T: 11, B: 41, I: 6, H: 72, lengths: true },
     { kind: 'lstm', T: 12, B: 40, I: 9, H: 64, lengths: true },
