@@ -322,6 +322,7 @@ std::vector<Array*> arrays_of(std::vector<FieldsT>& dirs) {
 
 #define BACKWARD_FIELDS(F)            \
   F(dx, F32, InOut, Optional)         \
+  F(dxAssign, Bool, In, Optional)     \
   F(dh0, F32, Out, Optional)          \
   F(dc0, F32, Out, Optional)          \
   F(dwIh, F32, InOut, Required)       \
@@ -417,6 +418,9 @@ void check_backward_pair(Napi::Env env, const BwdFields& a, const BwdFields& b) 
   if (a[Bwd::dx].data != b[Bwd::dx].data || a[Bwd::dx].length != b[Bwd::dx].length) {
     throw_range(env, "backwardLayer: the two directions must share one dx (or both pass null)");
   }
+  if (a.flag(Bwd::dxAssign) != b.flag(Bwd::dxAssign)) {
+    throw_range(env, "backwardLayer: the two directions must have the same dxAssign");
+  }
   for (Bwd u : kBwdOutputs) {
     for (size_t i = 0; i < kBwdCount; ++i) {
       if (u == Bwd::dx && static_cast<Bwd>(i) == Bwd::dx) continue;
@@ -431,6 +435,7 @@ void check_backward_pair(Napi::Env env, const BwdFields& a, const BwdFields& b) 
 RnnBackwardArgs backward_args(Napi::Env env, const BwdFields& f, const int32_t* lengths) {
   RnnBackwardArgs a;
   a.dx = f[Bwd::dx].as<float>();
+  a.dx_assign = f.flag(Bwd::dxAssign);
   a.dh0 = f[Bwd::dh0].as<float>();
   a.dc0 = f[Bwd::dc0].as<float>();
   a.trace = f[Bwd::trace].as<float>();

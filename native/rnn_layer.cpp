@@ -669,21 +669,23 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   }
 }
 
-// dx += dA_in W_ih over all T*B rows, where dA_in is the gradient of the
-// input products (the GRU's n block of it lives in dN).
+// dx (+)= dA_in W_ih over all T*B rows, where dA_in is the gradient of the
+// input products (the GRU's n block of it lives in dN). OpenBLAS's beta = 0
+// zeroes before it adds: the bits of a zeroed dx and beta = 1.
 void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
   const auto [T, B, I, H] = a.shape;
   assert(a.dx != nullptr);
   BackwardWork w;
   backward_work(a.shape, a.cell, a.work, &w);
   const int64_t G = gate_count(a.cell);
+  const float beta = a.dx_assign ? 0.0f : 1.0f;
   if (a.cell == CellKind::Gru) {
-    team_sgemm(ctx, false, false, T * B, I, 2 * H, 1.0f, w.dA, 3 * H, a.w_ih, I, 1.0f, a.dx, I);
+    team_sgemm(ctx, false, false, T * B, I, 2 * H, 1.0f, w.dA, 3 * H, a.w_ih, I, beta, a.dx, I);
     team_sgemm(ctx, false, false, T * B, I, H, 1.0f, w.dN, H, a.w_ih + 2 * H * I, I, 1.0f,
                a.dx, I);
     return;
   }
-  team_sgemm(ctx, false, false, T * B, I, G * H, 1.0f, w.dA, G * H, a.w_ih, I, 1.0f, a.dx, I);
+  team_sgemm(ctx, false, false, T * B, I, G * H, 1.0f, w.dA, G * H, a.w_ih, I, beta, a.dx, I);
 }
 
 // sum[c] += dA[row][c] over all T*B rows in the order BPTT visits them (steps
@@ -953,6 +955,13 @@ bool run_as_pair(const ExecContext& ctx, const Args& a, int count) {
          s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell) >= kPairMinMacs;
 }
 
+// Direction d of a layer's call: the second adds onto the dx the first wrote.
+RnnBackwardArgs second_adds(const RnnBackwardArgs* dirs, int d) {
+  RnnBackwardArgs a = dirs[d];
+  a.dx_assign = d == 0 && dirs[0].dx_assign;
+  return a;
+}
+
 }  // namespace
 
 // A pair runs its two directions as the two tasks of one team job, each
@@ -988,13 +997,13 @@ void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int
     float* mine[2] = {scratch, scratch + n0};
     run_phases(2, 1, [&](int, int d) { backward_on(one, own[d], mine[d]); });
     if (dirs[0].dx != nullptr) {
-      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d]), dirs[d]);
+      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d]), second_adds(dirs, d));
     }
     return;
   }
   for (int d = 0; d < count; ++d) {
     const ExecContext c = sized_for(ctx, dirs[d]);
-    backward_on(c, dirs[d], caller_scratch(backward_scratch(c, dirs[d])));
+    backward_on(c, second_adds(dirs, d), caller_scratch(backward_scratch(c, dirs[d])));
   }
 }
 

@@ -71,8 +71,11 @@ struct RnnForwardArgs {
 
 
 struct RnnBackwardArgs {
-  // outputs: dx, dw_*, db_* accumulate (+=); dh0 is overwritten
+  // outputs: dx (unless dx_assign), dw_*, db_* accumulate (+=); dh0 is overwritten
   float* dx = nullptr;     // [T,B,I] or null when the input needs no gradient
+  // dx is written, its old contents ignored (no zeroing pass before the call).
+  // Of a layer's two directions the first writes and the second adds.
+  bool dx_assign = false;
   float* dh0 = nullptr;    // [B,H] or null
   float* dc0 = nullptr;    // [B,H] or null (LSTM)
   float* trace = nullptr;  // [T,B,H] or null: dL/dh(t) at every step (zero past a length)
@@ -120,7 +123,8 @@ StepKernel resolve_step_kernel(StepKernel k);
 // shape and ctx.threads only.
 void rnn_forward_layer(const ExecContext& ctx, const RnnForwardArgs* dirs, int count);
 // As rnn_forward_layer for BPTT. Two directions share dx (both add into it,
-// in a fixed order) and have their own work buffers.
+// in a fixed order; dirs[0].dx_assign: the first writes it) and have their
+// own work buffers.
 void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int count);
 
 }  // namespace rnnblas

@@ -72,8 +72,10 @@ export interface ForwardDirection {
 
 /** One layer-direction BPTT pass: its arguments by name (binding/addon.cpp BACKWARD_FIELDS). */
 export interface BackwardDirection {
-  /** Accumulated; the two directions of a layer share it. */
+  /** Accumulated (written with dxAssign); the two directions of a layer share it. */
   dx: F32OrNull;
+  /** dx is written, its old contents ignored (the same in both directions: the first writes, the second adds). */
+  dxAssign?: boolean;
   /** Overwritten. */
   dh0: F32OrNull;
   /** LSTM: d loss / d c0, overwritten. */

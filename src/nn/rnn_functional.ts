@@ -173,17 +173,15 @@ export interface RnnBackwardResult {
 export class RnnWorkspace {
   private readonly buffers = new Map<string, Float32Array>();
 
-  /** A buffer of at least `size` floats for `key` (contents undefined unless `zero`). */
-  take(key: string, size: number, zero = false): Float32Array {
+  /** A buffer of at least `size` floats for `key` (contents undefined). */
+  take(key: string, size: number): Float32Array {
     let b = this.buffers.get(key);
     if (!b || b.length < size) {
       b = nativeFloats(size);
       this.buffers.set(key, b);
       return b.subarray(0, size);
     }
-    const view = b.subarray(0, size);
-    if (zero) view.fill(0);
-    return view;
+    return b.subarray(0, size);
   }
 
   /** Drops every buffer (they are garbage-collected). */
@@ -196,10 +194,10 @@ export class RnnWorkspace {
 type Alloc = (size: number) => Float32Array;
 const jsFloats: Alloc = (size) => new Float32Array(size);
 
-type Take = (key: string, size: number, zero?: boolean) => Float32Array;
+type Take = (key: string, size: number) => Float32Array;
 
 function taker(ws: RnnWorkspace | undefined, alloc: Alloc): Take {
-  return ws ? (key, size, zero) => ws.take(key, size, zero) : (_key, size) => alloc(size);
+  return ws ? (key, size) => ws.take(key, size) : (_key, size) => alloc(size);
 }
 
 /**
@@ -224,8 +222,8 @@ function runSync<R>(plan: Plan<R>): R {
 // Consecutive calls the plan does not read in between go to the pool as one job
 // (native.layersAsync): every job is two thread wake-ups (the worker's, then the main
 // thread's), each up to a scheduler slice on a busy machine, so a stack's pass costs one
-// hand-off instead of one per layer. (Between two calls of a run the plan only allocates and
-// zeroes buffers no pending call touches.)
+// hand-off instead of one per layer. (Between two calls of a run the plan only allocates
+// buffers no pending call touches.)
 async function runAsync<R>(plan: Plan<R>): Promise<R> {
   let pending: LayerCall[] = [];
   const flush = async (): Promise<void> => {
@@ -457,16 +455,17 @@ function* backwardPlan(
   let dx: Float32Array | null = null;
   for (let k = L - 1; k >= 0; k--) {
     const I = layerInputSize(cfg, k);
-    // dx accumulates over directions, so a reused buffer is zeroed first (one per layer: the
-    // async driver may zero layer k's while the calls of layers above it are still pending);
-    // layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k}`, T * B * I, true) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I, true) : alloc(T * B * I);
+    // The kernel writes dx (dxAssign: its first direction's GEMM with beta 0) rather than adding
+    // into it, so a reused buffer needs no zeroing pass here. One per layer: layer k - 1 reads it.
+    // Layer 0's goes to the caller and is fresh.
+    dx = k > 0 ? take(`dx${k}`, T * B * I) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I) : alloc(T * B * I);
     const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
       const row = (k * D + d) * B * H;
       dirs.push({
         dx,
+        dxAssign: true,
         dh0: gh0.subarray(row, row + B * H),
         dc0: gc0 ? gc0.subarray(row, row + B * H) : null,
         trace: traces ? traces[d] : null,
