@@ -653,12 +653,12 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   forward_scratch_layout(ctx, a, scratch, &f);
   std::optional<StepProduct> one;
   std::optional<SplitProducts> split;
+  constexpr auto pass = StepProduct::Pass::Forward;
+  const ExecContext step_ctx = step_context(ctx, pass, a.shape, a.cell);
   if (a.cell == CellKind::GruResetBefore) {
-    split.emplace(step_context(ctx, StepProduct::Pass::Forward, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
-                  scratch);
+    split.emplace(step_ctx, a.w_hh, pass, a.shape, scratch);
   } else {
-    one.emplace(step_context(ctx, StepProduct::Pass::Forward, a.shape, a.cell), a.w_hh, StepProduct::Pass::Forward, a.shape,
-                gate_count(a.cell), scratch, /*rows_ok=*/true);
+    one.emplace(step_ctx, a.w_hh, pass, a.shape, gate_count(a.cell), scratch, /*rows_ok=*/true);
   }
   const StepProduct* p1 = one ? &*one : nullptr;
   const SplitProducts* p2 = split ? &*split : nullptr;
@@ -720,15 +720,15 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
   const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
   float* bias_sum = bias ? w.bias : nullptr;
   const bool reset_before = a.cell == CellKind::GruResetBefore;
+  constexpr auto pass = StepProduct::Pass::Backward;
+  const ExecContext step_ctx = step_context(ctx, pass, a.shape, a.cell);
   if (reset_before) {
-    const SplitProducts products(step_context(ctx, StepProduct::Pass::Backward, a.shape, a.cell), a.w_hh,
-                                 StepProduct::Pass::Backward, a.shape, scratch);
+    const SplitProducts products(step_ctx, a.w_hh, pass, a.shape, scratch);
     const GruResetBeforeBackward cell{rows, w.dA, w.du, w.carry, bias_sum, a.gates, a.y, a.h0};
     backward_time_loop_two_products(ls, cell, products.first, products.second, a.dy, a.ld,
                                     a.dhN, a.dh0, w.carry, a.trace);
   } else {
-    const StepProduct product(step_context(ctx, StepProduct::Pass::Backward, a.shape, a.cell), a.w_hh,
-                              StepProduct::Pass::Backward, a.shape, G, scratch, /*rows_ok=*/true);
+    const StepProduct product(step_ctx, a.w_hh, pass, a.shape, G, scratch, /*rows_ok=*/true);
     // Split by rows, tasks would add into the same bias sums: they are summed
     // after the loop instead, in the loop's order (the same bits).
     float* loop_bias_sum = product.splits_rows() ? nullptr : bias_sum;
