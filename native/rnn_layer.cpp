@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <new>
 #include <optional>
-#include <type_traits>
 #include <vector>
 
 #include <cassert>
@@ -71,17 +70,16 @@ bool rows_split_for(const ExecContext& ctx, StepProduct::Pass pass, const RnnSha
 // Below ctx.solo_call_macs (default 2^26, about a millisecond on one core) a
 // whole call runs on one thread: waking others for its small products and
 // splitting its GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M:
-// 0.16 ms with 2 threads, 0.09 ms with 1). A loop split by rows has only
-// kRowSplitPhases barriers, so there the cut is 16x lower (F1, T=400 B=32
-// H=64, 53M: 5.5 ms a train step on one thread, 3.6 ms on two).
+// 0.16 ms with 2 threads, 0.09 ms with 1). A loop split by rows would pay
+// below it when quiet (F1, T=400 B=32 H=64, 53M: 3.6 ms a train step on two
+// threads, 5.5 on one), but a busy neighbour process then made the 2-thread
+// step 0.99-1.13x the 1-thread one (its phases are ~25 us: a helper that
+// loses its core mid-phase holds the job up for a scheduler slice), and the
+// default must not be slower than one thread there.
 template <class Args>
 bool small_work(const ExecContext& ctx, const Args& a) {
-  constexpr auto pass = std::is_same_v<Args, RnnForwardArgs> ? StepProduct::Pass::Forward
-                                                              : StepProduct::Pass::Backward;
   const RnnShape& s = a.shape;
-  const int64_t macs = s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell);
-  const bool few_barriers = rows_split_for(ctx, pass, s, a.cell);
-  return macs < (few_barriers ? ctx.solo_call_macs / 16 : ctx.solo_call_macs);
+  return s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell) < ctx.solo_call_macs;
 }
 
 // The context a direction runs with: one thread for small work.
@@ -839,6 +837,7 @@ int64_t StepProduct::scratch_floats(const ExecContext& ctx, Pass pass, const Rnn
 }
 
 std::pair<int64_t, int64_t> StepProduct::units(int task) const {
+  assert(task != kAllRows || rows_split_);
   if (rows_split_) return {0, H_};
   if (isa_) {
     const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
@@ -848,7 +847,7 @@ std::pair<int64_t, int64_t> StepProduct::units(int task) const {
 }
 
 std::pair<int64_t, int64_t> StepProduct::rows(int task) const {
-  if (!rows_split_) return {0, B_};
+  if (!rows_split_ || task == kAllRows) return {0, B_};
   return task_share(B_, 1, task, tasks_);
 }
 

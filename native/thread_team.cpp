@@ -470,9 +470,20 @@ int team_tasks(const ExecContext& ctx) { return std::clamp(ctx.threads, 1, kMaxT
 
 bool in_team_task() { return tls_in_task; }
 
-void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
+namespace {
+
+// Both forms of run_phases; `whole` may be null.
+void run_job(int tasks, int phases, FunctionRef<void(int, int)> fn,
+             const FunctionRef<void(int)>* whole) {
   assert(tasks >= 1 && tasks <= kMaxTasks && phases >= 0);
   if (phases == 0) return;
+  const auto alone = [&] {
+    if (whole == nullptr) {
+      run_solo(tasks, phases, fn);
+      return;
+    }
+    run_solo(1, phases, [whole](int phase, int) { (*whole)(phase); });
+  };
   if (tasks == 1) {
     run_solo(1, phases, fn);
     return;
@@ -484,7 +495,7 @@ void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
                                               : Team::Solo::No;
   if (why != Team::Solo::No) {
     team.count_job(why);
-    run_solo(tasks, phases, fn);
+    alone();
     return;
   }
   struct Release {
@@ -492,7 +503,18 @@ void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
     ~Release() { t.release(); }
   } release{team};
   team.count_job(Team::Solo::No);
-  if (!team.run(tasks, phases, fn)) run_solo(tasks, phases, fn);
+  if (!team.run(tasks, phases, fn)) alone();
+}
+
+}  // namespace
+
+void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn) {
+  run_job(tasks, phases, fn, nullptr);
+}
+
+void run_phases(int tasks, int phases, FunctionRef<void(int, int)> fn,
+                FunctionRef<void(int)> whole) {
+  run_job(tasks, phases, fn, &whole);
 }
 
 std::pair<int64_t, int64_t> task_share(int64_t count, int64_t grain, int task,

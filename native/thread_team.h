@@ -70,6 +70,15 @@ int team_tasks(const ExecContext& ctx);
 // tasks on the calling thread, in the same partition.
 void run_phases(int tasks, int phases, FunctionRef<void(int phase, int task)> fn);
 
+// As run_phases, except that when the caller runs the whole job alone from
+// the start (helpers benched or held by another call, a nested call, no
+// helper threads), whole(phase) runs each phase instead of fn(phase, task)
+// for its tasks one by one. whole(p) must compute exactly what the tasks of
+// phase p do, to the bit: e.g. one product over all of a loop's batch rows
+// instead of one per task's rows (as fast as the 1-task partition).
+void run_phases(int tasks, int phases, FunctionRef<void(int phase, int task)> fn,
+                FunctionRef<void(int phase)> whole);
+
 // Task `task` of `tasks`' share [begin, end) of `count` items in whole
 // `grain`s (the last share may end at count). Shares of consecutive tasks are
 // contiguous and ascending; some may be empty.

@@ -70,6 +70,9 @@ class StepProduct {
   // Task `task`'s units [u0, u1) and batch rows [b0, b1). Split by units,
   // each task has all rows; split by rows (small W_hh, enough rows: a step's
   // tasks then share nothing, no h(t) crosses cores), each has all units.
+  // Split by rows, kAllRows stands for every task at once (all rows: the
+  // same bits, each output element being the same dot product).
+  static constexpr int kAllRows = -1;
   std::pair<int64_t, int64_t> units(int task) const;
   std::pair<int64_t, int64_t> rows(int task) const;
   bool splits_rows() const { return rows_split_; }
@@ -243,16 +246,24 @@ inline int64_t steps_per_phase(const StepProduct& product, int64_t steps) {
   return std::max<int64_t>(1, (steps + kRowSplitPhases - 1) / kRowSplitPhases);
 }
 
-// Runs step(s, task) for s in [0, steps), `per` steps a phase.
+// Runs step(s, task) for s in [0, steps), `per` steps a phase. Split by
+// rows, a caller running the job alone runs each step once over all rows
+// (kAllRows): one product of B rows, not one per task's share of them.
 template <class Step>
 void run_steps(const StepProduct& product, int64_t steps, Step&& step) {
   const int64_t per = steps_per_phase(product, steps);
   const int64_t phases = (steps + per - 1) / per;
   assert(phases <= INT32_MAX);
-  run_phases(product.tasks(), static_cast<int>(phases), [&](int phase, int task) {
+  const auto phase_of = [&](int phase, int task) {
     const int64_t s1 = std::min<int64_t>(steps, (phase + 1) * per);
     for (int64_t s = phase * per; s < s1; ++s) step(s, task);
-  });
+  };
+  if (!product.splits_rows()) {
+    run_phases(product.tasks(), static_cast<int>(phases), phase_of);
+    return;
+  }
+  run_phases(product.tasks(), static_cast<int>(phases), phase_of,
+             [&](int phase) { phase_of(phase, StepProduct::kAllRows); });
 }
 
 // Forward: y holds h (row stride ld); see loop_rows::step_state for where
