@@ -1139,16 +1139,22 @@ Napi::Value scale_in_place_js(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------
 // Memory and settings
 
-// alloc(n): a zero-filled Float32Array of n floats on native-owned memory
-// (async calls use it in place instead of copying).
+// alloc(n[, zeroed = true]): a Float32Array of n floats on native-owned memory
+// (async calls use it in place instead of copying); zeroed false leaves the
+// contents unspecified, for an output a call writes in full.
 Napi::Value alloc_js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsNumber()) throw_type(env, "alloc expects a number of floats");
+  const bool has_fill = info.Length() == 2 && info[1].IsBoolean();
+  if ((info.Length() != 1 && !has_fill) || !info[0].IsNumber()) {
+    throw_type(env, "alloc expects a number of floats and an optional boolean (zeroed)");
+  }
   const double n = info[0].As<Napi::Number>().DoubleValue();
   if (!(n >= 1 && n <= 2147483647.0) || n != static_cast<double>(static_cast<int64_t>(n))) {
     throw_range(env, "alloc: expected an integer in 1..2147483647 floats");
   }
-  return alloc_f32(env, static_cast<size_t>(n), env_state(env).external);
+  const bool zeroed = !has_fill || info[1].As<Napi::Boolean>().Value();
+  return alloc_f32(env, static_cast<size_t>(n), zeroed ? Fill::Zeros : Fill::Unspecified,
+                   env_state(env).external);
 }
 
 Napi::Value blas_info_js(const Napi::CallbackInfo& info) {

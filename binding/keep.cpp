@@ -38,7 +38,7 @@ void Kept::keep(Napi::Env env, const std::vector<Array*>& arrays) {
       g.writes.clear();
       continue;
     }
-    g.block = std::make_shared<Block>(g.hi - g.lo);  // may throw bad_alloc
+    g.block = std::make_shared<Block>(g.hi - g.lo, Fill::Unspecified);  // may throw bad_alloc
     std::memcpy(g.block->data(), g.base + g.lo, g.hi - g.lo);
     g.copied = true;
   }

@@ -25,10 +25,14 @@ struct ExternalBytes {
   int64_t reported = 0;  // JS thread only
 };
 
+// What a new Block holds: zeros, or whatever the allocator returns (for
+// memory that is written in full before anything reads it).
+enum class Fill { Zeros, Unspecified };
+
 class Block {
  public:
-  // Zero-filled; throws std::bad_alloc. Counts itself in `owner` while alive.
-  explicit Block(size_t bytes, std::shared_ptr<ExternalBytes> owner = nullptr);
+  // Throws std::bad_alloc. Counts itself in `owner` while alive.
+  Block(size_t bytes, Fill fill, std::shared_ptr<ExternalBytes> owner = nullptr);
   ~Block();
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
@@ -46,9 +50,9 @@ class Block {
 // The Block whose memory starts at `base` and is still alive, or null.
 std::shared_ptr<Block> find_block(const void* base);
 
-// A zero-filled Float32Array of n floats over a new Block (or, where the
-// runtime refuses external buffers, over an ordinary ArrayBuffer). Brings
-// V8's count of external memory for this environment up to date first.
-Napi::Value alloc_f32(Napi::Env env, size_t n, const std::shared_ptr<ExternalBytes>& owner);
+// A Float32Array of n floats over a new Block (or, where the runtime refuses
+// external buffers, over an ordinary ArrayBuffer, zero-filled). Brings V8's
+// count of external memory for this environment up to date first.
+Napi::Value alloc_f32(Napi::Env env, size_t n, Fill fill, const std::shared_ptr<ExternalBytes>& owner);
 
 }  // namespace rnnblas::binding

@@ -189,8 +189,11 @@ export interface AddonExports {
   addSquares(call: { g: F32; s0: number }): number;
   /** clipGradNorm's rescale: g[j] = float32(g[j] * coef), the product in float64. */
   scaleInPlace(call: { g: F32; coef: number }): void;
-  /** A zero-filled Float32Array of n >= 1 floats on native-owned memory (used in place by async calls). */
-  alloc(n: number): Float32Array;
+  /**
+   * A Float32Array of n >= 1 floats on native-owned memory (used in place by async calls):
+   * zero-filled, or with `zeroed` false of unspecified contents (no fill pass).
+   */
+  alloc(n: number, zeroed?: boolean): Float32Array;
   blasInfo(): NativeBlasInfo;
   /** This environment's thread count, capped at the CPUs the process may use; returns the count in effect. */
   setNumThreads(n: number): number;

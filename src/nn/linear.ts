@@ -5,6 +5,7 @@
  */
 import { rangeError } from '../errors.js';
 import { native, nativeFloats, type SgemmArgs } from '../native/binding.js';
+import { freshFloats, freshNativeFloats } from '../native/fresh.js';
 import type { NativeJob } from '../native/job.js';
 import { Rng } from '../random.js';
 import { checkTensor, type IntTensor, type Tensor } from '../tensor.js';
@@ -70,7 +71,8 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     const t = this.checkInput(x);
     const rows = t.data.length / this.inFeatures;
     // (Native-owned in a job: the job uses it in place instead of copying it in and out.)
-    const y = reuse ? this.reused('y', rows * this.outFeatures) : job ? nativeFloats(rows * this.outFeatures) : new Float32Array(rows * this.outFeatures);
+    // Written in full below (the bias rows, or the GEMM with beta 0): no zero-fill.
+    const y = reuse ? this.reused('y', rows * this.outFeatures) : job ? freshNativeFloats(rows * this.outFeatures) : freshFloats(rows * this.outFeatures);
     if (rows === 0) {
       this.lastInput = t;
       return { data: y, shape: [...t.shape.slice(0, -1), this.outFeatures] };
@@ -114,7 +116,7 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
     }
     this.lastInput = null;
     if (!inputGrad) return null;
-    const dx = reuse ? this.reused('dx', rows * this.inFeatures) : job ? nativeFloats(rows * this.inFeatures) : new Float32Array(rows * this.inFeatures);
+    const dx = reuse ? this.reused('dx', rows * this.inFeatures) : job ? freshNativeFloats(rows * this.inFeatures) : freshFloats(rows * this.inFeatures);
     gemm(job, false, false, rows, this.inFeatures, out, 1, gy.data, out, this.store.get('weight').data, this.inFeatures, 0, dx, this.inFeatures);
     return { data: dx, shape: x.shape };
   }
@@ -184,7 +186,7 @@ export class Linear extends ParametrizedLayer implements Module<Tensor, Tensor, 
   private reused(key: 'y' | 'dx', n: number): Float32Array {
     let b = this.reuse.get(key);
     if (!b || b.length < n) {
-      b = nativeFloats(n);
+      b = freshNativeFloats(n);
       this.reuse.set(key, b);
     }
     return b.subarray(0, n);

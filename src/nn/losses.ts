@@ -5,6 +5,7 @@
  */
 import { rangeError, typeError } from '../errors.js';
 import { native, type SoftmaxCeCall, type SquaredErrorCall } from '../native/binding.js';
+import { freshFloats } from '../native/fresh.js';
 import { type Tensor, checkTensor } from '../tensor.js';
 import { checkInt, checkOneOf, checkOptions } from '../validate.js';
 
@@ -117,7 +118,7 @@ export function prepareCrossEntropy(logits: Tensor, targets: Int32Array | ArrayL
 
   // The softmax and its gradient run natively (vectorised exp, float64 sums).
   // Every row of grad is written (skipped rows get zeros), so a reused buffer needs no clearing.
-  const grad = out !== null && out.length === N * C ? out : new Float32Array(N * C);
+  const grad = out !== null && out.length === N * C ? out : freshFloats(N * C);
   const scale = reduction === 'mean' ? 1 / count : 1;
   // Targets were validated above: each counted one is in 0..C-1; the rest
   // become one int32 "ignore" code (the ignoreIndex itself when it fits).
@@ -180,7 +181,7 @@ export function prepareMse(pred: Tensor, target: Tensor, options: MseLossOptions
   for (let r = 0; r < rows; r++) if (mask === null || mask[r] !== 0) count += inner;
   const scale = reduction === 'mean' ? 2 / count : 2;
   // A reused buffer needs no clearing: every element of grad is written (masked rows get zeros).
-  const grad = out !== null && out.length === p.data.length ? out : new Float32Array(p.data.length);
+  const grad = out !== null && out.length === p.data.length ? out : freshFloats(p.data.length);
   return {
     call: { pred: p.data, target: t.data, mask, rows, inner, scale, grad },
     result: (total) => ({ loss: reduction === 'mean' ? total / count : total, grad: { data: grad, shape: Object.freeze([...p.shape]) } }),

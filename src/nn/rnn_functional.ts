@@ -14,6 +14,7 @@
  */
 import { describe, rangeError, typeError } from '../errors.js';
 import { GATED_STORE_BLOCKS, native, nativeFloats, NativeActivation, NativeCell, type BackwardDirection, type ForwardDirection } from '../native/binding.js';
+import { freshFloats, freshNativeFloats } from '../native/fresh.js';
 import type { NativeJob } from '../native/job.js';
 import type { Rng } from '../random.js';
 import { checkTensor, type Tensor } from '../tensor.js';
@@ -177,7 +178,7 @@ export class RnnWorkspace {
   take(key: string, size: number): Float32Array {
     let b = this.buffers.get(key);
     if (!b || b.length < size) {
-      b = nativeFloats(size);
+      b = freshNativeFloats(size);
       this.buffers.set(key, b);
       return b.subarray(0, size);
     }
@@ -192,12 +193,23 @@ export class RnnWorkspace {
 
 /** How a pass allocates its fresh buffers (see the file comment). */
 type Alloc = (size: number) => Float32Array;
-const jsFloats: Alloc = (size) => new Float32Array(size);
+/**
+ * A pass's allocators: `zeros` for the small state blocks, `full` for buffers the pass writes
+ * in full before anything reads them (no zero-fill pass: W5's 13 MB output cost 7-9% of its
+ * forward). Workspace buffers come back with a previous call's contents, so every buffer taken
+ * by key is of the second kind.
+ */
+interface Memory {
+  readonly zeros: Alloc;
+  readonly full: Alloc;
+}
+const JS_MEMORY: Memory = { zeros: (size) => new Float32Array(size), full: freshFloats };
+const NATIVE_MEMORY: Memory = { zeros: nativeFloats, full: freshNativeFloats };
 
 type Take = (key: string, size: number) => Float32Array;
 
-function taker(ws: RnnWorkspace | undefined, alloc: Alloc): Take {
-  return ws ? (key, size) => ws.take(key, size) : (_key, size) => alloc(size);
+function taker(ws: RnnWorkspace | undefined, mem: Memory): Take {
+  return ws ? (key, size) => ws.take(key, size) : (_key, size) => mem.full(size);
 }
 
 /**
@@ -311,15 +323,15 @@ function checkLengths(value: ArrayLike<number> | undefined, T: number, B: number
   return out;
 }
 
-function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions, alloc: Alloc): Plan<RnnForwardResult> {
+function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions, mem: Memory): Plan<RnnForwardResult> {
   const { hiddenSize: H, numLayers: L } = cfg;
   const D = numDirections(cfg);
   const [T, B] = cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
   const xt = cfg.batchFirst ? swapLeadingAxes(x.data, B, T, cfg.inputSize) : x.data;
   // Initial states are copied (they are small): later layers' calls and backward read them
   // after the caller may already have reused or transferred the arrays.
-  const h0 = opts.h0 ? copyInto(alloc, opts.h0.data) : null;
-  const c0 = opts.c0 ? copyInto(alloc, opts.c0.data) : null;
+  const h0 = opts.h0 ? copyInto(mem, opts.h0.data) : null;
+  const c0 = opts.c0 ? copyInto(mem, opts.c0.data) : null;
   const lengths = checkLengths(opts.seqLengths, T, B);
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const cell = nativeCell(cfg);
@@ -329,9 +341,9 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   const dropping = opts.training === true && cfg.dropout > 0 && L > 1;
   if (dropping && !opts.rng) throw new TypeError('Expected an rng for dropout in training mode but received none');
 
-  const take = taker(opts.workspace, alloc);
-  const hN = alloc(L * D * B * H);
-  const cN = lstm ? alloc(L * D * B * H) : null;
+  const take = taker(opts.workspace, mem);
+  const hN = mem.zeros(L * D * B * H);
+  const cN = lstm ? mem.zeros(L * D * B * H) : null;
   const inputs: Float32Array[] = [];
   const outputs: Float32Array[] = [];
   const gateStores: Float32Array[] = [];
@@ -342,7 +354,7 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   for (let k = 0; k < L; k++) {
     const I = layerInputSize(cfg, k);
     // The last layer's output goes to the caller: always fresh.
-    const out = k === L - 1 && !(opts.reuseOutput && opts.workspace) ? alloc(T * B * D * H) : take(`out${k}`, T * B * D * H);
+    const out = k === L - 1 && !(opts.reuseOutput && opts.workspace) ? mem.full(T * B * D * H) : take(`out${k}`, T * B * D * H);
     const gates = keepStore ? take(`gates${k}`, D * store) : null;
     const cells = lstm && keepStore ? take(`cells${k}`, D * T * B * H) : null;
     if (gates) gateStores.push(gates);
@@ -394,8 +406,8 @@ function* forwardPlan(cfg: RnnConfig, weights: Record<string, Float32Array>, x: 
   return result;
 }
 
-function copyInto(alloc: Alloc, src: Float32Array): Float32Array {
-  const out = alloc(src.length);
+function copyInto(mem: Memory, src: Float32Array): Float32Array {
+  const out = mem.full(src.length);
   out.set(src);
   return out;
 }
@@ -429,7 +441,7 @@ function* backwardPlan(
   grads: RnnOutputGrads,
   paramGrads: Record<string, Float32Array>,
   opts: RnnBackwardOptions,
-  alloc: Alloc,
+  mem: Memory,
 ): Plan<RnnBackwardResult> {
   const { cfg, T, B } = tape;
   const { hiddenSize: H, numLayers: L } = cfg;
@@ -437,12 +449,12 @@ function* backwardPlan(
   const act = cfg.nonlinearity === 'tanh' ? NativeActivation.Tanh : NativeActivation.Relu;
   const gy = grads.gy ? (cfg.batchFirst ? swapLeadingAxes(grads.gy.data, B, T, D * H) : grads.gy.data) : null;
   // Copied as h0 is in forward: lower layers' calls read them later.
-  const ghN = grads.ghN ? copyInto(alloc, grads.ghN.data) : null;
-  const gcN = grads.gcN ? copyInto(alloc, grads.gcN.data) : null;
-  const take = taker(opts.workspace, alloc);
-  const gh0 = alloc(L * D * B * H);
+  const ghN = grads.ghN ? copyInto(mem, grads.ghN.data) : null;
+  const gcN = grads.gcN ? copyInto(mem, grads.gcN.data) : null;
+  const take = taker(opts.workspace, mem);
+  const gh0 = mem.zeros(L * D * B * H);
   const lstm = cfg.mode === 'LSTM';
-  const gc0 = lstm ? alloc(L * D * B * H) : null;
+  const gc0 = lstm ? mem.zeros(L * D * B * H) : null;
   const cell = nativeCell(cfg);
   const workSize = native.backwardWorkspaceSize(T, B, 1, H, cell);
   const work = Array.from({ length: D }, (_, d) => take(`work${d}`, workSize));
@@ -458,7 +470,7 @@ function* backwardPlan(
     // The kernel writes dx (dxAssign: its first direction's GEMM with beta 0) rather than adding
     // into it, so a reused buffer needs no zeroing pass here. One per layer: layer k - 1 reads it.
     // Layer 0's goes to the caller and is fresh.
-    dx = k > 0 ? take(`dx${k}`, T * B * I) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I) : alloc(T * B * I);
+    dx = k > 0 ? take(`dx${k}`, T * B * I) : !inputGrad ? null : opts.reuseInputGrad && opts.workspace ? take('gx', T * B * I) : mem.full(T * B * I);
     const dirs: BackwardDirection[] = [];
     for (let d = 0; d < D; d++) {
       const s = layerSuffix(k, d);
@@ -628,14 +640,14 @@ export async function rnnForwardAsync(config: RnnConfig | RnnOptions, weights: R
 export function rnnForwardChecked(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): RnnForwardResult {
   const o = checkForwardInputs(cfg, x, opts);
   if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
-  return runSync(forwardPlan(cfg, weights, x, o, jsFloats));
+  return runSync(forwardPlan(cfg, weights, x, o, JS_MEMORY));
 }
 
 /** @internal rnnForwardAsync for a module whose configuration and weights are valid by construction. */
 export async function rnnForwardCheckedAsync(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts?: RnnForwardOptions): Promise<RnnForwardResult> {
   const o = checkForwardInputs(cfg, x, opts);
   if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
-  return runAsync(forwardPlan(cfg, weights, x, o, nativeFloats));
+  return runAsync(forwardPlan(cfg, weights, x, o, NATIVE_MEMORY));
 }
 
 /**
@@ -656,13 +668,13 @@ export async function rnnBackwardAsync(tape: RnnTape, grads: RnnOutputGrads | un
 /** @internal rnnBackward with gradient buffers valid by construction (a module's own). */
 export function rnnBackwardChecked(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): RnnBackwardResult {
   const t = readTape(tape);
-  return runSync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, jsFloats));
+  return runSync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, JS_MEMORY));
 }
 
 /** @internal rnnBackwardAsync with gradient buffers valid by construction (a module's own). */
 export async function rnnBackwardCheckedAsync(tape: RnnTape, grads: RnnOutputGrads | undefined, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions = {}): Promise<RnnBackwardResult> {
   const t = readTape(tape);
-  return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, nativeFloats));
+  return runAsync(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, NATIVE_MEMORY));
 }
 
 /**
@@ -672,11 +684,11 @@ export async function rnnBackwardCheckedAsync(tape: RnnTape, grads: RnnOutputGra
 export function rnnForwardInto(cfg: RnnConfig, weights: Record<string, Float32Array>, x: Tensor, opts: RnnForwardOptions, job: NativeJob): RnnForwardResult {
   const o = checkForwardInputs(cfg, x, opts);
   if (o.checkFinite) checkAllFinite(x, o.h0, o.c0, weights);
-  return runInto(forwardPlan(cfg, weights, x, o, nativeFloats), job);
+  return runInto(forwardPlan(cfg, weights, x, o, NATIVE_MEMORY), job);
 }
 
 /** @internal rnnBackwardChecked queued in `job` (after the forward whose tape it is; no traces). */
 export function rnnBackwardInto(tape: RnnTape, grads: RnnOutputGrads, paramGrads: Record<string, Float32Array>, opts: RnnBackwardOptions, job: NativeJob): RnnBackwardResult {
   const t = readTape(tape);
-  return runInto(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, nativeFloats), job);
+  return runInto(backwardPlan(t, checkBackwardInputs(t, grads), paramGrads, opts, NATIVE_MEMORY), job);
 }

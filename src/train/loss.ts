@@ -5,7 +5,7 @@
  */
 import type { TargetKind } from '../data/dataset.js';
 import { rangeError } from '../errors.js';
-import { nativeFloats } from '../native/binding.js';
+import { freshNativeFloats } from '../native/fresh.js';
 import type { NativeJob } from '../native/job.js';
 import { crossEntropyInto, mseLoss, prepareCrossEntropy, prepareMse } from '../nn/losses.js';
 import type { IntTensor, Tensor } from '../tensor.js';
@@ -159,7 +159,8 @@ export function queueBatchLoss(loss: LossName, out: Tensor, y: Tensor | IntTenso
   checkOutput(out, y, target);
   const { rows, C, mask } = lossRows(out, target, valid);
   const n = rows * C;
-  const reuse = scratch?.grad && scratch.grad.length === n ? scratch.grad : nativeFloats(n);
+  // Every element is written by the loss call (masked rows get zeros).
+  const reuse = scratch?.grad && scratch.grad.length === n ? scratch.grad : freshNativeFloats(n);
   if (scratch) scratch.grad = reuse;
   const total = new Float64Array(1);
   if (loss === 'crossEntropy') {
