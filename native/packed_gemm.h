@@ -1,6 +1,7 @@
 // The recurrent product of every time step, C = A B with B (K x N) the same
-// for a whole sequence (W_hh^T forward, W_hh backward). B is packed once per
-// call into column panels, so each step goes straight to the microkernel;
+// for a whole sequence (W_hh^T forward, W_hh backward), and the forward's
+// input products (B = W_ih^T, A the sequence's rows in blocks). B is packed
+// once per call into column panels, so each step goes straight to the microkernel;
 // OpenBLAS repacks B on every call, which on W3's 128x1024x1024 steps costs
 // ~15% (measured: 171 vs 200 GFLOP/s on 2 threads, bench/RESULTS.md).
 //

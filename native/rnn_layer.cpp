@@ -495,7 +495,80 @@ int64_t chunk_steps(const RnnShape& s) {
 // products', the running state with lengths, the GRU's recurrent product;
 // without a store also the chunk's gate (and LSTM cell) store, two h (and
 // two c) states to alternate between chunks, and the chunk's lengths.
+// The input products x W_ih^T of a whole sequence, [T*B, G*H]: panels of
+// W_ih^T (gate blocks as the step product's, so the columns land where the
+// gate store and y have them).
+PanelLayout input_layout(const RnnForwardArgs& a) {
+  return PanelLayout{a.shape.I, a.shape.H, gate_count(a.cell)};
+}
+
+// Whether the input products run on the packed kernel rather than OpenBLAS:
+// with AVX-512 (the AVX2 form was not measured against OpenBLAS) and B >= 2
+// (with the step kernel; B = 1 stays on OpenBLAS, as W4 does).
+std::optional<PackedIsa> input_packed_isa(const ExecContext& ctx, const RnnShape& s) {
+  const auto isa = packed_isa_for(ctx, s);
+  if (isa != PackedIsa::Avx512) return std::nullopt;
+  return isa;
+}
+
+// Rows of x per block: the block (rows x I floats) stays in L2 while every
+// panel passes over it.
+int64_t input_block_rows(int64_t I) {
+  constexpr int64_t kBlockBytes = 96 * 1024;
+  const int64_t rows = kBlockBytes / (I * static_cast<int64_t>(sizeof(float)));
+  return std::clamp<int64_t>(rows / 12 * 12, 12, 516);
+}
+
+// C[T*B, G*H] (row stride ldc) = x W_ih^T on the packed kernel. OpenBLAS with
+// beta 0 first writes zeros over all of C and then adds the product onto it:
+// on W5's forward that pass (mostly the first touch of a fresh output) took
+// 8% of the CPU time. Here every element is stored once, as one FMA chain
+// over I from zero: the same bits however the rows are shared out. `pack`:
+// the panels still need packing (the first chunk of a store-less call).
+void input_products_packed(const ExecContext& ctx, PackedIsa isa, const RnnForwardArgs& a,
+                           float* C, int64_t ldc, float* panels, bool pack) {
+  const auto [T, B, I, H] = a.shape;
+  (void)H;
+  const PanelLayout l = input_layout(a);
+  const int64_t M = T * B, P = panel_count(l);
+  const int64_t block = input_block_rows(I);
+  // One task per ~2^20 multiply-adds of rows at least (small calls stay on one thread).
+  const int64_t macs = M * I * l.gates * l.units;
+  const int tasks = macs < (int64_t{1} << 21) ? 1 : team_tasks(ctx);
+  const auto rows_of = [&](int task) {
+    const int64_t blocks = (M + block - 1) / block;
+    const auto [b0, b1] = task_share(blocks, 1, task, tasks);
+    return std::pair<int64_t, int64_t>{std::min(M, b0 * block), std::min(M, b1 * block)};
+  };
+  run_phases(tasks, pack ? 2 : 1, [&](int phase, int task) {
+    if (pack && phase == 0) {
+      const auto [p0, p1] = task_share(P, 1, task, tasks);
+      pack_panels(a.w_ih, /*transpose=*/true, l, panels, p0, p1);
+      return;
+    }
+    const auto [r0, r1] = rows_of(task);
+    for (int64_t r = r0; r < r1; r += block) {
+      const int64_t rows = std::min(block, r1 - r);
+      gemm_packed(isa, rows, l, a.x + r * I, I, panels, C + r * ldc, ldc, /*accumulate=*/false, 0, P);
+    }
+  });
+}
+
+// The input products into C (y for Elman, the gate store otherwise).
+void input_products(const ExecContext& ctx, const RnnForwardArgs& a, float* C, int64_t ldc,
+                    float* panels, bool pack) {
+  const auto [T, B, I, H] = a.shape;
+  if (const auto isa = input_packed_isa(ctx, a.shape)) {
+    assert(panels != nullptr);
+    input_products_packed(ctx, *isa, a, C, ldc, panels, pack);
+    return;
+  }
+  team_sgemm(ctx, false, true, T * B, gate_count(a.cell) * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
+             C, ldc);
+}
+
 struct ForwardScratch {
+  float* input_panels = nullptr;  // W_ih^T packed, when input_packed_isa says so
   float* state = nullptr;
   float* hprod = nullptr;
   float* store = nullptr;
@@ -516,6 +589,7 @@ int64_t forward_scratch_layout(const ExecContext& ctx, const RnnForwardArgs& a, 
     if (out != nullptr) *p = base + at;
     at += lines(n);
   };
+  if (input_packed_isa(ctx, a.shape)) take(&f.input_panels, packed_size(input_layout(a)));
   if (a.lengths != nullptr) take(&f.state, B * H);
   if (a.cell == CellKind::Gru) take(&f.hprod, 3 * B * H);
   if (keeps_no_store(a)) {
@@ -553,14 +627,13 @@ void forward_sequence(const ExecContext& ctx, const RnnForwardArgs& a, const Ste
   const GatedRows rows{T, B, H, a.ld, a.lengths, a.reverse};
   if (a.cell == CellKind::Elman) {
     // y[T*B, H] = x[T*B, I] W_ih^T: the projection goes straight into y.
-    team_sgemm(ctx, false, true, T * B, H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f, a.y, a.ld);
+    input_products(ctx, a, a.y, a.ld, f.input_panels, pack);
     const ElmanForward cell{a.y, a.ld, B, a.b_ih, a.b_hh, a.act};
     forward_time_loop(ls, cell, *one, a.y, a.ld, a.h0, a.hN, f.state, pack);
     return;
   }
   assert(a.gates);
-  team_sgemm(ctx, false, true, T * B, gate_count(a.cell) * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
-             a.gates, kStore * H);
+  input_products(ctx, a, a.gates, kStore * H, f.input_panels, pack);
   switch (a.cell) {
     case CellKind::Lstm: {
       assert(a.cells && a.cN);
