@@ -511,45 +511,41 @@ std::optional<PackedIsa> input_packed_isa(const ExecContext& ctx, const RnnShape
   return isa;
 }
 
-// Rows of x per block: the block (rows x I floats) stays in L2 while every
+// Rows of A per block: the block (rows x K floats) stays in L2 while every
 // panel passes over it.
-int64_t input_block_rows(int64_t I) {
+int64_t packed_block_rows(int64_t K) {
   constexpr int64_t kBlockBytes = 96 * 1024;
-  const int64_t rows = kBlockBytes / (I * static_cast<int64_t>(sizeof(float)));
+  const int64_t rows = kBlockBytes / (K * static_cast<int64_t>(sizeof(float)));
   return std::clamp<int64_t>(rows / 12 * 12, 12, 516);
 }
 
-// C[T*B, G*H] (row stride ldc) = x W_ih^T on the packed kernel. OpenBLAS with
-// beta 0 first writes zeros over all of C and then adds the product onto it:
-// on W5's forward that pass (mostly the first touch of a fresh output) took
-// 8% of the CPU time. Here every element is stored once, as one FMA chain
-// over I from zero: the same bits however the rows are shared out. `pack`:
-// the panels still need packing (the first chunk of a store-less call).
-void input_products_packed(const ExecContext& ctx, PackedIsa isa, const RnnForwardArgs& a,
-                           float* C, int64_t ldc, float* panels, bool pack) {
-  const auto [T, B, I, H] = a.shape;
-  (void)H;
-  const PanelLayout l = input_layout(a);
-  const int64_t M = T * B, P = panel_count(l);
-  const int64_t block = input_block_rows(I);
-  // One task per ~2^20 multiply-adds of rows at least (small calls stay on one thread).
-  const int64_t macs = M * I * l.gates * l.units;
+// C[M, N] (row stride ldc) (+)= A[M, K] B on the packed kernel, B = w read as
+// l says (transposed: w is [N, K]), packed into `panels` first when `pack`.
+// OpenBLAS with beta 0 first writes zeros over all of C and then adds the
+// product onto it: on W5's forward that pass (mostly the first touch of a
+// fresh output) took 8% of the CPU time. Here every element is stored once,
+// C + (or only) one FMA chain over K from zero: the same bits however the
+// rows are shared out.
+void rows_times_packed(const ExecContext& ctx, PackedIsa isa, int64_t M, const PanelLayout& l,
+                       const float* A, int64_t lda, const float* w, bool transpose, float* C,
+                       int64_t ldc, bool accumulate, float* panels, bool pack) {
+  const int64_t P = panel_count(l);
+  const int64_t block = packed_block_rows(l.K);
+  // Small products stay on one thread.
+  const int64_t macs = M * l.K * l.gates * l.units;
   const int tasks = macs < (int64_t{1} << 21) ? 1 : team_tasks(ctx);
-  const auto rows_of = [&](int task) {
-    const int64_t blocks = (M + block - 1) / block;
-    const auto [b0, b1] = task_share(blocks, 1, task, tasks);
-    return std::pair<int64_t, int64_t>{std::min(M, b0 * block), std::min(M, b1 * block)};
-  };
+  const int64_t blocks = (M + block - 1) / block;
   run_phases(tasks, pack ? 2 : 1, [&](int phase, int task) {
     if (pack && phase == 0) {
       const auto [p0, p1] = task_share(P, 1, task, tasks);
-      pack_panels(a.w_ih, /*transpose=*/true, l, panels, p0, p1);
+      pack_panels(w, transpose, l, panels, p0, p1);
       return;
     }
-    const auto [r0, r1] = rows_of(task);
-    for (int64_t r = r0; r < r1; r += block) {
+    const auto [b0, b1] = task_share(blocks, 1, task, tasks);
+    const int64_t r1 = std::min(M, b1 * block);
+    for (int64_t r = std::min(M, b0 * block); r < r1; r += block) {
       const int64_t rows = std::min(block, r1 - r);
-      gemm_packed(isa, rows, l, a.x + r * I, I, panels, C + r * ldc, ldc, /*accumulate=*/false, 0, P);
+      gemm_packed(isa, rows, l, A + r * lda, lda, panels, C + r * ldc, ldc, accumulate, 0, P);
     }
   });
 }
@@ -560,7 +556,8 @@ void input_products(const ExecContext& ctx, const RnnForwardArgs& a, float* C, i
   const auto [T, B, I, H] = a.shape;
   if (const auto isa = input_packed_isa(ctx, a.shape)) {
     assert(panels != nullptr);
-    input_products_packed(ctx, *isa, a, C, ldc, panels, pack);
+    rows_times_packed(ctx, *isa, T * B, input_layout(a), a.x, I, a.w_ih, /*transpose=*/true, C,
+                      ldc, /*accumulate=*/false, panels, pack);
     return;
   }
   team_sgemm(ctx, false, true, T * B, gate_count(a.cell) * H, I, 1.0f, a.x, I, a.w_ih, I, 0.0f,
@@ -610,8 +607,13 @@ int64_t forward_scratch(const ExecContext& ctx, const RnnForwardArgs& a) {
   return forward_scratch_layout(ctx, a, nullptr, nullptr);
 }
 
+int64_t input_grad_scratch(const ExecContext& ctx, const RnnBackwardArgs& a);
+
+// The step product's panels, or (input_grad_on runs after the loop, over the
+// same scratch) W_ih's, whichever is larger.
 int64_t backward_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
-  return product_scratch(ctx, StepProduct::Pass::Backward, a.shape, a.cell);
+  return std::max(product_scratch(ctx, StepProduct::Pass::Backward, a.shape, a.cell),
+                  input_grad_scratch(ctx, a));
 }
 
 // ---------------------------------------------------------------------------
@@ -741,22 +743,66 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
 }
 
 // dx (+)= dA_in W_ih over all T*B rows, where dA_in is the gradient of the
-// input products (the GRU's n block of it lives in dN). OpenBLAS's beta = 0
+// input products (the GRU's n block of it lives in dN): B = W_ih ([G*H, I]),
+// in one or (GRU) two K blocks. On the packed kernel when input_grad_packed
+// says so (`scratch`: input_grad_scratch floats), else OpenBLAS, whose beta = 0
 // zeroes before it adds: the bits of a zeroed dx and beta = 1.
-void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a) {
+struct InputGradPart {
+  const float* dA;
+  int64_t lda;
+  const float* w;  // rows of W_ih
+  int64_t K;
+};
+
+int64_t input_grad_parts(const RnnBackwardArgs& a, const BackwardWork& w, InputGradPart* parts) {
   const auto [T, B, I, H] = a.shape;
+  (void)T;
+  (void)B;
+  if (a.cell == CellKind::Gru) {
+    parts[0] = {w.dA, 3 * H, a.w_ih, 2 * H};
+    parts[1] = {w.dN, H, a.w_ih + 2 * H * I, H};
+    return 2;
+  }
+  const int64_t GH = gate_count(a.cell) * H;
+  parts[0] = {w.dA, GH, a.w_ih, GH};
+  return 1;
+}
+
+// With AVX-512, and when I fills its 32-column panels (at most 1/8 padding:
+// a narrow input such as W1's I = 65 would compute 96 columns).
+std::optional<PackedIsa> input_grad_packed(const ExecContext& ctx, const RnnBackwardArgs& a) {
+  const int64_t I = a.shape.I;
+  const int64_t padded = (I + kPanelWidth - 1) / kPanelWidth * kPanelWidth;
+  if (a.dx == nullptr || 8 * (padded - I) > I) return std::nullopt;
+  return input_packed_isa(ctx, a.shape);
+}
+
+int64_t input_grad_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
+  if (!input_grad_packed(ctx, a)) return 0;
+  const int64_t GH = gate_count(a.cell) * a.shape.H;
+  return lines(packed_size(PanelLayout{GH, a.shape.I, 1}));
+}
+
+void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratch) {
+  const auto [T, B, I, H] = a.shape;
+  (void)H;
   assert(a.dx != nullptr);
   BackwardWork w;
   backward_work(a.shape, a.cell, a.work, &w);
-  const int64_t G = gate_count(a.cell);
-  const float beta = a.dx_assign ? 0.0f : 1.0f;
-  if (a.cell == CellKind::Gru) {
-    team_sgemm(ctx, false, false, T * B, I, 2 * H, 1.0f, w.dA, 3 * H, a.w_ih, I, beta, a.dx, I);
-    team_sgemm(ctx, false, false, T * B, I, H, 1.0f, w.dN, H, a.w_ih + 2 * H * I, I, 1.0f,
-               a.dx, I);
-    return;
+  InputGradPart parts[2];
+  const int64_t n = input_grad_parts(a, w, parts);
+  const auto isa = input_grad_packed(ctx, a);
+  for (int64_t k = 0; k < n; ++k) {
+    const InputGradPart& p = parts[k];
+    const bool assign = k == 0 && a.dx_assign;
+    if (isa) {
+      rows_times_packed(ctx, *isa, T * B, PanelLayout{p.K, I, 1}, p.dA, p.lda, p.w,
+                        /*transpose=*/false, a.dx, I, !assign, scratch, /*pack=*/true);
+    } else {
+      team_sgemm(ctx, false, false, T * B, I, p.K, 1.0f, p.dA, p.lda, p.w, I,
+                 assign ? 0.0f : 1.0f, a.dx, I);
+    }
   }
-  team_sgemm(ctx, false, false, T * B, I, G * H, 1.0f, w.dA, G * H, a.w_ih, I, beta, a.dx, I);
 }
 
 // sum[c] += dA[row][c] over all T*B rows in the order BPTT visits them (steps
@@ -872,7 +918,7 @@ void backward_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratc
     }
   }
 
-  if (a.dx != nullptr) input_grad_on(ctx, a);
+  if (a.dx != nullptr) input_grad_on(ctx, a, scratch);
 }
 
 }  // namespace
@@ -1069,7 +1115,11 @@ void rnn_backward_layer(const ExecContext& ctx, const RnnBackwardArgs* dirs, int
     float* mine[2] = {scratch, scratch + n0};
     run_phases(2, 1, [&](int, int d) { backward_on(one, own[d], mine[d]); });
     if (dirs[0].dx != nullptr) {
-      for (int d = 0; d < 2; ++d) input_grad_on(sized_for(ctx, dirs[d]), second_adds(dirs, d));
+      for (int d = 0; d < 2; ++d) {
+        const ExecContext c = sized_for(ctx, dirs[d]);
+        const RnnBackwardArgs a = second_adds(dirs, d);
+        input_grad_on(c, a, caller_scratch(input_grad_scratch(c, a)));
+      }
     }
     return;
   }
