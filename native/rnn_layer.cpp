@@ -491,10 +491,6 @@ int64_t chunk_steps(const RnnShape& s) {
   return std::clamp<int64_t>(kChunkStoreBytes / per_step, 1, s.T);
 }
 
-// Scratch one forward direction needs, carved in this order: the step
-// products', the running state with lengths, the GRU's recurrent product;
-// without a store also the chunk's gate (and LSTM cell) store, two h (and
-// two c) states to alternate between chunks, and the chunk's lengths.
 // The input products x W_ih^T of a whole sequence, [T*B, G*H]: panels of
 // W_ih^T (gate blocks as the step product's, so the columns land where the
 // gate store and y have them).
@@ -564,6 +560,11 @@ void input_products(const ExecContext& ctx, const RnnForwardArgs& a, float* C, i
              C, ldc);
 }
 
+// Scratch one forward direction needs, carved in this order: the step
+// products', W_ih^T's panels (packed input products only), the running
+// state with lengths, the GRU's recurrent product;
+// without a store also the chunk's gate (and LSTM cell) store, two h (and
+// two c) states to alternate between chunks, and the chunk's lengths.
 struct ForwardScratch {
   float* input_panels = nullptr;  // W_ih^T packed, when input_packed_isa says so
   float* state = nullptr;
@@ -742,11 +743,7 @@ void forward_on(const ExecContext& ctx, const RnnForwardArgs& a, float* scratch)
   }
 }
 
-// dx (+)= dA_in W_ih over all T*B rows, where dA_in is the gradient of the
-// input products (the GRU's n block of it lives in dN): B = W_ih ([G*H, I]),
-// in one or (GRU) two K blocks. On the packed kernel when input_grad_packed
-// says so (`scratch`: input_grad_scratch floats), else OpenBLAS, whose beta = 0
-// zeroes before it adds: the bits of a zeroed dx and beta = 1.
+// One GEMM of dx's: dx (+)= dA[:, block] (row stride lda) times these K rows of W_ih.
 struct InputGradPart {
   const float* dA;
   int64_t lda;
@@ -783,6 +780,11 @@ int64_t input_grad_scratch(const ExecContext& ctx, const RnnBackwardArgs& a) {
   return lines(packed_size(PanelLayout{GH, a.shape.I, 1}));
 }
 
+// dx (+)= dA_in W_ih over all T*B rows, where dA_in is the gradient of the
+// input products (the GRU's n block of it lives in dN): B = W_ih ([G*H, I]),
+// in one or (GRU) two K blocks. On the packed kernel when input_grad_packed
+// says so (`scratch`: input_grad_scratch floats), else OpenBLAS, whose beta = 0
+// zeroes before it adds: the bits of a zeroed dx and beta = 1.
 void input_grad_on(const ExecContext& ctx, const RnnBackwardArgs& a, float* scratch) {
   const auto [T, B, I, H] = a.shape;
   (void)H;
