@@ -283,7 +283,7 @@ export function rnnDeferrable(cfg: RnnConfig, training: boolean): boolean {
 
 /** [A,B,F] -> [B,A,F] copy (batch-first <-> time-major). */
 export function swapLeadingAxes(src: Float32Array, A: number, B: number, F: number): Float32Array {
-  const out = new Float32Array(src.length);
+  const out = freshFloats(src.length); // every row is copied below
   for (let a = 0; a < A; a++) {
     for (let b = 0; b < B; b++) {
       out.set(src.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
