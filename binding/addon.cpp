@@ -1062,8 +1062,8 @@ Napi::Value adam_step_js(const Napi::CallbackInfo& info) {
   a.bc2_sqrt = f.number(Adm::bc2Sqrt);
   a.eps = f.number(Adm::eps);
   a.shrink = f.number(Adm::shrink);
-  // float64 sqrt and division make an element cost about as much as 8 touched floats.
-  split_elementwise(env, n, 8, [&a](int64_t r0, int64_t r1) { adam_step(a.slice(r0, r1)); });
+  // float32 sqrt and division make an element cost about as much as 4 touched floats.
+  split_elementwise(env, n, 4, [&a](int64_t r0, int64_t r1) { adam_step(a.slice(r0, r1)); });
   return env.Undefined();
 }
 

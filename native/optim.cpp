@@ -7,36 +7,49 @@
 namespace rnnblas {
 namespace {
 
+// Adam in float32, each operation rounded as torch.optim's single-tensor Adam rounds its
+// tensors: m.mul_(b1).add_(d, alpha=1-b1); v.mul_(b2).addcmul_(d, d, value=1-b2);
+// denom = (v.sqrt() / bc2_sqrt).add_(eps); p.addcdiv_(m, denom, value=-step_size) (after
+// AdamW's p.mul_(shrink)). float32 sqrt and division are 16 lanes wide, a float64 form of
+// the same formula 8 lanes at twice the latency: 0.18 against 0.64 ms a step for E1's
+// 238K parameters on one thread.
+struct AdamConsts {
+  float b1, c1, b2, c2, neg_step, bc2_sqrt, eps, shrink;
+  explicit AdamConsts(const AdamStep& a)
+      : b1(static_cast<float>(a.beta1)), c1(static_cast<float>(1 - a.beta1)),
+        b2(static_cast<float>(a.beta2)), c2(static_cast<float>(1 - a.beta2)),
+        neg_step(static_cast<float>(-a.step_size)), bc2_sqrt(static_cast<float>(a.bc2_sqrt)),
+        eps(static_cast<float>(a.eps)), shrink(static_cast<float>(a.shrink)) {}
+};
+
 RNNBLAS_CLONES
 void adam_plain(float* __restrict p, const float* __restrict d, float* __restrict m,
-                float* __restrict v, int64_t n, double beta1, double beta2, double step_size,
-                double bc2_sqrt, double eps, double shrink) {
-  const double c1 = 1 - beta1, c2 = 1 - beta2;
+                float* __restrict v, int64_t n, const AdamConsts k) {
   for (int64_t j = 0; j < n; ++j) {
-    const double dj = d[j];
-    const float mj = static_cast<float>(beta1 * m[j] + c1 * dj);
-    const float vj = static_cast<float>(beta2 * v[j] + c2 * dj * dj);
+    const float dj = d[j];
+    const float mj = k.b1 * m[j] + k.c1 * dj;
+    const float vj = k.b2 * v[j] + (k.c2 * dj) * dj;
     m[j] = mj;
     v[j] = vj;
-    p[j] = static_cast<float>(p[j] * shrink - (step_size * mj) / (std::sqrt(static_cast<double>(vj)) / bc2_sqrt + eps));
+    const float denom = std::sqrt(vj) / k.bc2_sqrt + k.eps;
+    p[j] = p[j] * k.shrink + (k.neg_step * mj) / denom;
   }
 }
 
 RNNBLAS_CLONES
 void adam_amsgrad(float* __restrict p, const float* __restrict d, float* __restrict m,
-                  float* __restrict v, float* __restrict vmax, int64_t n, double beta1,
-                  double beta2, double step_size, double bc2_sqrt, double eps, double shrink) {
-  const double c1 = 1 - beta1, c2 = 1 - beta2;
+                  float* __restrict v, float* __restrict vmax, int64_t n, const AdamConsts k) {
   for (int64_t j = 0; j < n; ++j) {
-    const double dj = d[j];
-    const float mj = static_cast<float>(beta1 * m[j] + c1 * dj);
-    const float vj = static_cast<float>(beta2 * v[j] + c2 * dj * dj);
+    const float dj = d[j];
+    const float mj = k.b1 * m[j] + k.c1 * dj;
+    const float vj = k.b2 * v[j] + (k.c2 * dj) * dj;
     m[j] = mj;
     v[j] = vj;
     const float a = vmax[j];
-    const float vv = (a > vj || a != a) ? a : vj;  // NaN in vmax stays, as the TS form
+    const float vv = (a > vj || a != a) ? a : vj;  // torch.maximum: a NaN on either side wins
     vmax[j] = vv;
-    p[j] = static_cast<float>(p[j] * shrink - (step_size * mj) / (std::sqrt(static_cast<double>(vv)) / bc2_sqrt + eps));
+    const float denom = std::sqrt(vv) / k.bc2_sqrt + k.eps;
+    p[j] = p[j] * k.shrink + (k.neg_step * mj) / denom;
   }
 }
 
@@ -80,9 +93,9 @@ void sgd_step(const SgdStep& s) {
 
 void adam_step(const AdamStep& a) {
   if (a.vmax != nullptr) {
-    adam_amsgrad(a.p, a.d, a.m, a.v, a.vmax, a.n, a.beta1, a.beta2, a.step_size, a.bc2_sqrt, a.eps, a.shrink);
+    adam_amsgrad(a.p, a.d, a.m, a.v, a.vmax, a.n, AdamConsts(a));
   } else {
-    adam_plain(a.p, a.d, a.m, a.v, a.n, a.beta1, a.beta2, a.step_size, a.bc2_sqrt, a.eps, a.shrink);
+    adam_plain(a.p, a.d, a.m, a.v, a.n, AdamConsts(a));
   }
 }
 

@@ -1,7 +1,7 @@
 // Optimizer updates over one parameter's values, in place (the per-element
-// formulas of src/optim, evaluated identically: float64 arithmetic in the
-// same order, float32 stores, no fused multiply-add, so the native and the
-// TypeScript forms give the same bits).
+// formulas of src/optim, evaluated identically, no fused multiply-add, so the
+// native and the TypeScript forms give the same bits): SGD in float64 with
+// float32 stores, Adam in float32 in torch.optim's order.
 #pragma once
 #include <cstdint>
 
@@ -33,8 +33,9 @@ struct AdamStep {
   }
 };
 
-// m = b1 m + (1-b1) d; v = b2 v + (1-b2) d^2; p = p*shrink - step_size m / (sqrt(v')/bc2_sqrt + eps)
-// with v' = v, or max(vmax, v) stored into vmax (amsgrad).
+// m = b1 m + (1-b1) d; v = b2 v + ((1-b2) d) d; p = p*shrink + (-step_size m) / (sqrt(v')/bc2_sqrt + eps)
+// with v' = v, or max(vmax, v) stored into vmax (amsgrad); every operation in float32, the
+// scalars rounded to float32 first (as torch.optim's tensor ops with Python-number operands).
 void adam_step(const AdamStep& a);
 
 struct SgdStep {

@@ -33,15 +33,20 @@ const load = <T>(file: string): T => JSON.parse(readFileSync(new URL(`./fixtures
 const OPT = load<OptimFixture>('optimizers.json');
 const SCHED = load<SchedFixture>('schedulers.json');
 
-// Our updates compute each element in float64 from the float32 parameter, gradient and
-// state, and round once when storing; torch.optim rounds every intermediate tensor (d_p,
-// buffers, sqrt, denominators) to float32 (and may fuse multiply-adds). Each step therefore
-// differs by a few float32 ulps, and the differences add up over 10 steps. Parameters are
-// O(1) (|θ| < 4): one ulp is 1.2e-7 on [1, 2), and the largest difference observed over all
-// 18 configurations is 3e-7. A tolerance of 2e-6·max(1, |θ|) (~16 ulps) leaves ~7x headroom
-// while any formula error (a missing bias correction, wrong momentum or decay) moves the
-// trajectory by 1e-4 or more, since updates are ~lr = 1e-2.
+// SGD, Adagrad and RMSprop compute each element in float64 from the float32 parameter,
+// gradient and state, and round once when storing; torch.optim rounds every intermediate
+// tensor (d_p, buffers, sqrt, denominators) to float32 (and may fuse multiply-adds). Each step
+// therefore differs by a few float32 ulps, and the differences add up over 10 steps.
+// Parameters are O(1) (|θ| < 4): one ulp is 1.2e-7 on [1, 2), and the largest difference
+// observed over these configurations is 3e-7. A tolerance of 2e-6·max(1, |θ|) (~16 ulps)
+// leaves ~7x headroom while any formula error (a missing bias correction, wrong momentum or
+// decay) moves the trajectory by 1e-4 or more, since updates are ~lr = 1e-2.
 const TRAJ_TOL = 2e-6;
+// Adam and AdamW round where torch.optim rounds (float32, its order of operations): plain Adam
+// gives torch's bits at every step, the others 95-99% of them, the rest one ulp off
+// (1.5e-8·max(1, |θ|) at most; the earlier float64 form was up to 54 ulps off).
+const ADAM_TOL = 1e-7;
+const ADAM_MIN_EXACT = 0.9;
 
 type Ctor = (params: Parameter[], options: Record<string, unknown>) => Optimizer;
 const CTORS: Record<string, Ctor> = {
@@ -88,11 +93,20 @@ describe('optimizers against torch.optim 1.13 trajectories', () => {
     it(`${run.name}: ${run.optimizer}(${JSON.stringify(run.options)}) matches torch after each of 10 steps`, () => {
       const params = freshParams();
       const opt = CTORS[run.optimizer](params, run.options);
+      const adam = run.optimizer.startsWith('Adam');
+      let exact = 0;
+      let total = 0;
       for (let k = 0; k < run.trajectory.length; k++) {
         setGrads(params, k);
         opt.step();
-        for (const p of params) expectClose(p.data, run.trajectory[k][p.name], TRAJ_TOL, `${run.name} step ${k + 1} ${p.name}`);
+        for (const p of params) expectClose(p.data, run.trajectory[k][p.name], adam ? ADAM_TOL : TRAJ_TOL, `${run.name} step ${k + 1} ${p.name}`);
+        for (const p of params) {
+          const want = run.trajectory[k][p.name];
+          for (let j = 0; j < want.length; j++) if (p.data[j] === Math.fround(want[j])) exact++;
+          total += want.length;
+        }
       }
+      if (adam) expect(exact / total, `${run.name}: the share of torch's bits`).toBeGreaterThanOrEqual(run.optimizer === 'Adam' && Object.keys(run.options).length === 1 ? 1 : ADAM_MIN_EXACT);
     });
   }
 });

@@ -1,22 +1,27 @@
 // The native Adam update (native/optim.cpp) gives exactly the bits of the formula evaluated in
-// TypeScript (float64 per element, PyTorch's order, float32 stores), amsgrad and AdamW's shrink
-// included, over many steps and gradient magnitudes from 1e-6 to 1e2.
+// TypeScript (float32 per operation in torch.optim's order: Math.fround after each one, which
+// rounds + - * / and sqrt of float32 operands exactly as float32 arithmetic does), amsgrad and
+// AdamW's shrink included, over many steps and gradient magnitudes from 1e-6 to 1e2.
 import { describe, expect, it } from 'vitest';
 import { native } from '../src/native/binding.js';
 import { makeRng } from './helpers/random.js';
 
+const f = Math.fround;
+
 function adamTs(p: Float32Array, d: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, b1: number, b2: number, stepSize: number, bc2: number, eps: number, shrink: number): void {
+  const [fb1, fc1, fb2, fc2, negStep, fbc2, feps, fshrink] = [b1, 1 - b1, b2, 1 - b2, -stepSize, bc2, eps, shrink].map(f);
   for (let j = 0; j < p.length; j++) {
     const dj = d[j];
-    m[j] = b1 * m[j] + (1 - b1) * dj;
-    v[j] = b2 * v[j] + (1 - b2) * dj * dj;
+    m[j] = f(f(fb1 * m[j]) + f(fc1 * dj));
+    v[j] = f(f(fb2 * v[j]) + f(f(fc2 * dj) * dj));
     let vv = v[j];
     if (vmax) {
       const a = vmax[j];
       if (a > vv || a !== a) vv = a;
       vmax[j] = vv;
     }
-    p[j] = p[j] * shrink - (stepSize * m[j]) / (Math.sqrt(vv) / bc2 + eps);
+    const denom = f(f(f(Math.sqrt(vv)) / fbc2) + feps);
+    p[j] = f(f(p[j] * fshrink) + f(f(negStep * m[j]) / denom));
   }
 }
 

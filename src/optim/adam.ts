@@ -64,8 +64,8 @@ function buffersFor(amsgrad: boolean): string[] {
   return amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
 }
 
-// The update runs natively (native/optim.cpp: float64 per element in the same order as
-// PyTorch's formula, stored as float32). `d` is the effective gradient (see effectiveGrad;
+// The update runs natively (native/optim.cpp): in float32, every operation rounded where
+// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the effective gradient (see effectiveGrad;
 // Adam's L2 weight decay is folded in there), `shrink` is AdamW's `1 − lr·weightDecay`.
 
 /**
