@@ -14,7 +14,7 @@
  *   queue as one job) instead.
  * - `sync-fit-data`: `sync` with fit's own per-step data work instead of the hand-made
  *   batch: `gatherBatch` (new arrays per step) and `batchLoss` (cross-entropy plus the
- *   accuracy argmax), then a `nextTick` yield as fit does.
+ *   accuracy argmax), then a `nextTick` yield as fit does for a step without a native job.
  *
  * - `paired`: fit and the sync loop in the same process on the same model, alternating in
  *   blocks of `options.block` steps (default 6; the first step of each block not counted), so

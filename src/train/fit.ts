@@ -37,8 +37,6 @@ import { TrainingProgressBar } from './progress_bar.js';
 import { trainStep, type StepOutcome, type StepSetup } from './step.js';
 import { chunkLengths, sliceTime, tbpttChunks } from './tbptt.js';
 
-const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** The value of a monitored quantity at an epoch's end (NaN when it is missing). */
 function monitored(name: MonitorName, loss: number, metrics: MetricValues, v: EvaluateResult | undefined): number {
   switch (name) {
@@ -267,7 +265,6 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
           }
           await endBatch(o);
           if (o !== null) await maybeSave();
-          await nextTick();
           continue;
         }
         const T = b.x.shape[0];
@@ -301,7 +298,6 @@ export async function fit(model: Sequential, data: SequenceDataset, options: Fit
           }
           if (c === chunks.length - 1) await endBatch(last);
           if (o !== null) await maybeSave();
-          await nextTick();
         }
         if (cut) break;
       }

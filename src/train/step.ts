@@ -94,6 +94,9 @@ export async function trainStep(
     // (The backward has run, but no update is applied: the next step zeroes the gradients.)
     if (s.checkFinite && !Number.isFinite(r.loss)) throw new NonFiniteError('loss', n, epoch, r.loss);
   } else {
+    // A step without a native job may not pass through the event loop at all: give timers, I/O
+    // and an AbortSignal their turn. (A job's await does: the loop serves them while it runs.)
+    await new Promise<void>((resolve) => setImmediate(resolve));
     out = await s.net.forward(x, opts);
     const b = batchLoss(s.loss, out, y, s.target, valid, true, wantCorrect, s.scratch);
     if (b === null) return null;
