@@ -134,6 +134,35 @@ export class Adam extends Optimizer {
     }
   }
 
+  /**
+   * @internal clipGradNorm and step in one native call (fit's step): for Adam without L2 decay
+   * and maximize (their effective gradient is the gradient itself), when `step` is this class's.
+   */
+  override clipNormAndStep(maxNorm: number, skipNonFinite: boolean): number | null {
+    const { betas, eps, weightDecay, amsgrad, maximize } = this.#h;
+    if (maximize || (!this.decoupled && weightDecay !== 0) || this.step !== Adam.prototype.step) return null;
+    const [beta1, beta2] = betas;
+    const lr = this.lr;
+    const fresh: number[] = [];
+    const params = this.params.map((p, i) => {
+      let slot = this.slots[i];
+      if (slot === undefined) {
+        slot = this.slots[i] = this.#freshSlot(i);
+        fresh.push(i);
+      }
+      const t = slot.step + 1;
+      const b = slot.buffers;
+      return { p: p.data, g: p.grad, m: b.expAvg, v: b.expAvgSq, vmax: amsgrad ? b.maxExpAvgSq : null, stepSize: lr / (1 - beta1 ** t), bc2Sqrt: Math.sqrt(1 - beta2 ** t) };
+    });
+    const norm = native.clipAdamStep({ params, maxNorm, beta1, beta2, eps, shrink: this.decoupled ? 1 - lr * weightDecay : 1, skipNonFinite });
+    if (skipNonFinite && !Number.isFinite(norm)) {
+      for (const i of fresh) this.slots[i] = undefined;
+      return norm;
+    }
+    for (const slot of this.slots) (slot as ParamSlot).step++;
+    return norm;
+  }
+
   /** Hyper-parameters other than lr (betas as a two-number array). */
   protected hyperParams(): Record<string, HyperValue> {
     const h = this.#h;
