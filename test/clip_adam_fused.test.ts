@@ -117,6 +117,11 @@ describe('clipNormAndStep: clipGradNorm then step() in one native pass', () => {
       }
     }
     expect(new Custom(ps).clipNormAndStep(1, true)).toBeNull();
+    // Tied weights (two parameters over one array) take the two calls, as before.
+    const tied = [ps[1], { ...ps[2], name: 'tied', data: ps[1].data, grad: ps[1].grad, shape: ps[1].shape }];
+    expect(new Adam(tied).clipNormAndStep(1, true)).toBeNull();
+    const halves = [ps[2], { ...ps[4], name: 'inside', data: ps[2].data.subarray(10, 266) }];
+    expect(new Adam(halves).clipNormAndStep(1, true)).toBeNull();
     const fresh = params(3);
     ps.forEach((p, i) => sameBits(fresh[i].data, p.data, p.name));
   });

@@ -65,8 +65,25 @@ function buffersFor(amsgrad: boolean): string[] {
 }
 
 // The update runs natively (native/optim.cpp): in float32, every operation rounded where
-// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the effective gradient (see effectiveGrad;
-// Adam's L2 weight decay is folded in there), `shrink` is AdamW's `1 − lr·weightDecay`.
+// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the
+// effective gradient (see effectiveGrad; Adam's L2 weight decay is folded in there), `shrink`
+// is AdamW's `1 − lr·weightDecay`.
+
+/** Whether no two of the arrays share memory (the fused native pass writes all of them). */
+function disjoint(arrays: readonly Float32Array[]): boolean {
+  const byBuffer = new Map<ArrayBufferLike, [number, number][]>();
+  for (const a of arrays) {
+    if (a.length === 0) continue;
+    const ranges = byBuffer.get(a.buffer) ?? [];
+    ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
+    byBuffer.set(a.buffer, ranges);
+  }
+  for (const ranges of byBuffer.values()) {
+    ranges.sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < ranges.length; i++) if (ranges[i][0] < ranges[i - 1][1]) return false;
+  }
+  return true;
+}
 
 /**
  * Adam, as `torch.optim.Adam`: at step t, `d = g + weightDecay·θ`,
@@ -136,11 +153,13 @@ export class Adam extends Optimizer {
 
   /**
    * @internal clipGradNorm and step in one native call (fit's step): for Adam without L2 decay
-   * and maximize (their effective gradient is the gradient itself), when `step` is this class's.
+   * and maximize (their effective gradient is the gradient itself), when `step` is this class's
+   * and no two parameters share values or gradients (tied weights take the two calls).
    */
   override clipNormAndStep(maxNorm: number, skipNonFinite: boolean): number | null {
     const { betas, eps, weightDecay, amsgrad, maximize } = this.#h;
     if (maximize || (!this.decoupled && weightDecay !== 0) || this.step !== Adam.prototype.step) return null;
+    if (!disjoint(this.params.flatMap((p) => [p.data, p.grad]))) return null;
     const [beta1, beta2] = betas;
     const lr = this.lr;
     const fresh: number[] = [];

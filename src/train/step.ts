@@ -114,7 +114,7 @@ export async function trainStep(
   const params = s.optimizer.params;
   const lr = s.optimizer.lr;
   // The norm is always measured (one pass over the gradients): progress reports it. Adam
-  // clips and steps in one native pass (0.5 → 0.2 ms a step for E1's 238K parameters).
+  // clips and steps in one native call (E1's 238K parameters: 0.37 → 0.26 ms, warm).
   const fused = s.clipValue === null ? s.optimizer.clipNormAndStep(s.clipNorm, s.checkFinite) : null;
   const norm = fused ?? clipStep(s, params);
   if (s.checkFinite && !Number.isFinite(norm)) throw new NonFiniteError('gradient norm', n, epoch, norm);
