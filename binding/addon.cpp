@@ -7,8 +7,6 @@
 // ExecContext per Node environment, copied into every call.
 #include <napi.h>
 
-#include <algorithm>
-#include <cmath>
 #include <functional>
 #include <memory>
 #include <new>
@@ -1139,126 +1137,6 @@ Napi::Value scale_in_place_js(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
-// clipAdamStep({ params: [{ p, g, m, v, vmax, stepSize, bc2Sqrt }, ...], maxNorm, beta1,
-// beta2, eps, shrink, skipNonFinite }) -> the gradients' 2-norm: clipGradNorm(params,
-// maxNorm) and then Adam's step, in one call over the team. The same bits as those two
-// calls: the norm is the same chain of per-parameter sums (each parameter's eight-lane sum
-// from zero, added in parameter order), the rescale and the update are elementwise. With a
-// NaN or infinite norm nothing is rescaled, and skipNonFinite leaves everything unchanged.
-
-#define CLIP_ADAM_PARAM_FIELDS(F)  \
-  F(p, F32, InOut, Required)       \
-  F(g, F32, InOut, Required)       \
-  F(m, F32, InOut, Required)       \
-  F(v, F32, InOut, Required)       \
-  F(vmax, F32, InOut, Optional)    \
-  F(stepSize, Number, In, Required) \
-  F(bc2Sqrt, Number, In, Required)
-
-enum class Cap { CLIP_ADAM_PARAM_FIELDS(RNNBLAS_FIELD_ENUM) };
-constexpr size_t kCapCount = 0 CLIP_ADAM_PARAM_FIELDS(RNNBLAS_FIELD_COUNT);
-const std::array<FieldSpec, kCapCount> kCapSpecs{{CLIP_ADAM_PARAM_FIELDS(RNNBLAS_FIELD_SPEC)}};
-
-#define CLIP_ADAM_FIELDS(F)           \
-  F(maxNorm, Number, In, Required)    \
-  F(beta1, Number, In, Required)      \
-  F(beta2, Number, In, Required)      \
-  F(eps, Number, In, Required)        \
-  F(shrink, Number, In, Required)     \
-  F(skipNonFinite, Bool, In, Required)
-
-enum class Cad { CLIP_ADAM_FIELDS(RNNBLAS_FIELD_ENUM) };
-constexpr size_t kCadCount = 0 CLIP_ADAM_FIELDS(RNNBLAS_FIELD_COUNT);
-const std::array<FieldSpec, kCadCount> kCadSpecs{{CLIP_ADAM_FIELDS(RNNBLAS_FIELD_SPEC)}};
-
-Napi::Value clip_adam_step_js(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const std::string what = "clipAdamStep";
-  if (info.Length() != 1 || !info[0].IsObject()) throw_type(env, what + " expects one argument object");
-  const auto arg = info[0].As<Napi::Object>();
-  // Every property read (JS getters may run) before any is converted.
-  const auto top = read_properties(env, arg, kCadSpecs, what);
-  const Napi::Value list = arg.Get("params");
-  if (!list.IsArray()) throw_type(env, what + ".params must be an array of parameter objects");
-  const auto items = list.As<Napi::Array>();
-  const int64_t count = items.Length();
-  if (count == 0 || count > 65536) throw_range(env, what + ".params takes 1..65536 parameters, got " + std::to_string(count));
-  std::vector<std::array<napi_value, kCapCount>> raw;
-  raw.reserve(count);
-  for (int64_t i = 0; i < count; ++i) {
-    raw.push_back(read_properties(env, items.Get(static_cast<uint32_t>(i)), kCapSpecs, what + ".params[" + std::to_string(i) + "]"));
-  }
-  const auto f = convert_fields<Cad>(env, top, kCadSpecs, what);
-  std::vector<Fields<Cap, kCapCount>> ps;
-  ps.reserve(count);
-  for (int64_t i = 0; i < count; ++i) ps.push_back(convert_fields<Cap>(env, raw[i], kCapSpecs, what + ".params[" + std::to_string(i) + "]"));
-  std::vector<const Array*> all;
-  for (int64_t i = 0; i < count; ++i) {
-    const std::string wi = what + ".params[" + std::to_string(i) + "]";
-    const int64_t n = ps[i][Cap::p].length;
-    for (Cap a : {Cap::g, Cap::m, Cap::v, Cap::vmax}) require_length(env, ps[i][a], wi, n, "p.length");
-    for (Cap a : {Cap::p, Cap::g, Cap::m, Cap::v, Cap::vmax}) {
-      if (ps[i][a].present) all.push_back(&ps[i][a]);
-    }
-  }
-  // Every array is written: none may share memory with another (of any parameter).
-  for (size_t a = 0; a < all.size(); ++a) {
-    for (size_t b = a + 1; b < all.size(); ++b) {
-      if (overlaps(*all[a], *all[b])) throw_range(env, what + ": " + all[a]->spec->name + " and " + all[b]->spec->name + " of the parameters share memory");
-    }
-  }
-  const double max_norm = f.number(Cad::maxNorm);
-  if (!(max_norm >= 0)) throw_range(env, what + ".maxNorm must be a number >= 0");
-
-  const ExecContext& ctx = env_state(env).ctx;
-  std::vector<double> sums(count, 0.0);
-  std::vector<int64_t> start(count + 1, 0);
-  for (int64_t i = 0; i < count; ++i) start[i + 1] = start[i] + ps[i][Cap::p].length;
-  const int64_t total = start[count];
-  // Each parameter's sum on one thread (its lanes' order fixed), parameters shared out.
-  team_sum(ctx, count, 1, total, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      if (ps[i][Cap::g].length > 0) sums[i] = add_squares(ps[i][Cap::g].as<float>(), ps[i][Cap::g].length, 0.0);
-    }
-    return 0.0;
-  });
-  double s = 0;
-  for (int64_t i = 0; i < count; ++i) s = s + sums[i];
-  const double norm = std::sqrt(s);
-  const bool finite = std::isfinite(norm);
-  if (!finite && f.flag(Cad::skipNonFinite)) return Napi::Number::New(env, norm);
-  const double coef = max_norm / (norm + 1e-6);
-  const bool rescale = finite && coef < 1;
-  std::vector<AdamStep> steps(count);
-  for (int64_t i = 0; i < count; ++i) {
-    AdamStep& a = steps[i];
-    a.p = ps[i][Cap::p].as<float>();
-    a.d = ps[i][Cap::g].as<float>();
-    a.m = ps[i][Cap::m].as<float>();
-    a.v = ps[i][Cap::v].as<float>();
-    a.vmax = ps[i][Cap::vmax].as<float>();
-    a.n = ps[i][Cap::p].length;
-    a.beta1 = f.number(Cad::beta1);
-    a.beta2 = f.number(Cad::beta2);
-    a.step_size = ps[i].number(Cap::stepSize);
-    a.bc2_sqrt = ps[i].number(Cap::bc2Sqrt);
-    a.eps = f.number(Cad::eps);
-    a.shrink = f.number(Cad::shrink);
-  }
-  // Elements of all parameters as one index range: a share may span several parameters.
-  split_elementwise(env, total, 5, [&](int64_t r0, int64_t r1) {
-    int64_t i = std::upper_bound(start.begin(), start.end(), r0) - start.begin() - 1;
-    for (; i < count && start[i] < r1; ++i) {
-      const int64_t a = std::max(r0, start[i]) - start[i], b = std::min(r1, start[i + 1]) - start[i];
-      if (b <= a) continue;
-      if (rescale) scale_in_place(ps[i][Cap::g].as<float>() + a, b - a, coef);
-      adam_step(steps[i].slice(a, b));
-    }
-  });
-  return Napi::Number::New(env, norm);
-}
-
-// ---------------------------------------------------------------------------
 // Memory and settings
 
 // alloc(n[, zeroed = true]): a Float32Array of n floats on native-owned memory
@@ -1437,7 +1315,6 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   export_fn<softmax_cross_entropy_js>(env, exports, "softmaxCrossEntropy");
   export_fn<squared_error_js>(env, exports, "squaredError");
   export_fn<adam_step_js>(env, exports, "adamStep");
-  export_fn<clip_adam_step_js>(env, exports, "clipAdamStep");
   export_fn<sgd_step_js>(env, exports, "sgdStep");
   export_fn<add_squares_js>(env, exports, "addSquares");
   export_fn<scale_in_place_js>(env, exports, "scaleInPlace");

@@ -185,15 +185,6 @@ export interface AddonExports {
    * plain when buf is null, else momentum (keep = 1 − dampening) or Nesterov.
    */
   sgdStep(call: { p: F32; d: F32; buf: F32OrNull; lr: number; momentum: number; keep: number; nesterov: boolean }): void;
-  /**
-   * clipGradNorm(params, maxNorm) then Adam's step, in one call (the same bits as adamStep on
-   * the rescaled gradients): returns the pre-clip norm; with skipNonFinite and a NaN or
-   * infinite norm nothing changes.
-   */
-  clipAdamStep(call: {
-    params: { p: F32; g: F32; m: F32; v: F32; vmax: F32OrNull; stepSize: number; bc2Sqrt: number }[];
-    maxNorm: number; beta1: number; beta2: number; eps: number; shrink: number; skipNonFinite: boolean;
-  }): number;
   /** clipGradNorm's 2-norm pass in float64: s0 + the sum of g[j]^2 as eight partial sums (lane j % 8, combined pairwise, then the n % 8 rest in order; native/optim.h). */
   addSquares(call: { g: F32; s0: number }): number;
   /** clipGradNorm's rescale: g[j] = float32(g[j] * coef), the product in float64. */

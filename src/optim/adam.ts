@@ -65,25 +65,8 @@ function buffersFor(amsgrad: boolean): string[] {
 }
 
 // The update runs natively (native/optim.cpp): in float32, every operation rounded where
-// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the
-// effective gradient (see effectiveGrad; Adam's L2 weight decay is folded in there), `shrink`
-// is AdamW's `1 − lr·weightDecay`.
-
-/** Whether no two of the arrays share memory (the fused native pass writes all of them). */
-function disjoint(arrays: readonly Float32Array[]): boolean {
-  const byBuffer = new Map<ArrayBufferLike, [number, number][]>();
-  for (const a of arrays) {
-    if (a.length === 0) continue;
-    const ranges = byBuffer.get(a.buffer) ?? [];
-    ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
-    byBuffer.set(a.buffer, ranges);
-  }
-  for (const ranges of byBuffer.values()) {
-    ranges.sort((x, y) => x[0] - y[0]);
-    for (let i = 1; i < ranges.length; i++) if (ranges[i][0] < ranges[i - 1][1]) return false;
-  }
-  return true;
-}
+// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the effective gradient (see effectiveGrad;
+// Adam's L2 weight decay is folded in there), `shrink` is AdamW's `1 − lr·weightDecay`.
 
 /**
  * Adam, as `torch.optim.Adam`: at step t, `d = g + weightDecay·θ`,
@@ -149,37 +132,6 @@ export class Adam extends Optimizer {
       const d = effectiveGrad(p.data, p.grad, l2, maximize, this.scratch(p.data.length));
       native.adamStep({ p: p.data, d, m: b.expAvg, v: b.expAvgSq, vmax: amsgrad ? b.maxExpAvgSq : null, beta1, beta2, stepSize, bc2Sqrt: bc2sqrt, eps, shrink });
     }
-  }
-
-  /**
-   * @internal clipGradNorm and step in one native call (fit's step): for Adam without L2 decay
-   * and maximize (their effective gradient is the gradient itself), when `step` is this class's
-   * and no two parameters share values or gradients (tied weights take the two calls).
-   */
-  override clipNormAndStep(maxNorm: number, skipNonFinite: boolean): number | null {
-    const { betas, eps, weightDecay, amsgrad, maximize } = this.#h;
-    if (maximize || (!this.decoupled && weightDecay !== 0) || this.step !== Adam.prototype.step) return null;
-    if (!disjoint(this.params.flatMap((p) => [p.data, p.grad]))) return null;
-    const [beta1, beta2] = betas;
-    const lr = this.lr;
-    const fresh: number[] = [];
-    const params = this.params.map((p, i) => {
-      let slot = this.slots[i];
-      if (slot === undefined) {
-        slot = this.slots[i] = this.#freshSlot(i);
-        fresh.push(i);
-      }
-      const t = slot.step + 1;
-      const b = slot.buffers;
-      return { p: p.data, g: p.grad, m: b.expAvg, v: b.expAvgSq, vmax: amsgrad ? b.maxExpAvgSq : null, stepSize: lr / (1 - beta1 ** t), bc2Sqrt: Math.sqrt(1 - beta2 ** t) };
-    });
-    const norm = native.clipAdamStep({ params, maxNorm, beta1, beta2, eps, shrink: this.decoupled ? 1 - lr * weightDecay : 1, skipNonFinite });
-    if (skipNonFinite && !Number.isFinite(norm)) {
-      for (const i of fresh) this.slots[i] = undefined;
-      return norm;
-    }
-    for (const slot of this.slots) (slot as ParamSlot).step++;
-    return norm;
   }
 
   /** Hyper-parameters other than lr (betas as a two-number array). */

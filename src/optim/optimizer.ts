@@ -165,16 +165,6 @@ export abstract class Optimizer {
   /** Applies one update to every parameter from its current `grad`. */
   abstract step(): void;
 
-  /**
-   * @internal `clipGradNorm(this.params, maxNorm)` then `step()` as one native pass, where the
-   * optimizer has one (Adam, AdamW): returns the pre-clip norm, or null when it has none (the
-   * caller then makes the two calls). With `skipNonFinite` and a NaN or infinite norm neither
-   * the gradients nor the parameters nor the state change.
-   */
-  clipNormAndStep(_maxNorm: number, _skipNonFinite: boolean): number | null {
-    return null;
-  }
-
   /** A reusable work buffer of `n` floats (n at most the largest parameter's size). */
   protected scratch(n: number): Float32Array {
     if (this.#scratch === null) this.#scratch = new Float32Array(this.params.reduce((m, p) => Math.max(m, p.data.length), 0));
