@@ -65,8 +65,9 @@ function buffersFor(amsgrad: boolean): string[] {
 }
 
 // The update runs natively (native/optim.cpp): in float32, every operation rounded where
-// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the effective gradient (see effectiveGrad;
-// Adam's L2 weight decay is folded in there), `shrink` is AdamW's `1 − lr·weightDecay`.
+// torch.optim's tensor ops round (the scalars too), no fused multiply-add. `d` is the
+// effective gradient (see effectiveGrad; Adam's L2 weight decay is folded in there), `shrink`
+// is AdamW's `1 − lr·weightDecay`.
 
 /**
  * Adam, as `torch.optim.Adam`: at step t, `d = g + weightDecay·θ`,
