@@ -14,7 +14,9 @@ namespace rnnblas {
 
 // How each time step's recurrent product runs for B >= 2. Auto picks the
 // packed kernel for the best instruction set the CPU has, else OpenBLAS; the
-// others force one (for tests and benchmarks of each).
+// others force one (for tests and benchmarks of each). Auto and Avx512 also
+// let the AVX-512 weight-gradient kernel (tall_gemm.h) stand in for OpenBLAS
+// on the shapes it is faster for; Blas is OpenBLAS for every product.
 enum class StepKernel : int32_t { Auto = 0, Blas = 1, Avx2 = 2, Avx512 = 3 };
 
 // How big GEMMs use more than one core (see team_gemm.h).

@@ -1,6 +1,7 @@
 #include "team_gemm.h"
 
 #include "blas_runtime.h"
+#include "tall_gemm.h"
 #include "thread_team.h"
 
 #include <cassert>
@@ -13,11 +14,18 @@
 namespace rnnblas {
 namespace {
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+// own_kernels: whether our kernels may stand in for OpenBLAS where they are
+// faster (ctx.step_kernel "auto" or "avx512"; "blas" is OpenBLAS throughout).
+void sgemm(bool own_kernels, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
            float alpha, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc) {
   assert(M >= 0 && N >= 0 && K >= 0 && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX);
   if (M == 0 || N == 0) return;
+  // The weight gradients of small layers (tall_gemm.h): faster than OpenBLAS there.
+  if (own_kernels && trans_a && !trans_b && alpha == 1.0f && tall_gemm_applies(M, N, K)) {
+    tall_gemm_at_b(M, N, K, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
               static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
@@ -44,7 +52,7 @@ inline int64_t at(bool trans, int64_t row, int64_t col, int64_t ld) {
 // share. Task 0 accumulates into C, the others into scratch; in a second phase
 // the partial products are added in task order, each task summing a share of
 // C's rows: the same bits for a given task count, whoever ran the tasks.
-void split_inner(int tasks, bool trans_a, bool trans_b, int64_t M, int64_t N,
+void split_inner(int tasks, bool own_kernels, bool trans_a, bool trans_b, int64_t M, int64_t N,
                  int64_t K, float alpha, const float* A, int64_t lda,
                  const float* B, int64_t ldb, float beta, float* C,
                  int64_t ldc) {
@@ -65,11 +73,11 @@ void split_inner(int tasks, bool trans_a, bool trans_b, int64_t M, int64_t N,
       const float* a = A + at(trans_a, 0, k0, lda);
       const float* b = B + at(trans_b, k0, 0, ldb);
       if (task == 0) {
-        sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, beta, C, ldc);
+        sgemm(own_kernels, trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, beta, C, ldc);
       } else {
         float* mine = partial + (task - 1) * M * N;
         if (k1 > k0) {
-          sgemm(trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f,
+          sgemm(own_kernels, trans_a, trans_b, M, N, k1 - k0, alpha, a, lda, b, ldb, 0.0f,
                 mine, N);
         } else {
           std::fill(mine, mine + M * N, 0.0f);
@@ -97,19 +105,20 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
                 int64_t ldc) {
   const FloatModeScope mode(ctx);
   const int tasks = team_tasks(ctx);
+  const bool own = ctx.step_kernel == StepKernel::Auto || ctx.step_kernel == StepKernel::Avx512;
   if (ctx.gemm == GemmThreading::OpenBlas || tasks <= 1 || M * N * K < kSplitMin) {
-    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    sgemm(own, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   if (K > M && K > N && K >= 2 * kGrain) {
-    split_inner(tasks, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+    split_inner(tasks, own, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc);
     return;
   }
   const bool split_rows = M >= N;
   const int64_t extent = split_rows ? M : N;
   if (extent < 2 * kGrain) {
-    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    sgemm(own, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   run_phases(tasks, 1, [&](int, int task) {
@@ -118,11 +127,11 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
     if (split_rows) {
       // Rows of C are rows of op(A): row i of A, or column i of A^T.
       const float* a = trans_a ? A + begin : A + begin * lda;
-      sgemm(trans_a, trans_b, end - begin, N, K, alpha, a, lda, B, ldb, beta,
+      sgemm(own, trans_a, trans_b, end - begin, N, K, alpha, a, lda, B, ldb, beta,
             C + begin * ldc, ldc);
     } else {
       const float* b = trans_b ? B + begin * ldb : B + begin;
-      sgemm(trans_a, trans_b, M, end - begin, K, alpha, A, lda, b, ldb, beta,
+      sgemm(own, trans_a, trans_b, M, end - begin, K, alpha, A, lda, b, ldb, beta,
             C + begin, ldc);
     }
   });
