@@ -7,6 +7,8 @@
 #include <cassert>
 #include <climits>
 #include <algorithm>
+#include <cctype>
+#include <string>
 #include <vector>
 
 #include <cblas.h>
@@ -40,6 +42,30 @@ constexpr int64_t kSplitMin = int64_t{1} << 19;
 // Slices stay multiples of this many rows/columns: whole OpenBLAS
 // micro-tiles (16 for its AVX-512 sgemm), and whole cache lines of C.
 constexpr int64_t kGrain = 16;
+
+// How OpenBLAS's kernels take a split of C: every element keeps the bits of
+// the unsplit call when the slices are whole micro-tiles (a tile cut short by
+// a slice's end takes another path). Its SkylakeX kernels (also Cooperlake's
+// and SapphireRapids') keep them for row slices of any multiple of 4 and
+// column slices of 16; Haswell's (also Zen's) for row slices of 12 only, and
+// for no column slice (measured on an AMD EPYC, 2026-12-02). Other kernel
+// sets are taken to be like Haswell's, with 48 rows, a multiple of every
+// tile height seen.
+struct SplitGrains {
+  int64_t rows;
+  bool columns_keep_bits;
+};
+
+SplitGrains split_grains() {
+  static const SplitGrains grains = [] {
+    std::string core = blas_info().core;
+    std::transform(core.begin(), core.end(), core.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool skylakex = core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
+    return skylakex ? SplitGrains{kGrain, true} : SplitGrains{3 * kGrain, false};
+  }();
+  return grains;
+}
 
 // Offset of element (row, col) of op(X) stored with leading dimension ld.
 inline int64_t at(bool trans, int64_t row, int64_t col, int64_t ld) {
@@ -115,14 +141,17 @@ void team_sgemm(const ExecContext& ctx, bool trans_a, bool trans_b, int64_t M, i
                 beta, C, ldc);
     return;
   }
-  const bool split_rows = M >= N;
+  // By rows where the kernels would change the bits of a column split.
+  const SplitGrains grains = split_grains();
+  const bool split_rows = M >= N || (!grains.columns_keep_bits && M >= 2 * grains.rows);
   const int64_t extent = split_rows ? M : N;
-  if (extent < 2 * kGrain) {
+  const int64_t grain = split_rows ? grains.rows : kGrain;
+  if (extent < 2 * grain) {
     sgemm(own, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   run_phases(tasks, 1, [&](int, int task) {
-    const auto [begin, end] = task_share(extent, kGrain, task, tasks);
+    const auto [begin, end] = task_share(extent, grain, task, tasks);
     if (begin >= end) return;
     if (split_rows) {
       // Rows of C are rows of op(A): row i of A, or column i of A^T.

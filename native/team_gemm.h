@@ -6,9 +6,11 @@
 // fight over the cores (W1 went from 9.5 to 15.7 ms per step with both in
 // use). So rnnblas has one threading strategy: OpenBLAS always runs
 // single-threaded, and every GEMM of ours is split here, each member calling
-// OpenBLAS on its share: by rows or columns of C (each element summed exactly
-// as in the unsplit call), or, for the weight gradients' long inner dimension,
-// by K with the partial products added (the same up to float rounding).
+// OpenBLAS on its share: by rows or columns of C in whole micro-tiles (each
+// element summed exactly as in the unsplit call; with OpenBLAS's Haswell
+// kernels only row splits are, so those split by rows), or, for the weight
+// gradients' long inner dimension, by K with the partial products added (the
+// same up to float rounding).
 #pragma once
 #include <cstdint>
 
