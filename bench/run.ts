@@ -576,7 +576,7 @@ function markdown(r: RunReport): string {
     '',
     `- Date: ${m.date}${m.quick ? ' (--quick: few repetitions, indicative only)' : ''}`,
     `- Machine: ${m.cpu}, ${m.cores} cores (shared with other jobs: absolute times drift, ratios are the measure)`,
-    `- Node ${m.node}; ${m.openblas}, core ${m.openblasCore} (${m.openblasConfig.trim()})${m.openblasCoretype ? `; OPENBLAS_CORETYPE=${m.openblasCoretype} for rnnblas and every peer (this OpenBLAS does not recognise the CPU and would pick its generic Prescott kernels)` : ''}`,
+    `- Node ${m.node}; ${m.openblas}, core ${m.openblasCore} (${m.openblasConfig.trim()})${m.openblasCoretype ? `; OPENBLAS_CORETYPE=${m.openblasCoretype} for rnnblas and every peer (one kernel set for all; Debian's 0.3.21 left to itself takes a Sapphire Rapids Xeon for a Prescott)` : ''}`,
     `- Peers: ${Object.entries(m.versions).filter(([k]) => k !== 'rnnblas').map(([k, v]) => `${IMPL_LABEL[k as Impl] ?? k}: ${v}`).join('; ') || 'none'}`,
     `- Threads: ${m.threads.join(', ')} (BLAS threads for rnnblas via setNumThreads; torch.set_num_threads + OMP/OPENBLAS_NUM_THREADS for PyTorch; intraOpNumThreads for onnxruntime)`,
     `- sgemm 2048³ peak (cblas_sgemm via the addon, the higher of OpenBLAS's own threads and rnnblas' thread team; median of ${r.meta.plan.peakReps} calls per measurement, measured before each round and at the end, the highest kept): ${peaks}`,
