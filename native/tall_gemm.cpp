@@ -1,5 +1,7 @@
 #include "tall_gemm.h"
 
+#include "packed_gemm.h"
+
 #include <algorithm>
 #include <cassert>
 
@@ -78,17 +80,13 @@ RNNBLAS_AVX512 void at_b_avx512(int64_t M, int64_t N, int64_t K, const float* A,
   }
 }
 
-bool avx512() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-  return ok;
-}
 #endif
 
 }  // namespace
 
 bool tall_gemm_applies(int64_t M, int64_t N, int64_t K) {
 #ifdef RNNBLAS_HAVE_TALL_KERNEL
-  return avx512() && (N == 32 || N == kTallGemmMaxN) && M >= 1 && M <= kTallGemmMaxM &&
+  return packed_isa_supported(PackedIsa::Avx512) && (N == 32 || N == kTallGemmMaxN) && M >= 1 && M <= kTallGemmMaxM &&
          K >= 4 * std::max(M, N);
 #else
   (void)M;

@@ -2,10 +2,11 @@
 // the weight gradients of small layers, dW_hh = dA^T h over all T*B rows.
 // OpenBLAS runs this shape at 40-60% of a core's peak when N is 32 or 64
 // (F1, H = 64: [64 x 12800] x [12800 x 64]); here each row k of A and B is a
-// rank-1 update of a register tile of C. Measured against cblas_sgemm,
-// interleaved in one process, one core, K = 12800: 1.5-1.7x at M = N = 32,
-// 1.2x at M = N = 64, 1.0-1.1x at M = 256; N = 48 or 96 and M = N = 128 were
-// no faster, so those stay on OpenBLAS.
+// rank-1 update of a register tile of C. Against OpenBLAS's SkylakeX sgemm,
+// interleaved in one process, K = 12800 (bench/weight_grad_kernel.ts, AMD
+// EPYC): 1.5-1.6x at M = N = 32, 1.2x at M = N = 64, 1.2-1.3x at M = 256,
+// N = 64; N = 48 or 96 and M = N = 128 were no faster (Xeon), so those stay
+// on OpenBLAS.
 //
 // Every C element is one FMA chain over k = 0..K-1 in order, started from
 // beta * C, so the bits do not depend on the blocking.
