@@ -16,10 +16,11 @@ namespace rnnblas {
 namespace {
 
 #ifdef RNNBLAS_HAVE_TALL_KERNEL
-// Rows of K per pass over C's tiles. B's chunk is first copied into 32-column
-// strips (each k's 32 values contiguous), which every 8-row tile of C then
-// reads from L1; A's 8 values of a k are read in place (one cache line).
-constexpr int64_t kChunk = 64;
+// Rows of K per pass over C's tiles (64 and 256 measured slower or no
+// faster at M = N = 256). Each 32-column strip of B's chunk is first copied
+// so that each k's 32 values are contiguous; every 8-row tile of C then reads
+// it from L1; A's 8 values of a k are read in place (half a cache line).
+constexpr int64_t kChunk = 128;
 constexpr int kTileRows = 8;
 constexpr int64_t kTileCols = 32;
 
@@ -58,23 +59,21 @@ constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, ti
 
 RNNBLAS_AVX512 void at_b_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                                 const float* B, int64_t ldb, float* C, int64_t ldc) {
-  // 16 KB on the stack: nothing is allocated (this runs inside team tasks).
-  alignas(64) float strips[kChunk * kTallGemmMaxN];
+  // One 32-column strip of B's chunk at a time (16 KB on the stack: nothing
+  // is allocated, this runs inside team tasks), swept by all of C's row tiles.
+  alignas(64) float strip[kChunk * kTileCols];
   for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
     const int64_t kc = std::min(kChunk, K - k0);
-    float* dst = strips;
     for (int64_t j0 = 0; j0 < N; j0 += kTileCols) {
       const float* row = B + k0 * ldb + j0;
+      float* dst = strip;
       for (int64_t k = 0; k < kc; ++k, row += ldb, dst += kTileCols) {
         _mm512_store_ps(dst, _mm512_loadu_ps(row));
         _mm512_store_ps(dst + 16, _mm512_loadu_ps(row + 16));
       }
-    }
-    for (int64_t j0 = 0; j0 < N; j0 += kTileCols) {
-      const float* b = strips + (j0 / kTileCols) * kc * kTileCols;
       for (int64_t i0 = 0; i0 < M; i0 += kTileRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kTileRows, M - i0));
-        kTiles[rows](A + k0 * lda + i0, lda, b, kc, C + i0 * ldc + j0, ldc);
+        kTiles[rows](A + k0 * lda + i0, lda, strip, kc, C + i0 * ldc + j0, ldc);
       }
     }
   }
@@ -86,8 +85,8 @@ RNNBLAS_AVX512 void at_b_avx512(int64_t M, int64_t N, int64_t K, const float* A,
 
 bool tall_gemm_applies(int64_t M, int64_t N, int64_t K) {
 #ifdef RNNBLAS_HAVE_TALL_KERNEL
-  return packed_isa_supported(PackedIsa::Avx512) && (N == 32 || N == kTallGemmMaxN) && M >= 1 && M <= kTallGemmMaxM &&
-         K >= 4 * std::max(M, N);
+  return packed_isa_supported(PackedIsa::Avx512) && N >= 32 && N % 32 == 0 && N <= kTallGemmMaxN &&
+         M >= 1 && M <= kTallGemmMaxM && K >= 2 * std::max(M, N);
 #else
   (void)M;
   (void)N;

@@ -1,5 +1,5 @@
-// The AVX-512 weight-gradient kernel (native/tall_gemm.h: C = beta C + A^T B with 32 or 64
-// columns and a long inner dimension) against float64 sums, through native.sgemm on the
+// The AVX-512 weight-gradient kernel (native/tall_gemm.h: C = beta C + A^T B with a multiple
+// of 32 columns and a long inner dimension) against float64 sums, through native.sgemm on the
 // shapes it takes (8-row tile remainders, K not a multiple of its 64-row chunks, strided
 // operands, every beta) and the neighbours it must leave to OpenBLAS; then whole layers whose
 // dW_ih and dW_hh take it (Elman, LSTM, GRU at H = 32 and 64) against the float64 reference,
@@ -67,26 +67,31 @@ function gemmError(g: Gemm, seed: number): number {
   return worst;
 }
 
-// Every shape: [M, N, K]; those marked "kernel" are tall_gemm_applies' (N 32 or 64, M <= 256,
-// K >= 4 max(M, N)), the others its edges, which OpenBLAS keeps.
+// Every shape: [M, N, K]; those marked "kernel" are tall_gemm_applies' (N a multiple of 32 up
+// to 512, M <= 768, K >= 2 max(M, N)), the others its edges, which OpenBLAS keeps.
 const SHAPES: Array<[number, number, number, string]> = [
   [1, 32, 128, 'kernel: one row'],
   [7, 32, 200, 'kernel: a partial 8-row tile'],
   [8, 64, 256, 'kernel: one whole tile per strip'],
   [9, 32, 1000, 'kernel: a whole tile and a 1-row one'],
-  [32, 32, 1280, 'kernel: dW_hh at H = 32, K a multiple of 64'],
+  [32, 32, 1280, 'kernel: dW_hh at H = 32, K a multiple of 128'],
   [33, 64, 301, 'kernel: K ends in a 45-row chunk'],
   [64, 64, 1337, 'kernel: the F1 dW_hh shape, K odd'],
   [100, 32, 400, 'kernel: 12 whole tiles and a 4-row one'],
   [256, 64, 1024, 'kernel: the LSTM dW_hh at H = 64 (M = 4H)'],
-  [257, 64, 1100, 'OpenBLAS: M past the kernel'],
-  [64, 48, 1000, 'OpenBLAS: N not 32 or 64'],
-  [64, 64, 255, 'OpenBLAS: K below 4 max(M, N)'],
+  [40, 96, 200, 'kernel: three strips, K = 2 max(M, N)'],
+  [257, 64, 600, 'kernel: 32 whole tiles and a 1-row one'],
+  [24, 512, 1100, 'kernel: the widest B (16 strips)'],
+  [768, 32, 1536, 'kernel: the tallest A^T (one beta: slow to check)'],
+  [769, 32, 1600, 'OpenBLAS: M past the kernel (one beta: slow to check)'],
+  [8, 544, 1100, 'OpenBLAS: N past the kernel'],
+  [64, 48, 1000, 'OpenBLAS: N not a multiple of 32'],
+  [64, 64, 127, 'OpenBLAS: K below 2 max(M, N)'],
 ];
 
 describe('the weight-gradient kernel through native.sgemm', () => {
   for (const [M, N, K, what] of SHAPES) {
-    for (const beta of [0, 1, 0.5]) {
+    for (const beta of what.includes('one beta') ? [0.5] : [0, 1, 0.5]) {
       it(`${what} (M ${M}, N ${N}, K ${K}, beta ${beta}): float64 sums on 1 and 2 threads, "auto" and "blas"`, () => {
         for (const kernel of avx512 ? (['auto', 'blas'] as const) : (['auto'] as const)) {
           native.setStepKernel(kernel);
@@ -121,8 +126,9 @@ describe('the weight-gradient kernel through native.sgemm', () => {
 
 interface LayerCase { mode: RnnMode; I: number; H: number; T: number; B: number; bidirectional: boolean }
 
-// T*B rows >= 4 G*H: dW_hh ([G*H, H]) and dW_ih ([G*H, I], I = 32) take the kernel.
+// T*B rows >= 2 G*H: dW_hh ([G*H, H]) and dW_ih ([G*H, I], I = 32 or 96) take the kernel.
 const LAYERS: LayerCase[] = [
+  { mode: 'RNN', I: 96, H: 128, T: 10, B: 26, bidirectional: false },
   { mode: 'RNN', I: 32, H: 64, T: 16, B: 20, bidirectional: true },
   { mode: 'RNN', I: 32, H: 32, T: 12, B: 12, bidirectional: false },
   { mode: 'LSTM', I: 32, H: 64, T: 32, B: 32, bidirectional: false },
