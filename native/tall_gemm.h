@@ -1,7 +1,7 @@
 // C = beta C + A^T B for tall, narrow A [K, M] and B [K, N] (both row-major):
 // the weight gradients of small and mid-sized layers, dW = dA^T X over all
 // T*B rows. OpenBLAS runs this shape at 40-60% of a core's peak when N is 32
-// or 64 (F1, H = 64: [64 x 12800] x [12800 x 64]) and at 75-90% up to
+// or 64 (F1, H = 64: [64 x 12800] x [12800 x 64]) and at 75-85% up to
 // M = N = 256 (W2's dW_hh); here each row k of A and B is a rank-1 update of
 // a register tile of C, one 32-column strip of B at a time. Against
 // OpenBLAS's SkylakeX sgemm, interleaved in one process (AMD EPYC,
