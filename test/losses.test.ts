@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy, mseLoss } from '../src/nn/losses.js';
+import { getNumThreads, setNumThreads } from '../src/index.js';
 import { type Tensor, tensor } from '../src/tensor.js';
 
 // Reference values from scripts/fixtures/gen_optim.py: F.cross_entropy / F.mse_loss in
@@ -271,6 +272,51 @@ describe('large batches (rows split over the thread team)', () => {
     expect(Math.abs(r.loss - total / count)).toBeLessThan(1e-12);
     expect(maxAbsDiff(r.grad.data, grad)).toBeLessThan(1e-9);
   });
+
+  // The softmax's own exp (native/fast_math.h, exp_nonpositive): logits spread over thousands so
+  // that x - max reaches past -708 (its clamp) and crosses every range-reduction step, with class
+  // counts that leave every remainder of 8; a float64 loop with Math.exp is the reference, and
+  // the bits must not depend on the thread count (the rows are split differently).
+  for (const C2 of [1, 7, 8, 9, 113, 1000]) {
+    it(`crossEntropy over a wide range of logits (C = ${C2}) matches Math.exp, with the same bits on 1 and 2 threads`, () => {
+      const N2 = C2 >= 113 ? 600 : 3000;
+      const x2 = new Float32Array(N2 * C2);
+      let q = 11 + C2;
+      const u = () => (q = (q * 1103515245 + 12345) >>> 0) / 2 ** 32;
+      for (let i = 0; i < x2.length; i++) {
+        const kind = i % 5;
+        x2[i] = kind === 0 ? (u() - 0.5) * 3000 : kind === 1 ? (u() - 0.5) * 1e-3 : (u() - 0.5) * 40;
+      }
+      const t2 = Int32Array.from({ length: N2 }, (_, n) => (n * 37) % C2);
+      const before = getNumThreads();
+      setNumThreads(1);
+      const one = crossEntropy({ data: x2, shape: [N2, C2] }, t2, { reduction: 'sum' });
+      setNumThreads(2);
+      const two = crossEntropy({ data: x2, shape: [N2, C2] }, t2, { reduction: 'sum' });
+      setNumThreads(before);
+      expect(Buffer.from(two.grad.data.buffer).equals(Buffer.from(one.grad.data.buffer))).toBe(true);
+      let total = 0;
+      let worstGrad = 0;
+      for (let n = 0; n < N2; n++) {
+        const row = x2.subarray(n * C2, (n + 1) * C2);
+        let m = -Infinity;
+        for (const v of row) m = Math.max(m, v);
+        let z = 0;
+        for (const v of row) z += Math.exp(v - m);
+        total += m + Math.log(z) - row[t2[n]];
+        for (let c = 0; c < C2; c++) {
+          const g = Math.exp(row[c] - m) / z - (c === t2[n] ? 1 : 0);
+          // float32 rounding of the gradient (half an ulp), and 1e-15 for the target's e/z - 1
+          // when e/z rounds to 1 (both sides are then float64 noise) and for underflowing values
+          worstGrad = Math.max(worstGrad, (Math.abs(one.grad.data[n * C2 + c] - g) - 1e-15) / Math.abs(g));
+        }
+      }
+      // C = 1: every term is 0
+      expect(Math.abs(one.loss - total) / Math.max(Math.abs(total), 1)).toBeLessThan(1e-13);
+      expect(Math.abs(two.loss - total) / Math.max(Math.abs(total), 1)).toBeLessThan(1e-13);
+      expect(worstGrad).toBeLessThan(1.2e-7);
+    });
+  }
 
   it('mseLoss matches a float64 loop over 2000 x 65 values, with a mask', () => {
     const target = logits.map((v, i) => v * 0.5 + (i % 7) * 0.1);
