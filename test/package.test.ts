@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsync } from './helpers/run_async.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'rnnblas-pkg-'));
@@ -45,10 +46,10 @@ let tarList: string[] = [];
 let bin = '';
 
 describe.runIf(linuxX64 && isGit)('the packed tarball', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     const stage = join(work, 'stage');
     mkdirSync(stage);
-    const archive = spawnSync('sh', ['-c', `git archive HEAD | tar -x -C '${stage}'`], { cwd: ROOT, encoding: 'utf8' });
+    const archive = await runAsync('sh', ['-c', `git archive HEAD | tar -x -C '${stage}'`], { cwd: ROOT });
     expect(archive.status, archive.stderr).toBe(0);
     symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'));
     const key = [git(['rev-parse', 'HEAD:native']), git(['rev-parse', 'HEAD:binding']), git(['rev-parse', 'HEAD:CMakeLists.txt'])].map((h) => h.slice(0, 12)).join('-');
@@ -61,7 +62,7 @@ describe.runIf(linuxX64 && isGit)('the packed tarball', () => {
     const out = join(work, 'out');
     mkdirSync(out);
     const env = { ...process.env, RNNBLAS_PREBUILD_IF_STALE: '1' };
-    const pack = spawnSync('npm', ['pack', '--pack-destination', out, '--json'], { cwd: stage, encoding: 'utf8', env, timeout: 540_000 });
+    const pack = await runAsync('npm', ['pack', '--pack-destination', out, '--json'], { cwd: stage, env, timeout: 540_000 });
     expect(pack.status, pack.stderr).toBe(0);
     // What prebuild.mjs built (postpack removes the prebuilds/ copy it made for the tarball).
     const built = join(stage, 'build-prebuild', 'Release', 'rnnblas.node');
@@ -92,7 +93,7 @@ describe.runIf(linuxX64 && isGit)('the packed tarball', () => {
     }
   });
 
-  it('installs into a new project without a compiler and without npm warnings; a model trains and runs', () => {
+  it('installs into a new project without a compiler and without npm warnings; a model trains and runs', async () => {
     const project = join(work, 'project');
     mkdirSync(project);
     // What `npm install-scripts approve rnnblas` writes (npm 11 warns about dependency install
@@ -101,7 +102,7 @@ describe.runIf(linuxX64 && isGit)('the packed tarball', () => {
     const allowScripts = { [`file:${tarball}`]: true, protobufjs: false };
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module', allowScripts }));
     const t0 = Date.now();
-    const install = spawnSync('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: project, env: userEnv(bin), encoding: 'utf8', timeout: 300_000 });
+    const install = await runAsync('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: project, env: userEnv(bin), timeout: 300_000 });
     const seconds = (Date.now() - t0) / 1000;
     const output = install.stdout + install.stderr;
     expect(install.status, output).toBe(0);
@@ -128,14 +129,14 @@ describe.runIf(linuxX64 && isGit)('the packed tarball', () => {
     const info = spawnSync(join(project, 'node_modules', '.bin', 'rnnblas'), ['info', '--json'], { cwd: project, env: userEnv(bin), encoding: 'utf8' });
     expect(info.status, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout).addon).toBe(join(project, 'node_modules', 'rnnblas', 'prebuilds', 'linux-x64', 'rnnblas.node'));
-    const train = spawnSync(join(project, 'node_modules', '.bin', 'rnnblas'), ['train', '--steps', '3', '--hidden', '16', '--layers', '1', '--json', '--out', join(project, 'm.safetensors')], { cwd: project, env: userEnv(bin), encoding: 'utf8', timeout: 60_000 });
+    const train = await runAsync(join(project, 'node_modules', '.bin', 'rnnblas'), ['train', '--steps', '3', '--hidden', '16', '--layers', '1', '--json', '--out', join(project, 'm.safetensors')], { cwd: project, env: userEnv(bin), timeout: 60_000 });
     expect(train.status, train.stderr).toBe(0);
     expect(train.stdout.trim().split('\n').at(-1)).toContain('"type":"done"');
 
     // Where the prebuild does not serve, the install builds from source, and says in one
     // line what is missing when it cannot (here: no cmake or OpenBLAS on the PATH).
     const env = { ...userEnv(bin), RNNBLAS_BUILD_FROM_SOURCE: '1' };
-    const rebuild = spawnSync('npm', ['rebuild', 'rnnblas', '--foreground-scripts'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    const rebuild = await runAsync('npm', ['rebuild', 'rnnblas', '--foreground-scripts'], { cwd: project, env, timeout: 120_000 });
     expect(rebuild.status).not.toBe(0);
     expect(rebuild.stdout + rebuild.stderr).toMatch(/rnnblas: (cmake|OpenBLAS) not found; install it first/);
   }, 300_000);
