@@ -37,6 +37,28 @@ static void relu_row(float* __restrict row, const float* __restrict b_ih,
   }
 }
 
+RNNBLAS_CLONES
+static void tanh_rows(float* __restrict y, int64_t ld, int64_t rows, const float* __restrict b_ih,
+                      const float* __restrict b_hh, int64_t H) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict row = y + r * ld;
+    if (b_ih != nullptr && b_hh != nullptr) {
+      for (int64_t j = 0; j < H; ++j) row[j] = tanh_approx(row[j] + b_ih[j] + b_hh[j]);
+    } else {
+      for (int64_t j = 0; j < H; ++j) row[j] = tanh_approx(row[j]);
+    }
+  }
+}
+
+void bias_activate_rows(float* y, int64_t ld, int64_t rows, const float* b_ih,
+                        const float* b_hh, int64_t H, Activation act) {
+  if (act == Activation::Tanh) {
+    tanh_rows(y, ld, rows, b_ih, b_hh, H);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) relu_row(y + r * ld, b_ih, b_hh, H);
+}
+
 void bias_activate_row(float* row, float* state, const float* b_ih,
                        const float* b_hh, int64_t H, Activation act) {
   if (act == Activation::Tanh) {

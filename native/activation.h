@@ -14,6 +14,11 @@ enum class Activation : int32_t { Tanh = 0, Relu = 1 };
 void bias_activate_row(float* row, float* state, const float* b_ih,
                        const float* b_hh, int64_t H, Activation act);
 
+// bias_activate_row over `rows` rows of y (row stride ld) in one call: a
+// step's epilogue at small H is otherwise a dispatched call per 32 floats.
+void bias_activate_rows(float* y, int64_t ld, int64_t rows, const float* b_ih,
+                        const float* b_hh, int64_t H, Activation act);
+
 // dA[j] = (dy[j] + carry[j]) * act'(y[j]) where act' is expressed through the
 // activation's output y. dy / carry may be null (zero).
 void activation_backward_row(float* dA, const float* dy, const float* carry,

@@ -173,6 +173,11 @@ struct ElmanForward {
     bias_activate_row(y + (t * B + b) * ld + u0, state, b_ih ? b_ih + u0 : nullptr,
                       b_hh ? b_hh + u0 : nullptr, u1 - u0, act);
   }
+  // Rows [b0, b1) at once (no lengths: no state to keep besides y).
+  void forward_block(int64_t t, int64_t b0, int64_t b1, int64_t u0, int64_t u1) const {
+    bias_activate_rows(y + (t * B + b0) * ld + u0, ld, b1 - b0, b_ih ? b_ih + u0 : nullptr,
+                       b_hh ? b_hh + u0 : nullptr, u1 - u0, act);
+  }
   void forward_skip(int64_t, int64_t, int64_t, int64_t) const {}
 };
 

@@ -37,6 +37,7 @@
 #include <cstring>
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 
 #include "exec_context.h"
 #include "packed_gemm.h"
@@ -148,6 +149,23 @@ inline StepState step_state(const LoopShape& ls, int64_t s, int64_t t, const flo
   return {s == 0 ? h0 : (s % 2 == 0 ? even : odd), H, s % 2 == 0 ? odd : even};
 }
 
+// Without lengths y is the state: after the last step, hN = h(T-1) (own units and rows).
+inline void copy_last_state(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t u1,
+                            int64_t b0, int64_t b1, const float* y, int64_t ld, float* hN) {
+  const auto [T, B, I, H] = ls.shape;
+  (void)I;
+  if (ls.lengths != nullptr || s != T - 1 || u1 <= u0) return;
+  const float* y_t = y + t * B * ld;
+  for (int64_t b = b0; b < b1; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * (u1 - u0));
+}
+
+// A cell with forward_block(t, b0, b1, u0, u1) runs a step's epilogue over a
+// block of rows in one call where no row has a length of its own.
+template <class C, class = void>
+struct has_forward_block : std::false_type {};
+template <class C>
+struct has_forward_block<C, std::void_t<decltype(&C::forward_block)>> : std::true_type {};
+
 // The epilogue of forward step s (time t) over the task's units [u0, u1):
 // row(b, h_prev, state_out) for rows inside their sequence; past a length y
 // is zero (packed-sequence padding), the state is kept and skip(b) is told.
@@ -180,9 +198,7 @@ void forward_rows(const LoopShape& ls, int64_t s, int64_t t, int64_t u0, int64_t
     }
     skip(b);
   }
-  if (ls.lengths == nullptr && s == T - 1) {
-    for (int64_t b = b0; b < b1; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * n);
-  }
+  copy_last_state(ls, s, t, u0, u1, b0, b1, y, ld, hN);
 }
 
 // After the product that finished dh(prev) in the carry: dh0 for the rows
@@ -285,6 +301,13 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     if (s == 0 && pack) product.prepare(task);
     const loop_rows::StepState st = loop_rows::step_state(ls, s, t, y, ld, h0, hN, state);
     product(task, st.in, st.ld_in, acc, cell.product_out(t), ldp);
+    if constexpr (loop_rows::has_forward_block<Cell>::value) {
+      if (ls.lengths == nullptr) {
+        if (u1 > u0 && b1 > b0) cell.forward_block(t, b0, b1, u0, u1);
+        loop_rows::copy_last_state(ls, s, t, u0, u1, b0, b1, y, ld, hN);
+        return;
+      }
+    }
     loop_rows::forward_rows(
         ls, s, t, u0, u1, b0, b1, st, y, ld, hN,
         [&](int64_t b, const float* h_prev, float* out) { cell.forward_row(t, b, u0, u1, h_prev, out); },
