@@ -5,6 +5,8 @@
 #include <cassert>
 #include <utility>
 
+#include "tanh_avx512.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define RNNBLAS_HAVE_AVX512_KERNEL 1
@@ -174,15 +176,40 @@ RNNBLAS_AVX512 __attribute__((always_inline)) inline void k_step(
   }
 }
 
+// What a tile does to its sums before the store (TileEpilogue): nothing, or
+// the biases (when given) and an activation.
+enum Finish : int { kPlain = 0, kTanh = 1, kRelu = 2 };
+
+// The biases of the tile's panels, by C column (panel q's at ih[q], hh[q]).
+struct TileBias {
+  const float* ih[2];
+  const float* hh[2];
+};
+
+template <int kFinish>
+RNNBLAS_AVX512 __attribute__((always_inline)) inline __m512 finish(
+    __m512 v, const TileBias* bias, int q, int64_t j, __mmask16 m) {
+  if constexpr (kFinish == kPlain) {
+    return v;
+  } else {
+    if (bias != nullptr) {  // (v + b_ih) + b_hh, as bias_activate_rows adds them
+      v = _mm512_add_ps(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias->ih[q] + j)),
+                        _mm512_maskz_loadu_ps(m, bias->hh[q] + j));
+    }
+    return kFinish == kTanh ? tanh16(v) : relu16(v);
+  }
+}
+
 // The tile. Every element is one FMA chain over k = 0..K-1 from zero, then
 // added to C when accumulating: the prefetch schedule below never changes
 // the order of the steps. `next`: next_lines cache lines to fetch to L2.
-template <int MR, int NP>
+template <int MR, int NP, int kFinish>
 RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
                                const float* panel, int64_t panel_stride,
                                float* const* C, int64_t ldc,
                                const __mmask16* masks, bool accumulate,
-                               const char* next, int64_t next_lines) {
+                               const char* next, int64_t next_lines,
+                               const TileBias* bias) {
   __m512 acc[NP][2][MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
@@ -229,6 +256,8 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
         lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, c));
         hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, c + 16));
       }
+      lo = finish<kFinish>(lo, bias, q, 0, m0);
+      hi = finish<kFinish>(hi, bias, q, 16, m1);
       _mm512_mask_storeu_ps(c, m0, lo);
       _mm512_mask_storeu_ps(c + 16, m1, hi);
     }
@@ -237,15 +266,21 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
 
 using Tile = void (*)(int64_t, const float*, int64_t, const float*, int64_t,
                       float* const*, int64_t, const __mmask16*, bool, const char*,
-                      int64_t);
+                      int64_t, const TileBias*);
 
 // tiles[r] = the r-row tile (tiles[0] unused).
-template <int NP, int... I>
+template <int NP, int kFinish, int... I>
 constexpr std::array<Tile, sizeof...(I) + 1> make_tiles(std::integer_sequence<int, I...>) {
-  return {nullptr, micro_tile<I + 1, NP>...};
+  return {nullptr, micro_tile<I + 1, NP, kFinish>...};
 }
-constexpr auto kTiles = make_tiles<1>(std::make_integer_sequence<int, kMaxRows>{});
-constexpr auto kPairTiles = make_tiles<2>(std::make_integer_sequence<int, kSmallRows>{});
+template <int NP, int R>
+constexpr std::array<std::array<Tile, R + 1>, 3> make_finishes() {
+  return {make_tiles<NP, kPlain>(std::make_integer_sequence<int, R>{}),
+          make_tiles<NP, kTanh>(std::make_integer_sequence<int, R>{}),
+          make_tiles<NP, kRelu>(std::make_integer_sequence<int, R>{})};
+}
+constexpr auto kTiles = make_finishes<1, kMaxRows>();       // [finish][rows]
+constexpr auto kPairTiles = make_finishes<2, kSmallRows>();
 
 inline __mmask16 lanes(int64_t n) {
   if (n <= 0) return 0;
@@ -333,9 +368,11 @@ RNNBLAS_AVX2 void gemm_packed_avx2(int64_t M, const PanelLayout& l,
 
 void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
                  int64_t lda, const float* packed, float* C, int64_t ldc,
-                 bool accumulate, int64_t p0, int64_t p1) {
+                 bool accumulate, int64_t p0, int64_t p1, const TileEpilogue* epilogue) {
   assert(packed_isa_supported(isa));
   assert(0 <= p0 && p0 <= p1 && p1 <= panel_count(l));
+  assert(epilogue == nullptr || fuses_epilogue(isa));
+  assert(epilogue == nullptr || (epilogue->b_ih == nullptr) == (epilogue->b_hh == nullptr));
   if (isa == PackedIsa::Avx2) {
     gemm_packed_avx2(M, l, A, lda, packed, C, ldc, accumulate, p0, p1);
     return;
@@ -346,19 +383,29 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
   const int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
   const int64_t step = M <= kSmallRows ? 2 : 1;  // panels per tile
   const bool stream = (p1 - p0) * stride * static_cast<int64_t>(sizeof(float)) > kStreamBytes;
+  const int fin = epilogue == nullptr ? kPlain
+                  : epilogue->act == Activation::Tanh ? kTanh : kRelu;
+  const bool biased = epilogue != nullptr && epilogue->b_ih != nullptr;
   for (int64_t p = p0; p < p1; p += step) {
     const int64_t n = std::min(step, p1 - p);
     __mmask16 masks[4];
     float* c[2];
+    TileBias bias{};
     for (int64_t q = 0; q < n; ++q) {
       const int64_t width = panel_width(l, p + q);
+      const int64_t column = panel_column(l, p + q);
       masks[2 * q] = lanes(width);
       masks[2 * q + 1] = lanes(width - 16);
-      c[q] = C + panel_column(l, p + q);
+      c[q] = C + column;
+      if (biased) {
+        bias.ih[q] = epilogue->b_ih + column;
+        bias.hh[q] = epilogue->b_hh + column;
+      }
     }
+    const TileBias* tile_bias = biased ? &bias : nullptr;
     const float* panel = packed + p * stride;
     if (n == 2) {
-      kPairTiles[M](K, A, lda, panel, stride, c, ldc, masks, accumulate, nullptr, 0);
+      kPairTiles[fin][M](K, A, lda, panel, stride, c, ldc, masks, accumulate, nullptr, 0, tile_bias);
       continue;
     }
     // The next panel, shared out between this panel's tiles.
@@ -372,8 +419,8 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
       float* ct[1] = {c[0] + i * ldc};
       const int64_t first = std::min(next_lines, t * per_tile);
       const int64_t count = std::min(next_lines, first + per_tile) - first;
-      kTiles[rows](K, A + i * lda, lda, panel, stride, ct, ldc, masks, accumulate,
-                   next + first * 64, count);
+      kTiles[fin][rows](K, A + i * lda, lda, panel, stride, ct, ldc, masks, accumulate,
+                        next + first * 64, count, tile_bias);
       i += rows;
     }
   }
@@ -384,7 +431,7 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
 bool packed_isa_supported(PackedIsa) { return false; }
 
 void gemm_packed(PackedIsa, int64_t, const PanelLayout&, const float*, int64_t,
-                 const float*, float*, int64_t, bool, int64_t, int64_t) {
+                 const float*, float*, int64_t, bool, int64_t, int64_t, const TileEpilogue*) {
   assert(false && "no packed kernel on this target");
 }
 

@@ -11,6 +11,8 @@
 #pragma once
 #include <cstdint>
 
+#include "activation.h"
+
 namespace rnnblas {
 
 constexpr int64_t kPanelWidth = 32;  // columns per packed panel (two zmm)
@@ -48,11 +50,27 @@ int64_t packed_size(const PanelLayout& l);
 void pack_panels(const float* w, bool transpose, const PanelLayout& l,
                  float* packed, int64_t p0, int64_t p1);
 
+// The Elman step's epilogue applied by the tile in registers, before its one
+// store: c = act((c + b_ih[col]) + b_hh[col]), col being C's column. The
+// same operations in the same order as bias_activate_rows, so the same bits;
+// it saves the pass over C that would reload it (at B=32, H=32 ~10% of a
+// step). b_ih and b_hh: both or neither.
+struct TileEpilogue {
+  const float* b_ih = nullptr;
+  const float* b_hh = nullptr;
+  Activation act = Activation::Tanh;
+};
+
+// The ISA's tile applies a TileEpilogue (else the caller runs its own pass).
+inline bool fuses_epilogue(PackedIsa isa) { return isa == PackedIsa::Avx512; }
+
 // For each panel p in [p0, p1): C[0:M, its columns] = (accumulate ? C : 0) +
 // A B[:, its columns], its columns being g*units + [ub*32, min(ub*32 + 32,
-// units)). A is M x K (row stride lda); packed_isa_supported(isa).
+// units)); then epilogue on them if given (fuses_epilogue(isa) required).
+// A is M x K (row stride lda); packed_isa_supported(isa).
 void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
                  int64_t lda, const float* packed, float* C, int64_t ldc,
-                 bool accumulate, int64_t p0, int64_t p1);
+                 bool accumulate, int64_t p0, int64_t p1,
+                 const TileEpilogue* epilogue = nullptr);
 
 }  // namespace rnnblas

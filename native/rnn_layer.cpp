@@ -178,6 +178,7 @@ struct ElmanForward {
     bias_activate_rows(y + (t * B + b0) * ld + u0, ld, b1 - b0, b_ih ? b_ih + u0 : nullptr,
                        b_hh ? b_hh + u0 : nullptr, u1 - u0, act);
   }
+  TileEpilogue tile_epilogue() const { return {b_ih, b_hh, act}; }
   void forward_skip(int64_t, int64_t, int64_t, int64_t) const {}
 };
 
@@ -987,6 +988,33 @@ void StepProduct::prepare(int task) const {
   const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
   pack_panels(w_, pass_ == Pass::Forward, layout_, panels_, b0 * layout_.gates,
               b1 * layout_.gates);
+}
+
+// Up to this H the tile applies the Elman epilogue (in-process A/B, 1 core,
+// Sapphire Rapids, fastest of 3000 calls: B=32, H=32 1.27 -> 1.17 us a step,
+// B=8, H=32 0.358 -> 0.324; H = 64 and 96 unchanged; B=32, H=128 3% slower,
+// the tile's 22 tanh vectors then stalling its next K loop).
+constexpr int64_t kFusedEpilogueMaxH = 64;
+
+bool StepProduct::fused(int task, const float* in, int64_t ld_in, bool accumulate,
+                        float* out, int64_t ld_out, const TileEpilogue& epilogue) const {
+  if (!isa_ || !fuses_epilogue(*isa_) || in == nullptr || H_ > kFusedEpilogueMaxH) {
+    operator()(task, in, ld_in, accumulate, out, ld_out);
+    return false;
+  }
+  assert(pass_ == Pass::Forward);
+  const auto [u0, u1] = units(task);
+  const auto [r0, r1] = rows(task);
+  if (u1 <= u0 || r1 <= r0) return true;
+  if (rows_split_) {
+    gemm_packed(*isa_, r1 - r0, layout_, in + r0 * ld_in, ld_in, panels_, out + r0 * ld_out,
+                ld_out, accumulate, 0, unit_blocks(layout_) * layout_.gates, &epilogue);
+  } else {
+    const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
+    gemm_packed(*isa_, B_, layout_, in, ld_in, panels_, out, ld_out, accumulate,
+                b0 * layout_.gates, b1 * layout_.gates, &epilogue);
+  }
+  return true;
 }
 
 void StepProduct::operator()(int task, const float* in, int64_t ld_in, bool accumulate,

@@ -22,6 +22,10 @@
 //       unless null); h_prev is h(t-1)[b, u0:u1] (null: zeros).
 //     void forward_skip(t, b, u0, u1): row b is past its length at step t
 //       (the loop zeroes y and keeps h; a cell keeps its own state here).
+//     Optionally, for steps without lengths: forward_block(t, b0, b1, u0,
+//       u1), the epilogue of rows [b0, b1) in one pass, and with it
+//       TileEpilogue tile_epilogue(), the same epilogue for the product to
+//       apply in registers where it can (then forward_block is skipped).
 //   Backward:
 //     const float* product_in(t): dA(t) [B, G*H], the product's input.
 //     void backward_row(t, b, u0, u1, dy, dh, entering): dA(t)[b, gates of
@@ -86,6 +90,12 @@ class StepProduct {
   // The product for task's units; in == nullptr means h = 0 (nothing to add).
   void operator()(int task, const float* in, int64_t ld_in, bool accumulate,
                   float* out, int64_t ld_out) const;
+
+  // The same, applying `epilogue` to the task's outputs inside the product's
+  // tiles where this product can (the packed AVX-512 kernel, h != 0); false:
+  // not applied, the caller runs its own pass.
+  bool fused(int task, const float* in, int64_t ld_in, bool accumulate, float* out,
+             int64_t ld_out, const TileEpilogue& epilogue) const;
 
  private:
   const float* w_;
@@ -159,8 +169,9 @@ inline void copy_last_state(const LoopShape& ls, int64_t s, int64_t t, int64_t u
   for (int64_t b = b0; b < b1; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * (u1 - u0));
 }
 
-// A cell with forward_block(t, b0, b1, u0, u1) runs a step's epilogue over a
-// block of rows in one call where no row has a length of its own.
+// A cell with forward_block(t, b0, b1, u0, u1) (and tile_epilogue()) runs a
+// step's epilogue over a block of rows in one call, or inside the product,
+// where no row has a length of its own.
 template <class C, class = void>
 struct has_forward_block : std::false_type {};
 template <class C>
@@ -300,14 +311,18 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     const auto [b0, b1] = product.rows(task);
     if (s == 0 && pack) product.prepare(task);
     const loop_rows::StepState st = loop_rows::step_state(ls, s, t, y, ld, h0, hN, state);
-    product(task, st.in, st.ld_in, acc, cell.product_out(t), ldp);
     if constexpr (loop_rows::has_forward_block<Cell>::value) {
       if (ls.lengths == nullptr) {
-        if (u1 > u0 && b1 > b0) cell.forward_block(t, b0, b1, u0, u1);
+        if (!product.fused(task, st.in, st.ld_in, acc, cell.product_out(t), ldp,
+                           cell.tile_epilogue()) &&
+            u1 > u0 && b1 > b0) {
+          cell.forward_block(t, b0, b1, u0, u1);
+        }
         loop_rows::copy_last_state(ls, s, t, u0, u1, b0, b1, y, ld, hN);
         return;
       }
     }
+    product(task, st.in, st.ld_in, acc, cell.product_out(t), ldp);
     loop_rows::forward_rows(
         ls, s, t, u0, u1, b0, b1, st, y, ld, hN,
         [&](int64_t b, const float* h_prev, float* out) { cell.forward_row(t, b, u0, u1, h_prev, out); },
