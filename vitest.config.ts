@@ -8,5 +8,6 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 60_000,
+    setupFiles: ['test/helpers/yield_to_event_loop.ts'],
   },
 });
