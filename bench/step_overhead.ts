@@ -2,7 +2,7 @@
  * What one time step costs at small shapes (issue 17: "per-time-step overhead at B ≤ 32, H ≤ 128
  * within 2× of the step's product"), for the Elman RNN as F1 runs it (I = 1, tanh).
  *
- *   OPENBLAS_CORETYPE=SkylakeX npx tsx bench/step_overhead.ts [--threads 2] [--reps 40] [--json]
+ *   OPENBLAS_CORETYPE=SkylakeX npx tsx bench/step_overhead.ts [--threads 2] [--reps 300] [--json]
  *
  * For each B in 1, 8, 16, 32 and H in 32, 64, 128:
  * - a time step of the native forward and of the native BPTT: the slope of the call's time between
@@ -13,7 +13,8 @@
  * - the step's product [B,H]·[H,H] alone, as fast as this machine runs it from C++ with nothing
  *   around it: the faster of cblas_sgemm and the packed step kernel, in bench/step_kernel_bench.cpp
  *   (compiled here with g++ into the temp directory; one core, W_hh packed once).
- * Each time is the fastest of `reps`, over `--rounds` rounds that alternate the JS timings with the
+ * Each time is the fastest of `reps` (300: with 40, a host with 50% steal time put the same B=32, H=32
+ * step anywhere from 1.23 to 1.92 µs), over `--rounds` rounds that alternate the JS timings with the
  * C++ one (the host is shared: the fastest run is the code's cost, and alternating keeps the
  * host's drift out of the ratio). The forward's ratio is its step over one product; the BPTT's over
  * two (its product and its share of dW_hh, which the step must pay for too).
@@ -33,7 +34,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const threads = Number(arg('--threads', '2'));
-const reps = Number(arg('--reps', '40'));
+const reps = Number(arg('--reps', '300'));
 const rounds = Number(arg('--rounds', '2'));
 const asJson = process.argv.includes('--json');
 setNumThreads(threads);
