@@ -998,27 +998,19 @@ constexpr int64_t kFusedEpilogueMaxH = 64;
 
 bool StepProduct::fused(int task, const float* in, int64_t ld_in, bool accumulate,
                         float* out, int64_t ld_out, const TileEpilogue& epilogue) const {
-  if (!isa_ || !fuses_epilogue(*isa_) || in == nullptr || H_ > kFusedEpilogueMaxH) {
-    operator()(task, in, ld_in, accumulate, out, ld_out);
-    return false;
-  }
-  assert(pass_ == Pass::Forward);
-  const auto [u0, u1] = units(task);
-  const auto [r0, r1] = rows(task);
-  if (u1 <= u0 || r1 <= r0) return true;
-  if (rows_split_) {
-    gemm_packed(*isa_, r1 - r0, layout_, in + r0 * ld_in, ld_in, panels_, out + r0 * ld_out,
-                ld_out, accumulate, 0, unit_blocks(layout_) * layout_.gates, &epilogue);
-  } else {
-    const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
-    gemm_packed(*isa_, B_, layout_, in, ld_in, panels_, out, ld_out, accumulate,
-                b0 * layout_.gates, b1 * layout_.gates, &epilogue);
-  }
-  return true;
+  const bool fuses = isa_ && fuses_epilogue(*isa_) && in != nullptr && H_ <= kFusedEpilogueMaxH;
+  assert(!fuses || pass_ == Pass::Forward);
+  run(task, in, ld_in, accumulate, out, ld_out, fuses ? &epilogue : nullptr);
+  return fuses;
 }
 
 void StepProduct::operator()(int task, const float* in, int64_t ld_in, bool accumulate,
                              float* out, int64_t ld_out) const {
+  run(task, in, ld_in, accumulate, out, ld_out, nullptr);
+}
+
+void StepProduct::run(int task, const float* in, int64_t ld_in, bool accumulate, float* out,
+                      int64_t ld_out, const TileEpilogue* epilogue) const {
   const auto [u0, u1] = units(task);
   const auto [r0, r1] = rows(task);
   if (u1 <= u0 || r1 <= r0) return;
@@ -1036,15 +1028,16 @@ void StepProduct::operator()(int task, const float* in, int64_t ld_in, bool accu
   }
   if (rows_split_) {
     gemm_packed(*isa_, r1 - r0, layout_, in + r0 * ld_in, ld_in, panels_, out + r0 * ld_out,
-                ld_out, accumulate, 0, unit_blocks(layout_) * layout_.gates);
+                ld_out, accumulate, 0, unit_blocks(layout_) * layout_.gates, epilogue);
     return;
   }
   if (isa_) {
     const auto [b0, b1] = task_share(unit_blocks(layout_), 1, task, tasks_);
     gemm_packed(*isa_, B_, layout_, in, ld_in, panels_, out, ld_out, accumulate,
-                b0 * layout_.gates, b1 * layout_.gates);
+                b0 * layout_.gates, b1 * layout_.gates, epilogue);
     return;
   }
+  assert(epilogue == nullptr);
   const float beta = accumulate ? 1.0f : 0.0f;
   const int64_t K = forward ? H_ : G_ * H_;
   if (B_ == 1) {

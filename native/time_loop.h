@@ -98,6 +98,10 @@ class StepProduct {
              int64_t ld_out, const TileEpilogue& epilogue) const;
 
  private:
+  // The product, and `epilogue` (if not null) inside the packed tiles.
+  void run(int task, const float* in, int64_t ld_in, bool accumulate, float* out,
+           int64_t ld_out, const TileEpilogue* epilogue) const;
+
   const float* w_;
   Pass pass_;
   int64_t B_, H_, G_;
