@@ -180,10 +180,15 @@ RNNBLAS_AVX512 __attribute__((always_inline)) inline void k_step(
 // the biases (when given) and an activation.
 enum Finish : int { kPlain = 0, kTanh = 1, kRelu = 2 };
 
-// The biases of the tile's panels, by C column (panel q's at ih[q], hh[q]).
+// What the tile adds to its sums by C column, for panel q: the biases at
+// ih[q], hh[q] (null: none), and with x the input product over x's x_k
+// columns and the panels at x_panel[q].
 struct TileBias {
   const float* ih[2];
   const float* hh[2];
+  const float* x;
+  int64_t x_ld, x_k;
+  const float* x_panel[2];
 };
 
 template <int kFinish>
@@ -192,7 +197,7 @@ RNNBLAS_AVX512 __attribute__((always_inline)) inline __m512 finish(
   if constexpr (kFinish == kPlain) {
     return v;
   } else {
-    if (bias != nullptr) {  // (v + b_ih) + b_hh, as bias_activate_rows adds them
+    if (bias->ih[q] != nullptr) {  // (v + b_ih) + b_hh, as bias_activate_rows adds them
       v = _mm512_add_ps(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias->ih[q] + j)),
                         _mm512_maskz_loadu_ps(m, bias->hh[q] + j));
     }
@@ -252,7 +257,20 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
     for (int i = 0; i < MR; ++i) {
       float* c = C[q] + i * ldc;
       __m512 lo = acc[q][0][i], hi = acc[q][1][i];
-      if (accumulate) {
+      if (kFinish != kPlain && bias->x != nullptr) {
+        // The input product as the input GEMM's tile makes it (a chain
+        // from zero; panel columns past the units are zero).
+        __m512 in_lo = _mm512_setzero_ps(), in_hi = _mm512_setzero_ps();
+        const float* xr = bias->x + i * bias->x_ld;
+        const float* xp = bias->x_panel[q];
+        for (int64_t k = 0; k < bias->x_k; ++k) {
+          const __m512 a = _mm512_set1_ps(xr[k]);
+          in_lo = _mm512_fmadd_ps(a, _mm512_loadu_ps(xp + k * kPanelWidth), in_lo);
+          in_hi = _mm512_fmadd_ps(a, _mm512_loadu_ps(xp + k * kPanelWidth + 16), in_hi);
+        }
+        lo = _mm512_add_ps(lo, in_lo);
+        hi = _mm512_add_ps(hi, in_hi);
+      } else if (accumulate) {
         lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, c));
         hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, c + 16));
       }
@@ -386,6 +404,8 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
   const int fin = epilogue == nullptr ? kPlain
                   : epilogue->act == Activation::Tanh ? kTanh : kRelu;
   const bool biased = epilogue != nullptr && epilogue->b_ih != nullptr;
+  const bool input = epilogue != nullptr && epilogue->x != nullptr;
+  assert(!input || (epilogue->x_k > 0 && epilogue->x_panels != nullptr));
   for (int64_t p = p0; p < p1; p += step) {
     const int64_t n = std::min(step, p1 - p);
     __mmask16 masks[4];
@@ -401,11 +421,16 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
         bias.ih[q] = epilogue->b_ih + column;
         bias.hh[q] = epilogue->b_hh + column;
       }
+      if (input) bias.x_panel[q] = epilogue->x_panels + (p + q) * epilogue->x_k * kPanelWidth;
     }
-    const TileBias* tile_bias = biased ? &bias : nullptr;
+    if (input) {
+      bias.x = epilogue->x;
+      bias.x_ld = epilogue->x_ld;
+      bias.x_k = epilogue->x_k;
+    }
     const float* panel = packed + p * stride;
     if (n == 2) {
-      kPairTiles[fin][M](K, A, lda, panel, stride, c, ldc, masks, accumulate, nullptr, 0, tile_bias);
+      kPairTiles[fin][M](K, A, lda, panel, stride, c, ldc, masks, accumulate, nullptr, 0, &bias);
       continue;
     }
     // The next panel, shared out between this panel's tiles.
@@ -419,8 +444,10 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
       float* ct[1] = {c[0] + i * ldc};
       const int64_t first = std::min(next_lines, t * per_tile);
       const int64_t count = std::min(next_lines, first + per_tile) - first;
+      TileBias rows_bias = bias;
+      if (input) rows_bias.x += i * bias.x_ld;
       kTiles[fin][rows](K, A + i * lda, lda, panel, stride, ct, ldc, masks, accumulate,
-                        next + first * 64, count, tile_bias);
+                        next + first * 64, count, &rows_bias);
       i += rows;
     }
   }

@@ -55,10 +55,21 @@ void pack_panels(const float* w, bool transpose, const PanelLayout& l,
 // same operations in the same order as bias_activate_rows, so the same bits;
 // it saves the pass over C that would reload it (at B=32, H=32 ~10% of a
 // step). b_ih and b_hh: both or neither.
+//
+// With `x` set, the tile also computes the step's input product x W_ih^T
+// itself and adds it where it would have added C (C is then not read): at
+// small I the whole-sequence input GEMM only writes [T*B, H] for the step to
+// read back, a pass that took ~11% of a B=32, H=32, I=1 step. The product
+// is the same FMA chain over I from zero as that GEMM's, added in the same
+// place: the same bits.
 struct TileEpilogue {
   const float* b_ih = nullptr;
   const float* b_hh = nullptr;
   Activation act = Activation::Tanh;
+  const float* x = nullptr;         // rows of x(t) matching C's (row stride x_ld), or null
+  int64_t x_ld = 0;
+  int64_t x_k = 0;                  // I: the inner dimension of the input product
+  const float* x_panels = nullptr;  // W_ih^T packed with PanelLayout{x_k, units, gates}
 };
 
 // The ISA's tile applies a TileEpilogue (else the caller runs its own pass).

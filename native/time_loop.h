@@ -24,7 +24,7 @@
 //       (the loop zeroes y and keeps h; a cell keeps its own state here).
 //     Optionally, for steps without lengths: forward_block(t, b0, b1, u0,
 //       u1), the epilogue of rows [b0, b1) in one pass, and with it
-//       TileEpilogue tile_epilogue(), the same epilogue for the product to
+//       TileEpilogue tile_epilogue(t), the same epilogue for the product to
 //       apply in registers where it can (then forward_block is skipped).
 //   Backward:
 //     const float* product_in(t): dA(t) [B, G*H], the product's input.
@@ -96,6 +96,9 @@ class StepProduct {
   // not applied, the caller runs its own pass.
   bool fused(int task, const float* in, int64_t ld_in, bool accumulate, float* out,
              int64_t ld_out, const TileEpilogue& epilogue) const;
+
+  // fused() applies the epilogue at every step with h != 0.
+  bool fuses_epilogue() const;
 
  private:
   // The product, and `epilogue` (if not null) inside the packed tiles.
@@ -173,7 +176,7 @@ inline void copy_last_state(const LoopShape& ls, int64_t s, int64_t t, int64_t u
   for (int64_t b = b0; b < b1; ++b) std::memcpy(hN + b * H + u0, y_t + b * ld + u0, sizeof(float) * (u1 - u0));
 }
 
-// A cell with forward_block(t, b0, b1, u0, u1) (and tile_epilogue()) runs a
+// A cell with forward_block(t, b0, b1, u0, u1) (and tile_epilogue(t)) runs a
 // step's epilogue over a block of rows in one call, or inside the product,
 // where no row has a length of its own.
 template <class C, class = void>
@@ -318,7 +321,7 @@ void forward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct&
     if constexpr (loop_rows::has_forward_block<Cell>::value) {
       if (ls.lengths == nullptr) {
         if (!product.fused(task, st.in, st.ld_in, acc, cell.product_out(t), ldp,
-                           cell.tile_epilogue()) &&
+                           cell.tile_epilogue(t)) &&
             u1 > u0 && b1 > b0) {
           cell.forward_block(t, b0, b1, u0, u1);
         }

@@ -1,8 +1,10 @@
 // The Elman step's epilogue (biases + tanh/relu) applied inside the packed AVX-512 tile
 // (TileEpilogue, for steps without lengths, H <= 64) against the same step with lengths all T,
 // whose rows take the separate epilogue pass: the two must agree bit for bit (same operations in
-// the same order), and both must match a float64 loop. A tile adding the wrong bias column, a
-// partial panel's lanes, a missed tile or task, or h0 = 0 at the first step shows here.
+// the same order), and both must match a float64 loop. At I <= 4 the fused tile also computes the
+// step's input product itself (TileEpilogue::x) where the row path reads the whole-sequence input
+// GEMM's. A tile adding the wrong bias column, a partial panel's lanes, a missed tile or task, x's
+// wrong rows or step, or h0 = 0 at the first step shows here.
 import { afterAll, describe, expect, it } from 'vitest';
 import { blasInfo, getNumThreads, setNumThreads } from '../src/index.js';
 import { native } from '../src/native/binding.js';
@@ -23,6 +25,8 @@ const CASES: Case[] = [
   { T: 7, B: 32, I: 1, H: 32, act: 0, bias: true, h0: false, reverse: true },
   { T: 6, B: 33, I: 5, H: 48, act: 1, bias: false, h0: true, reverse: false },
   { T: 5, B: 20, I: 3, H: 65, act: 0, bias: true, h0: true, reverse: false },
+  { T: 9, B: 24, I: 4, H: 64, act: 1, bias: true, h0: false, reverse: false },
+  { T: 6, B: 16, I: 2, H: 33, act: 0, bias: true, h0: true, reverse: true },
 ];
 
 function inputs(c: Case, seed: number) {
