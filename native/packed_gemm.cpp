@@ -178,17 +178,23 @@ RNNBLAS_AVX512 __attribute__((always_inline)) inline void k_step(
 
 // What a tile does to its sums before the store (TileEpilogue): nothing, or
 // the biases (when given) and an activation.
-enum Finish : int { kPlain = 0, kTanh = 1, kRelu = 2 };
+// kTanhGrad / kReluGrad: BPTT's dA from the carry (TileEpilogue::grad).
+enum Finish : int { kPlain = 0, kTanh = 1, kRelu = 2, kTanhGrad = 3, kReluGrad = 4 };
+constexpr int kFinishes = 5;
 
 // What the tile adds to its sums by C column, for panel q: the biases at
 // ih[q], hh[q] (null: none), and with x the input product over x's x_k
-// columns and the panels at x_panel[q].
+// columns and the panels at x_panel[q]. Grad finishes: dy and y of the
+// tile's row 0 at dy[q] (null: no dy), y[q], by C column.
 struct TileBias {
   const float* ih[2];
   const float* hh[2];
   const float* x;
   int64_t x_ld, x_k;
   const float* x_panel[2];
+  const float* dy[2];
+  const float* y[2];
+  int64_t dy_ld, y_ld;
 };
 
 template <int kFinish>
@@ -202,6 +208,25 @@ RNNBLAS_AVX512 __attribute__((always_inline)) inline __m512 finish(
                         _mm512_maskz_loadu_ps(m, bias->hh[q] + j));
     }
     return kFinish == kTanh ? tanh16(v) : relu16(v);
+  }
+}
+
+// dA = ((0 + dy) + carry) * (1 - y*y), or y > 0 ? g : 0: activation.cpp's
+// backward rows as the AVX-512 clone compiles them (the zero added first,
+// 1 - y*y one fnmadd).
+template <int kFinish>
+RNNBLAS_AVX512 __attribute__((always_inline)) inline __m512 finish_grad(
+    __m512 carry, const TileBias* bias, int q, int64_t i, int64_t j, __mmask16 m) {
+  __m512 g = _mm512_setzero_ps();
+  if (bias->dy[q] != nullptr) {
+    g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(m, bias->dy[q] + i * bias->dy_ld + j));
+  }
+  g = _mm512_add_ps(g, carry);
+  const __m512 y = _mm512_maskz_loadu_ps(m, bias->y[q] + i * bias->y_ld + j);
+  if constexpr (kFinish == kTanhGrad) {
+    return _mm512_mul_ps(g, _mm512_fnmadd_ps(y, y, _mm512_set1_ps(1.0f)));
+  } else {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), g);
   }
 }
 
@@ -257,6 +282,11 @@ RNNBLAS_AVX512 void micro_tile(int64_t K, const float* A, int64_t lda,
     for (int i = 0; i < MR; ++i) {
       float* c = C[q] + i * ldc;
       __m512 lo = acc[q][0][i], hi = acc[q][1][i];
+      if constexpr (kFinish == kTanhGrad || kFinish == kReluGrad) {
+        _mm512_mask_storeu_ps(c, m0, finish_grad<kFinish>(lo, bias, q, i, 0, m0));
+        _mm512_mask_storeu_ps(c + 16, m1, finish_grad<kFinish>(hi, bias, q, i, 16, m1));
+        continue;
+      }
       if (kFinish != kPlain && bias->x != nullptr) {
         // The input product as the input GEMM's tile makes it (a chain
         // from zero; panel columns past the units are zero).
@@ -292,10 +322,12 @@ constexpr std::array<Tile, sizeof...(I) + 1> make_tiles(std::integer_sequence<in
   return {nullptr, micro_tile<I + 1, NP, kFinish>...};
 }
 template <int NP, int R>
-constexpr std::array<std::array<Tile, R + 1>, 3> make_finishes() {
+constexpr std::array<std::array<Tile, R + 1>, kFinishes> make_finishes() {
   return {make_tiles<NP, kPlain>(std::make_integer_sequence<int, R>{}),
           make_tiles<NP, kTanh>(std::make_integer_sequence<int, R>{}),
-          make_tiles<NP, kRelu>(std::make_integer_sequence<int, R>{})};
+          make_tiles<NP, kRelu>(std::make_integer_sequence<int, R>{}),
+          make_tiles<NP, kTanhGrad>(std::make_integer_sequence<int, R>{}),
+          make_tiles<NP, kReluGrad>(std::make_integer_sequence<int, R>{})};
 }
 constexpr auto kTiles = make_finishes<1, kMaxRows>();       // [finish][rows]
 constexpr auto kPairTiles = make_finishes<2, kSmallRows>();
@@ -401,11 +433,16 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
   const int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
   const int64_t step = M <= kSmallRows ? 2 : 1;  // panels per tile
   const bool stream = (p1 - p0) * stride * static_cast<int64_t>(sizeof(float)) > kStreamBytes;
+  const bool grad = epilogue != nullptr && epilogue->grad;
+  const bool tanh = epilogue != nullptr && epilogue->act == Activation::Tanh;
   const int fin = epilogue == nullptr ? kPlain
-                  : epilogue->act == Activation::Tanh ? kTanh : kRelu;
+                  : grad ? (tanh ? kTanhGrad : kReluGrad)
+                         : (tanh ? kTanh : kRelu);
   const bool biased = epilogue != nullptr && epilogue->b_ih != nullptr;
   const bool input = epilogue != nullptr && epilogue->x != nullptr;
   assert(!input || (epilogue->x_k > 0 && epilogue->x_panels != nullptr));
+  // The grad finishes replace C and add no bias or input product.
+  assert(!grad || (!accumulate && !biased && !input && epilogue->y != nullptr));
   for (int64_t p = p0; p < p1; p += step) {
     const int64_t n = std::min(step, p1 - p);
     __mmask16 masks[4];
@@ -422,6 +459,14 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
         bias.hh[q] = epilogue->b_hh + column;
       }
       if (input) bias.x_panel[q] = epilogue->x_panels + (p + q) * epilogue->x_k * kPanelWidth;
+      if (grad) {
+        bias.dy[q] = epilogue->dy != nullptr ? epilogue->dy + column : nullptr;
+        bias.y[q] = epilogue->y + column;
+      }
+    }
+    if (grad) {
+      bias.dy_ld = epilogue->dy_ld;
+      bias.y_ld = epilogue->y_ld;
     }
     if (input) {
       bias.x = epilogue->x;
@@ -446,6 +491,10 @@ void gemm_packed(PackedIsa isa, int64_t M, const PanelLayout& l, const float* A,
       const int64_t count = std::min(next_lines, first + per_tile) - first;
       TileBias rows_bias = bias;
       if (input) rows_bias.x += i * bias.x_ld;
+      if (grad) {
+        if (rows_bias.dy[0] != nullptr) rows_bias.dy[0] += i * bias.dy_ld;
+        rows_bias.y[0] += i * bias.y_ld;
+      }
       kTiles[fin][rows](K, A + i * lda, lda, panel, stride, ct, ldc, masks, accumulate,
                         next + first * 64, count, &rows_bias);
       i += rows;

@@ -70,6 +70,17 @@ struct TileEpilogue {
   int64_t x_ld = 0;
   int64_t x_k = 0;                  // I: the inner dimension of the input product
   const float* x_panels = nullptr;  // W_ih^T packed with PanelLayout{x_k, units, gates}
+
+  // BPTT instead (grad): the tile's sums are dh(t)'s carry part, and it
+  // stores dA(t) = (dy + sum) * act'(a) from y = act(a), as
+  // activation_backward_row computes it (same operations, same bits), rather
+  // than the carry for a second pass to read back. Rows of dy (or null: no
+  // dy) and y match C's, columns too; C is not read.
+  bool grad = false;
+  const float* dy = nullptr;
+  int64_t dy_ld = 0;
+  const float* y = nullptr;
+  int64_t y_ld = 0;
 };
 
 // The ISA's tile applies a TileEpilogue (else the caller runs its own pass).

@@ -184,6 +184,13 @@ struct has_forward_block : std::false_type {};
 template <class C>
 struct has_forward_block<C, std::void_t<decltype(&C::forward_block)>> : std::true_type {};
 
+// A BPTT cell with in_tile, tile_out(t) and tile_epilogue(t, dy) can have
+// the product's tile write its dA (TileEpilogue::grad).
+template <class C, class = void>
+struct has_tile_grad : std::false_type {};
+template <class C>
+struct has_tile_grad<C, std::void_t<decltype(&C::tile_out)>> : std::true_type {};
+
 // The epilogue of forward step s (time t) over the task's units [u0, u1):
 // row(b, h_prev, state_out) for rows inside their sequence; past a length y
 // is zero (packed-sequence padding), the state is kept and skip(b) is told.
@@ -350,11 +357,28 @@ void backward_time_loop(const LoopShape& ls, const Cell& cell, const StepProduct
   const int64_t GH = Cell::kGates * ls.shape.H;
   const auto step_t = [&](int64_t s) { return ls.reverse ? s : T - 1 - s; };
   const int64_t steps = T + (dh0 != nullptr ? 1 : 0);
+  bool in_tile = false;
+  if constexpr (loop_rows::has_tile_grad<Cell>::value) {
+    in_tile = cell.in_tile;
+    assert(!in_tile || (ls.lengths == nullptr && trace == nullptr && product.fuses_epilogue()));
+  }
   product.pack_up_front();
   run_steps(product, steps, [&](int64_t s, int task) {
     const auto [u0, u1] = product.units(task);
     const auto [b0, b1] = product.rows(task);
     if (s == 0) product.prepare(task);
+    if constexpr (loop_rows::has_tile_grad<Cell>::value) {
+      // Without lengths the carry from the step after only ever meets dy
+      // (dhN enters at s = 0, dh0 leaves at s = T).
+      if (in_tile && s > 0 && s < T) {
+        const int64_t t = step_t(s);
+        const bool fused = product.fused(task, cell.product_in(step_t(s - 1)), GH, false,
+                                         cell.tile_out(t), GH, cell.tile_epilogue(t, dy));
+        assert(fused);
+        (void)fused;
+        return;
+      }
+    }
     if (s > 0) {
       const int64_t prev = step_t(s - 1);
       product(task, cell.product_in(prev), GH, Cell::kCarryAccumulates, carry, ls.shape.H);
