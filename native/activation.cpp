@@ -1,6 +1,7 @@
 #include "activation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "clones.h"
@@ -119,8 +120,11 @@ RNNBLAS_CLONES static void tanh_backward_row(float* __restrict dA,
                                              const float* __restrict carry,
                                              const float* __restrict y,
                                              int64_t H) {
+  // 1 - y*y as one rounding (std::fma), not left to the compiler's
+  // contraction: the same bits in every build, and as the step tile's fnmadd
+  // (packed_gemm.cpp's finish_grad).
   for (int64_t j = 0; j < H; ++j) {
-    dA[j] = incoming<kHasDy, kHasCarry>(dy, carry, j) * (1.0f - y[j] * y[j]);
+    dA[j] = incoming<kHasDy, kHasCarry>(dy, carry, j) * std::fma(-y[j], y[j], 1.0f);
   }
 }
 
