@@ -11,6 +11,30 @@ import { native } from '../src/native/binding.js';
 import { KERNELS, supported } from './helpers/step_kernels.js';
 import { makeRng } from './helpers/random.js';
 
+/**
+ * One test per step kernel and thread count (1, and 2 where there are two cores), every step
+ * on the team (solo thresholds 0); the defaults are restored after the describe block.
+ */
+function onEveryKernelAndThreadCount(title: string, body: () => void): void {
+  const threads = getNumThreads();
+  afterAll(() => {
+    native.setSoloThresholds(2 ** 26, 2 ** 19);
+    native.setStepKernel('auto');
+    setNumThreads(threads);
+  });
+  const counts = [1, ...(blasInfo().availableCpus >= 2 ? [2] : [])];
+  for (const kernel of KERNELS) {
+    for (const n of counts) {
+      it.skipIf(!supported(kernel))(`${kernel}, ${n} thread(s): ${title}`, () => {
+        native.setStepKernel(kernel);
+        setNumThreads(n);
+        native.setSoloThresholds(0, 0);
+        body();
+      });
+    }
+  }
+}
+
 interface Case { T: number; B: number; I: number; H: number; act: 0 | 1; bias: boolean; h0: boolean; reverse: boolean }
 
 // H: one lane, a partial panel, one panel, a panel and a half, the largest fused H, the first
@@ -72,34 +96,20 @@ function float64Forward(c: Case, v: ReturnType<typeof inputs>): Float64Array {
 }
 
 describe('the Elman epilogue inside the step product', () => {
-  const threads = getNumThreads();
-  afterAll(() => {
-    native.setSoloThresholds(2 ** 26, 2 ** 19);
-    native.setStepKernel('auto');
-    setNumThreads(threads);
-  });
-  const counts = [1, ...(blasInfo().availableCpus >= 2 ? [2] : [])];
-  for (const kernel of KERNELS) {
-    for (const n of counts) {
-      it.skipIf(!supported(kernel))(`${kernel}, ${n} thread(s): the same bits as the separate pass, and float64 within 2e-5`, () => {
-        native.setStepKernel(kernel);
-        setNumThreads(n);
-        native.setSoloThresholds(0, 0); // every step on the team when n = 2
-        for (const [i, c] of CASES.entries()) {
-          const v = inputs(c, 100 + i);
-          const fusedPath = forward(c, v, null);
-          const rowPath = forward(c, v, new Int32Array(c.B).fill(c.T));
-          const label = `case ${i} (B=${c.B}, H=${c.H})`;
-          expect(Buffer.from(fusedPath.y.buffer).equals(Buffer.from(rowPath.y.buffer)), `${label}: y`).toBe(true);
-          expect(Buffer.from(fusedPath.hN.buffer).equals(Buffer.from(rowPath.hN.buffer)), `${label}: hN`).toBe(true);
-          const ref = float64Forward(c, v);
-          let worst = 0;
-          for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(fusedPath.y[k] - ref[k]));
-          expect(worst, label).toBeLessThan(2e-5);
-        }
-      });
+  onEveryKernelAndThreadCount('the same bits as the separate pass, and float64 within 2e-5', () => {
+    for (const [i, c] of CASES.entries()) {
+      const v = inputs(c, 100 + i);
+      const fusedPath = forward(c, v, null);
+      const rowPath = forward(c, v, new Int32Array(c.B).fill(c.T));
+      const label = `case ${i} (B=${c.B}, H=${c.H})`;
+      expect(Buffer.from(fusedPath.y.buffer).equals(Buffer.from(rowPath.y.buffer)), `${label}: y`).toBe(true);
+      expect(Buffer.from(fusedPath.hN.buffer).equals(Buffer.from(rowPath.hN.buffer)), `${label}: hN`).toBe(true);
+      const ref = float64Forward(c, v);
+      let worst = 0;
+      for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(fusedPath.y[k] - ref[k]));
+      expect(worst, label).toBeLessThan(2e-5);
     }
-  }
+  });
 });
 
 // BPTT: the tile that finishes dh(t-1) = dA(t) W_hh writes dA(t-1) = (dy + dh) * act'(a) itself
@@ -186,41 +196,27 @@ function float64Grads(c: GradCase, v: ReturnType<typeof gradInputs>): Record<str
 }
 
 describe('the Elman BPTT epilogue inside the step product', () => {
-  const threads = getNumThreads();
-  afterAll(() => {
-    native.setSoloThresholds(2 ** 26, 2 ** 19);
-    native.setStepKernel('auto');
-    setNumThreads(threads);
-  });
-  const counts = [1, ...(blasInfo().availableCpus >= 2 ? [2] : [])];
-  for (const kernel of KERNELS) {
-    for (const n of counts) {
-      it.skipIf(!supported(kernel))(`${kernel}, ${n} thread(s): every gradient's bits as the row path's, and float64 within 2e-5`, () => {
-        native.setStepKernel(kernel);
-        setNumThreads(n);
-        native.setSoloThresholds(0, 0);
-        for (const [i, c] of GRAD_CASES.entries()) {
-          const v = gradInputs(c, 200 + i);
-          const fusedPath = layerGrads(c, v, null);
-          const rowPath = layerGrads(c, v, new Int32Array(c.B).fill(c.T));
-          const ref = float64Grads(c, v);
-          for (const [name, got] of Object.entries(fusedPath)) {
-            const label = `case ${i} (B=${c.B}, H=${c.H}): ${name}`;
-            const row = rowPath[name as keyof typeof rowPath];
-            if (got === null || row === null) {
-              expect(got, label).toBe(row);
-              continue;
-            }
-            expect(Buffer.from(got.buffer).equals(Buffer.from(row.buffer)), `${label} bits`).toBe(true);
-            let worst = 0, scale = 1;
-            for (let k = 0; k < got.length; k++) {
-              worst = Math.max(worst, Math.abs(got[k] - ref[name][k]));
-              scale = Math.max(scale, Math.abs(ref[name][k]));
-            }
-            expect(worst / scale, label).toBeLessThan(2e-5);
-          }
+  onEveryKernelAndThreadCount("every gradient's bits as the row path's, and float64 within 2e-5", () => {
+    for (const [i, c] of GRAD_CASES.entries()) {
+      const v = gradInputs(c, 200 + i);
+      const fusedPath = layerGrads(c, v, null);
+      const rowPath = layerGrads(c, v, new Int32Array(c.B).fill(c.T));
+      const ref = float64Grads(c, v);
+      for (const [name, got] of Object.entries(fusedPath)) {
+        const label = `case ${i} (B=${c.B}, H=${c.H}): ${name}`;
+        const row = rowPath[name as keyof typeof rowPath];
+        if (got === null || row === null) {
+          expect(got, label).toBe(row);
+          continue;
         }
-      });
+        expect(Buffer.from(got.buffer).equals(Buffer.from(row.buffer)), `${label} bits`).toBe(true);
+        let worst = 0, scale = 1;
+        for (let k = 0; k < got.length; k++) {
+          worst = Math.max(worst, Math.abs(got[k] - ref[name][k]));
+          scale = Math.max(scale, Math.abs(ref[name][k]));
+        }
+        expect(worst / scale, label).toBeLessThan(2e-5);
+      }
     }
-  }
+  });
 });
