@@ -508,15 +508,22 @@ struct SplitProducts {
 // O(T*B*4H) per direction, and faster: L5 (LSTM, T=100 B=64 H=256,
 // bidirectional) 44-45 ms at 2 threads against 69-70 ms with the store
 // (fastest of 38 calls each, one process); 512 KB chunks were no better.
-constexpr int64_t kChunkStoreBytes = int64_t{1} << 20;
+// The budget is per thread of the team: the chunk's input product and its
+// steps are split by rows, so each core holds its share. With one 1 MB
+// budget for two threads, GRU / LSTM at B=32, H=256 (8-step chunks) ran 6-14%
+// slower than with the store on the 2-core EPYC of 2026-12-04; with 1 MB a
+// thread they run as fast (B=8-64; L5's shape even either way), and 2 MB at
+// 1 thread was 2-5% slower than 1 MB.
+constexpr int64_t kChunkStoreBytesPerThread = int64_t{1} << 20;
 
 bool keeps_no_store(const RnnForwardArgs& a) {
   return a.cell != CellKind::Elman && a.gates == nullptr;
 }
 
-int64_t chunk_steps(const RnnShape& s) {
+int64_t chunk_steps(const ExecContext& ctx, const RnnShape& s) {
   const int64_t per_step = s.B * kStore * s.H * static_cast<int64_t>(sizeof(float));
-  return std::clamp<int64_t>(kChunkStoreBytes / per_step, 1, s.T);
+  const int64_t budget = kChunkStoreBytesPerThread * std::max(1, ctx.threads);
+  return std::clamp<int64_t>(budget / per_step, 1, s.T);
 }
 
 // The input products x W_ih^T of a whole sequence, [T*B, G*H]: panels of
@@ -633,7 +640,7 @@ int64_t forward_scratch_layout(const ExecContext& ctx, const RnnForwardArgs& a, 
   if (a.lengths != nullptr) take(&f.state, B * H);
   if (a.cell == CellKind::Gru) take(&f.hprod, 3 * B * H);
   if (keeps_no_store(a)) {
-    const int64_t steps = chunk_steps(a.shape);
+    const int64_t steps = chunk_steps(ctx, a.shape);
     take(&f.store, steps * B * kStore * H);
     for (float*& h : f.h) take(&h, B * H);
     if (a.cell == CellKind::Lstm) {
@@ -725,7 +732,7 @@ void forward_sequence(const ExecContext& ctx, const RnnForwardArgs& a, const Ste
 void forward_in_chunks(const ExecContext& ctx, const RnnForwardArgs& a, const StepProduct* one,
                        const SplitProducts* split, const ForwardScratch& f) {
   const auto [T, B, I, H] = a.shape;
-  const int64_t steps = chunk_steps(a.shape);
+  const int64_t steps = chunk_steps(ctx, a.shape);
   const int64_t chunks = (T + steps - 1) / steps;
   const bool lstm = a.cell == CellKind::Lstm;
   int32_t* lengths = nullptr;

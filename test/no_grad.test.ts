@@ -1,8 +1,9 @@
 // Forward passes with noGrad (no BPTT store: the native layer runs the sequence in chunks of
 // steps, carrying h and c between them): the same bits as the stored forward, which
 // gated_native.test.ts checks against the float64 reference; here too against the reference
-// directly, on shapes with many chunks (the chunk is ~1 MB of gate store: B=16, H=64 gives 16
-// steps, B=64, H=256 one step), packed lengths ending inside and between chunks, both
+// directly, on shapes with many chunks (the chunk is ~1 MB of gate store per thread of the team:
+// B=16, H=64 gives 16 steps at 1 thread, B=64, H=256 one; B=32, H=128 gives 16 at 1 thread and
+// 32 at 2; a bidirectional pair runs each direction on one thread), packed lengths ending inside and between chunks, both
 // directions, and at 1 and 2 threads. Then the errors: backward after a noGrad forward, bad
 // option types, and the binding's store fields.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,8 @@ const SHAPES: Shape[] = [
   { mode: 'GRU', T: 50, B: 16, I: 8, H: 64, layers: 1, bi: true, lengths: true, state: false },
   { mode: 'LSTM', T: 37, B: 5, I: 3, H: 200, layers: 1, bi: false, lengths: false, state: true },
   { mode: 'GRU', T: 40, B: 7, I: 6, H: 150, layers: 2, bi: false, lengths: true, state: true },
+  { mode: 'GRU', T: 40, B: 32, I: 8, H: 128, layers: 1, bi: false, lengths: true, state: true },
+  { mode: 'LSTM', T: 40, B: 32, I: 8, H: 128, layers: 1, bi: false, lengths: false, state: true },
   { mode: 'LSTM', T: 6, B: 64, I: 16, H: 256, layers: 1, bi: true, lengths: true, state: true },
   { mode: 'GRU', T: 5, B: 64, I: 16, H: 256, layers: 1, bi: true, lengths: false, state: true },
   { mode: 'LSTM', T: 1, B: 3, I: 2, H: 5, layers: 1, bi: true, lengths: false, state: false },
