@@ -76,10 +76,25 @@ bool rows_split_for(const ExecContext& ctx, StepProduct::Pass pass, const RnnSha
 // step 0.99-1.13x the 1-thread one (its phases are ~25 us: a helper that
 // loses its core mid-phase holds the job up for a scheduler slice), and the
 // default must not be slower than one thread there.
+//
+// A call whose every step product is large (at least ctx.solo_step_macs, the
+// size a step is worth splitting at) splits from kLargeStepCallMacs (8M, four
+// steps of W1's B=32 H=256) on: its phases are long enough that the team's
+// stall guard keeps it at its 1-thread time under a busy neighbour (W1 at
+// T=16: 1.00x), and quiet it runs at 0.58x (T=16) to 0.74x (T=4) the
+// 1-thread time; W1's shape at H=128 (T=64, 51M) 0.57x. (2026-12-04 EPYC,
+// one process, 1- and 2-thread blocks alternating.) At T=2 (5M) the split
+// was slower.
+constexpr int64_t kLargeStepCallMacs = int64_t{1} << 23;
+
 template <class Args>
 bool small_work(const ExecContext& ctx, const Args& a) {
   const RnnShape& s = a.shape;
-  return s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell) < ctx.solo_call_macs;
+  const int64_t gates = gate_count(a.cell);
+  const int64_t call = s.T * s.B * s.H * (s.I + s.H) * gates;
+  if (call >= ctx.solo_call_macs) return false;
+  const bool large_steps = s.B * gates * s.H * s.H >= ctx.solo_step_macs;
+  return !(large_steps && call >= kLargeStepCallMacs);
 }
 
 // The context a direction runs with: one thread for small work.
