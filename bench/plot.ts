@@ -45,7 +45,7 @@ async function measure(threads: number, quick: boolean): Promise<Sweep> {
   for (const axis of ['T', 'B', 'H'] as Axis[]) {
     const ws = SWEEPS[axis].map((v) => variant(base, { [axis]: v }));
     for (const impl of ['rnnblas', 'pytorch'] as Impl[]) {
-      const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 5, reps };
+      const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 5, reps, minTimeMs: quick ? 0 : 1000 };
       process.stderr.write(`sweep ${axis}: ${impl}...\n`);
       const r: ChildResult = await runChildProcess(impl, job);
       if (r.skipped) sweep.skipped.push(`${impl} (${axis} sweep): ${r.skipped}`);
