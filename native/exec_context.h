@@ -37,8 +37,9 @@ struct ExecContext {
   bool flush_denormals = true;
   // Below these many multiply-adds a whole layer call (T*B*H*(I+H)*G), or a
   // time step's recurrent product (B*G*H*H), runs on one thread: waking the
-  // team costs more than it saves (measured in rnn_layer.cpp). Tests lower
-  // them to put small shapes on the team.
+  // team costs more than it saves (measured in rnn_layer.cpp, where a call of
+  // steps of at least solo_step_macs splits from 2^23 on). Tests lower them
+  // to put small shapes on the team.
   int64_t solo_call_macs = int64_t{1} << 26;
   int64_t solo_step_macs = int64_t{1} << 19;
 };

@@ -210,8 +210,9 @@ export interface AddonExports {
   setStepKernel(kernel: 'auto' | 'blas' | 'avx2' | 'avx512'): void;
   /**
    * For tests: below how many multiply-adds a whole layer call (T*B*H*(I+H)*G; default 2^26), or
-   * one step's recurrent product (B*G*H*H; default 2^19), runs on one thread in this environment.
-   * Lowering them puts small shapes on the thread team.
+   * one step's recurrent product (B*G*H*H; default 2^19), runs on one thread in this environment
+   * (a call whose step products reach stepMacs splits from 2^23 on). Lowering them puts small
+   * shapes on the thread team.
    */
   setSoloThresholds(callMacs: number, stepMacs: number): void;
   /**
