@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { blasInfo, getNumThreads, RNN, setNumThreads, tensor } from '../src/index.js';
-import { addonCandidates, openBlasCoreFor } from '../src/native/load.js';
+import { addonCandidates, loadAddon, openBlasCoreFor } from '../src/native/load.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -118,19 +118,28 @@ describe('worker_threads', () => {
 });
 
 describe('addon loader', () => {
-  it('tries RNNBLAS_ADDON, then the local build/Release, then prebuilds/<platform>-<arch>', () => {
+  const withAddonEnv = (value: string | undefined, f: () => void) => {
     const before = process.env.RNNBLAS_ADDON;
-    process.env.RNNBLAS_ADDON = '/somewhere/custom.node';
+    if (value === undefined) delete process.env.RNNBLAS_ADDON;
+    else process.env.RNNBLAS_ADDON = value;
     try {
-      const c = addonCandidates('/pkg');
-      expect(c).toEqual([
-        '/somewhere/custom.node',
-        '/pkg/build/Release/rnnblas.node',
-        `/pkg/prebuilds/${process.platform}-${process.arch}/rnnblas.node`,
-      ]);
+      f();
     } finally {
       if (before === undefined) delete process.env.RNNBLAS_ADDON;
       else process.env.RNNBLAS_ADDON = before;
     }
+  };
+
+  it('tries the local build/Release, then prebuilds/<platform>-<arch>', () => {
+    withAddonEnv(undefined, () => {
+      expect(addonCandidates('/pkg')).toEqual(['/pkg/build/Release/rnnblas.node', `/pkg/prebuilds/${process.platform}-${process.arch}/rnnblas.node`]);
+    });
+  });
+
+  it('takes RNNBLAS_ADDON as the only candidate, and names it when it does not load (no silent fallback)', () => {
+    withAddonEnv('/somewhere/custom.node', () => {
+      expect(addonCandidates('/pkg')).toEqual(['/somewhere/custom.node']);
+      expect(() => loadAddon()).toThrow(/RNNBLAS_ADDON.*\/somewhere\/custom\.node \(missing\)/);
+    });
   });
 });

@@ -28,11 +28,15 @@ export function packageRoot(): string {
   }
 }
 
-/** Candidate addon paths, in the order they are tried. */
+/**
+ * Candidate addon paths, in the order they are tried. RNNBLAS_ADDON, when set, is the only one:
+ * a run that asked for a particular build (the sanitizer suite, an A/B benchmark) must not fall
+ * back to another one unnoticed.
+ */
 export function addonCandidates(root = packageRoot()): string[] {
   const fromEnv = process.env.RNNBLAS_ADDON;
+  if (fromEnv) return [fromEnv];
   return [
-    ...(fromEnv ? [fromEnv] : []),
     join(root, 'build', 'Release', 'rnnblas.node'),
     join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rnnblas.node'),
   ];
@@ -92,6 +96,9 @@ export function loadAddon(): unknown {
     } catch (err) {
       tried.push(`${path} (${(err as Error).message.split('\n')[0]})`);
     }
+  }
+  if (process.env.RNNBLAS_ADDON) {
+    throw new Error(`rnnblas: the addon RNNBLAS_ADDON names could not be loaded: ${tried.join('; ')}. Unset RNNBLAS_ADDON to use the package's own build.`);
   }
   throw new Error(
     'rnnblas: the native addon is not built. Install OpenBLAS (apt-get install -y libopenblas-dev) ' +
