@@ -80,11 +80,12 @@ bool rows_split_for(const ExecContext& ctx, StepProduct::Pass pass, const RnnSha
 // A call whose every step product is large (at least ctx.solo_step_macs, the
 // size a step is worth splitting at) splits from kLargeStepCallMacs (8M, four
 // steps of W1's B=32 H=256) on: its phases are long enough that the team's
-// stall guard keeps it at its 1-thread time under a busy neighbour (W1 at
-// T=16: 1.00x), and quiet it runs at 0.58x (T=16) to 0.74x (T=4) the
-// 1-thread time; W1's shape at H=128 (T=64, 51M) 0.57x. (2026-12-04 EPYC,
-// one process, 1- and 2-thread blocks alternating.) At T=2 (5M) the split
-// was slower.
+// stall guard keeps it near its 1-thread time under a busy neighbour (W1's
+// train step at T=4-16: 1.00-1.07x; GRU / LSTM at T=2-4: 0.94-1.10x), and
+// quiet it runs at 0.57x (T=16) to 0.71x (T=4) the 1-thread time; W1's
+// shape at H=128 (T=64, 51M) 0.56x, GRU / LSTM at T=2-8 0.61-0.81x.
+// (2026-12-04 EPYC, one process, 1- and 2-thread blocks alternating;
+// bench/RESULTS.md.) At T=2 (5M) the Elman split was slower.
 constexpr int64_t kLargeStepCallMacs = int64_t{1} << 23;
 
 template <class Args>
@@ -528,7 +529,8 @@ struct SplitProducts {
 // budget for two threads, GRU / LSTM at B=32, H=256 (8-step chunks) ran 6-14%
 // slower than with the store on the 2-core EPYC of 2026-12-04; with 1 MB a
 // thread they run as fast (B=8-64; L5's shape even either way), and 2 MB at
-// 1 thread was 2-5% slower than 1 MB.
+// 1 thread was 2-5% slower than 1 MB. (Memory: threads MB a direction, still
+// far below the whole store for long sequences.)
 constexpr int64_t kChunkStoreBytesPerThread = int64_t{1} << 20;
 
 bool keeps_no_store(const RnnForwardArgs& a) {
