@@ -3,10 +3,13 @@
  * time, the others at W1's values), rnnblas vs PyTorch, as small hand-written
  * SVG line charts (log-log).
  *
- *   npx tsx bench/plot.ts [--quick] [--threads n] [--out bench/out] [--from sweep.json] [--copy]
+ *   npx tsx bench/plot.ts [--quick] [--threads n] [--rounds r] [--out bench/out] [--from sweep.json] [--copy]
  *
  * Measures (unless --from), writes <out>/sweep.json and <out>/w1_vs_{T,B,H}.svg;
- * --copy also copies the SVGs to bench/plots/.
+ * --copy also copies the SVGs to bench/plots/. Each point is the lowest of its
+ * rounds' medians (default 2 rounds; the rounds interleave the implementations
+ * and axes, so a noisy minute hits one round's points, not every round's), as
+ * run.ts reports its workloads.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -33,23 +36,28 @@ interface Sweep {
   threads: number;
   base: Workload;
   reps: number;
+  /** Rounds per point (the lowest round median is kept); absent in sweeps made before rounds. */
+  rounds?: number;
   /** series[axis][impl] = points. */
   series: Record<Axis, Record<string, Point[]>>;
   skipped: string[];
 }
 
-async function measure(threads: number, quick: boolean): Promise<Sweep> {
+async function measure(threads: number, quick: boolean, rounds: number): Promise<Sweep> {
   const base = workload('W1');
   const reps = quick ? 3 : 20;
-  const sweep: Sweep = { date: new Date().toISOString(), threads, base, reps, series: { T: {}, B: {}, H: {} }, skipped: [] };
-  for (const axis of ['T', 'B', 'H'] as Axis[]) {
-    const ws = SWEEPS[axis].map((v) => variant(base, { [axis]: v }));
-    for (const impl of ['rnnblas', 'pytorch'] as Impl[]) {
-      const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 5, reps, minTimeMs: quick ? 0 : 1000 };
-      process.stderr.write(`sweep ${axis}: ${impl}...\n`);
-      const r: ChildResult = await runChildProcess(impl, job);
-      if (r.skipped) sweep.skipped.push(`${impl} (${axis} sweep): ${r.skipped}`);
-      sweep.series[axis][impl] = r.timings.map((t, i) => ({ x: SWEEPS[axis][i], ms: t.ms }));
+  const sweep: Sweep = { date: new Date().toISOString(), threads, base, reps, rounds, series: { T: {}, B: {}, H: {} }, skipped: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const axis of ['T', 'B', 'H'] as Axis[]) {
+      const ws = SWEEPS[axis].map((v) => variant(base, { [axis]: v }));
+      for (const impl of ['rnnblas', 'pytorch'] as Impl[]) {
+        const job: Job = { workloads: ws, threads, warmup: quick ? 1 : 5, reps, minTimeMs: quick ? 0 : 1000 };
+        process.stderr.write(`round ${round}/${rounds}, sweep ${axis}: ${impl}...\n`);
+        const r: ChildResult = await runChildProcess(impl, job);
+        if (r.skipped && round === 1) sweep.skipped.push(`${impl} (${axis} sweep): ${r.skipped}`);
+        const before = sweep.series[axis][impl];
+        sweep.series[axis][impl] = r.timings.map((t, i) => ({ x: SWEEPS[axis][i], ms: Math.min(t.ms, before?.[i]?.ms ?? Infinity) }));
+      }
     }
   }
   return sweep;
@@ -99,7 +107,7 @@ export function svgChart(sweep: Sweep, axis: Axis): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" viewBox="0 0 ${W} ${Hh}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${Hh}" fill="white"/>`,
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">W1 train step: ms/step vs ${axis}</text>`,
-    `<text x="${W / 2}" y="34" text-anchor="middle" fill="#555">${esc(`${fixed}, I=${b.I}, Linear→${b.head.kind === 'linear-ce' ? b.head.classes : 0} + CE; ${sweep.threads} thread(s); median of ${sweep.reps}`)}</text>`,
+    `<text x="${W / 2}" y="34" text-anchor="middle" fill="#555">${esc(`${fixed}, I=${b.I}, Linear→${b.head.kind === 'linear-ce' ? b.head.classes : 0} + CE; ${sweep.threads} thread(s); ${sweep.rounds ? `lowest of ${sweep.rounds} round medians` : `median of ${sweep.reps}`}`)}</text>`,
     `<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
   ];
   for (const v of logTicks(yLo, yHi)) {
@@ -148,7 +156,7 @@ async function main(): Promise<void> {
   const from = get('--from');
   const sweep: Sweep = from
     ? (JSON.parse(readFileSync(from, 'utf8')) as Sweep)
-    : await measure(Number(get('--threads') ?? availableParallelism()), argv.includes('--quick'));
+    : await measure(Number(get('--threads') ?? availableParallelism()), argv.includes('--quick'), Number(get('--rounds') ?? (argv.includes('--quick') ? 1 : 2)));
   if (!from) writeFileSync(join(outDir, 'sweep.json'), JSON.stringify(sweep, null, 2));
   for (const s of sweep.skipped) process.stderr.write(`skipped: ${s}\n`);
   const plotsDir = join(BENCH_DIR, 'plots');
