@@ -67,6 +67,11 @@ bool rows_split_for(const ExecContext& ctx, StepProduct::Pass pass, const RnnSha
          rows_split_on(team_tasks(ctx), packed_isa_for(ctx, s), pass, s, gate_count(cell));
 }
 
+// Multiply-adds of one time step's recurrent product, [B,H]x[H,G*H].
+int64_t step_product_macs(const RnnShape& s, CellKind cell) {
+  return s.B * gate_count(cell) * s.H * s.H;
+}
+
 // Below ctx.solo_call_macs (default 2^26, about a millisecond on one core) a
 // whole call runs on one thread: waking others for its small products and
 // splitting its GEMMs costs more than they save (W4, T=100 B=1 H=128, 1.6M:
@@ -91,10 +96,9 @@ constexpr int64_t kLargeStepCallMacs = int64_t{1} << 23;
 template <class Args>
 bool small_work(const ExecContext& ctx, const Args& a) {
   const RnnShape& s = a.shape;
-  const int64_t gates = gate_count(a.cell);
-  const int64_t call = s.T * s.B * s.H * (s.I + s.H) * gates;
+  const int64_t call = s.T * s.B * s.H * (s.I + s.H) * gate_count(a.cell);
   if (call >= ctx.solo_call_macs) return false;
-  const bool large_steps = s.B * gates * s.H * s.H >= ctx.solo_step_macs;
+  const bool large_steps = step_product_macs(s, a.cell) >= ctx.solo_step_macs;
   return !(large_steps && call >= kLargeStepCallMacs);
 }
 
@@ -120,7 +124,7 @@ ExecContext solo(const ExecContext& ctx) {
 ExecContext step_context(const ExecContext& ctx, StepProduct::Pass pass, const RnnShape& s,
                          CellKind cell) {
   if (rows_split_for(ctx, pass, s, cell)) return ctx;
-  if (s.B * gate_count(cell) * s.H * s.H < ctx.solo_step_macs) return solo(ctx);
+  if (step_product_macs(s, cell) < ctx.solo_step_macs) return solo(ctx);
   return ctx;
 }
 
@@ -539,7 +543,7 @@ bool keeps_no_store(const RnnForwardArgs& a) {
 
 int64_t chunk_steps(const ExecContext& ctx, const RnnShape& s) {
   const int64_t per_step = s.B * kStore * s.H * static_cast<int64_t>(sizeof(float));
-  const int64_t budget = kChunkStoreBytesPerThread * std::max(1, ctx.threads);
+  const int64_t budget = kChunkStoreBytesPerThread * team_tasks(ctx);
   return std::clamp<int64_t>(budget / per_step, 1, s.T);
 }
 

@@ -1,10 +1,10 @@
 // Forward passes with noGrad (no BPTT store: the native layer runs the sequence in chunks of
 // steps, carrying h and c between them): the same bits as the stored forward, which
 // gated_native.test.ts checks against the float64 reference; here too against the reference
-// directly, on shapes with many chunks (the chunk is ~1 MB of gate store per thread of the team:
-// B=16, H=64 gives 16 steps at 1 thread, B=64, H=256 one; B=32, H=128 gives 16 at 1 thread and
-// 32 at 2; a bidirectional pair runs each direction on one thread), packed lengths ending inside and between chunks, both
-// directions, and at 1 and 2 threads. Then the errors: backward after a noGrad forward, bad
+// directly, on shapes with many chunks (the chunk is ~1 MB of gate store per thread of the
+// team: B=16, H=64 gives 16 steps at 1 thread, B=64, H=256 one; B=32, H=128 gives 16 at 1 thread
+// and 32 at 2; a bidirectional pair runs each direction on one thread), packed lengths ending
+// inside and between chunks, both directions, and at 1 and 2 threads. Then the errors: backward after a noGrad forward, bad
 // option types, and the binding's store fields.
 import { afterAll, describe, expect, it } from 'vitest';
 import { getNumThreads, GRU, LSTM, Linear, Sequential, setNumThreads } from '../src/index.js';
